@@ -1,0 +1,87 @@
+//! `synack bench`: workloads that match the ns-3 anchor programs, printing `key=value` lines.
+
+use clap::{Args, Subcommand};
+use std::time::Instant;
+use synack_kernel::hold::{HoldConfig, HoldModel};
+use synack_kernel::queue::{EventQueue, HeapQueue, IndexedQueue, QueueKind, TimingWheel};
+use synack_kernel::{DEFAULT_SEED, SimDuration};
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// The classic hold model: K events pending, each fired event schedules one more at
+    /// now + 1 ns + Exp(mean). Same workload as shared/anchors/ns3_hold.cc.
+    Hold(HoldArgs),
+}
+
+#[derive(Args)]
+pub struct HoldArgs {
+    /// Events pending at all times (K).
+    #[arg(long, default_value_t = 1000, value_parser = positive_count)]
+    pending: u64,
+    /// Events to fire.
+    #[arg(long, default_value_t = 10_000_000, value_parser = positive_count)]
+    events: u64,
+    /// Event queue: wheel, heap or priority-queue.
+    #[arg(long, default_value_t = QueueKind::default())]
+    queue: QueueKind,
+    /// Mean hold time, in nanoseconds.
+    #[arg(long, default_value_t = 1_000_000, value_parser = positive_count)]
+    mean_ns: u64,
+    /// Also re-arm a timer on every event, cancelling the previous one (timer churn).
+    #[arg(long)]
+    churn: bool,
+    /// Run seed.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+}
+
+fn positive_count(s: &str) -> Result<u64, String> {
+    match s.replace('_', "").parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("expected a whole number of at least 1 (e.g. 1000000 or 1_000_000)".into()),
+    }
+}
+
+pub fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Hold(args) => hold(&args),
+    }
+}
+
+fn hold(args: &HoldArgs) -> anyhow::Result<()> {
+    let config = HoldConfig {
+        pending: usize::try_from(args.pending)?,
+        events: args.events,
+        mean: SimDuration::from_nanos(args.mean_ns),
+        churn: args.churn,
+        seed: args.seed,
+    };
+    let (report, wall) = match args.queue {
+        QueueKind::Wheel => timed_hold::<TimingWheel<_>>(config),
+        QueueKind::Heap => timed_hold::<HeapQueue<_>>(config),
+        QueueKind::PriorityQueue => timed_hold::<IndexedQueue<_>>(config),
+    };
+    println!(
+        "synack-hold queue={} pending={} events={} churn={} cancelled={} seed={} sim_end_s={:.6} wall={:.3}s events_per_s={:.0}",
+        args.queue,
+        args.pending,
+        report.fired,
+        args.churn,
+        report.cancelled,
+        args.seed,
+        report.sim_end_nanos as f64 * 1e-9,
+        wall,
+        report.fired as f64 / wall,
+    );
+    Ok(())
+}
+
+/// Times the run only, not the initial scheduling, as the ns-3 anchor does.
+fn timed_hold<Q: EventQueue<synack_kernel::hold::HoldEvent>>(
+    config: HoldConfig,
+) -> (synack_kernel::hold::HoldReport, f64) {
+    let model = HoldModel::<Q>::new(config);
+    let start = Instant::now();
+    let report = model.run();
+    (report, start.elapsed().as_secs_f64())
+}

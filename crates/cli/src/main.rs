@@ -1,0 +1,56 @@
+//! `synack`: the command-line front end.
+//!
+//! Every failure, from a bad flag to a bad value, ends in one line on stderr and exit code 2.
+
+mod bench;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "synack",
+    version,
+    about = "A discrete-event simulator of TCP connection management"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Benchmarks whose figures can be set beside ns-3's (shared/anchors).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => {
+            // --help and --version.
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => return fail(first_line(&err.to_string())),
+    };
+    let result = match cli.command {
+        Command::Bench(command) => bench::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => fail(&format!("error: {err:#}")),
+    }
+}
+
+/// clap's messages end with usage and a hint on further lines; the first line names the
+/// flag and says what is wrong with it.
+fn first_line(message: &str) -> &str {
+    message.lines().next().unwrap_or(message).trim_end()
+}
+
+fn fail(line: &str) -> ExitCode {
+    eprintln!("synack: {line}");
+    ExitCode::from(2)
+}

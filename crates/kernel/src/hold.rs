@@ -1,0 +1,180 @@
+//! The classic hold benchmark, the same workload as `shared/anchors/ns3_hold.cc`.
+//!
+//! `pending` events are scheduled up front; each fired event schedules one more at
+//! `now + 1 ns + Exp(mean)`, truncated to whole nanoseconds as ns-3's `NanoSeconds()` does.
+//! With `churn`, every fired hold event also re-arms a timer: it cancels the timer it armed
+//! last time and arms a new one at `now + 1 ns + Exp(mean)`, so half of all scheduled events
+//! are cancelled before they fire, as TCP retransmission timers are.
+//!
+//! Wall-clock timing is the caller's business (the kernel never reads a clock).
+
+use crate::queue::EventQueue;
+use crate::{EventKey, RandomStreams, Scheduler, SimDuration, SimRng};
+use rand_distr::{Distribution, Exp1};
+
+/// What one hold run does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HoldConfig {
+    /// Events pending at all times.
+    pub pending: usize,
+    /// Events to fire (timer events that fire count too).
+    pub events: u64,
+    /// Mean of the exponential hold time; ns-3's anchor uses 1 ms.
+    pub mean: SimDuration,
+    /// Re-arm a timer on every event; see the module documentation.
+    pub churn: bool,
+    /// Run seed.
+    pub seed: u64,
+}
+
+impl Default for HoldConfig {
+    fn default() -> Self {
+        HoldConfig {
+            pending: 1000,
+            events: 10_000_000,
+            mean: SimDuration::from_millis(1),
+            churn: false,
+            seed: crate::DEFAULT_SEED,
+        }
+    }
+}
+
+/// What a hold run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldReport {
+    /// Events fired.
+    pub fired: u64,
+    /// Timers cancelled before they fired.
+    pub cancelled: u64,
+    /// Simulated time at the end.
+    pub sim_end_nanos: u64,
+}
+
+/// The hold benchmark's event payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldEvent {
+    /// A hold event: schedules its successor.
+    Hold,
+    /// A churn timer that fired before it was cancelled.
+    Timer,
+}
+
+/// A hold model with its initial events scheduled, ready to [`HoldModel::run`].
+pub struct HoldModel<Q: EventQueue<HoldEvent>> {
+    config: HoldConfig,
+    scheduler: Scheduler<HoldEvent, Q>,
+    rng: SimRng,
+    mean_nanos: f64,
+}
+
+impl<Q: EventQueue<HoldEvent>> HoldModel<Q> {
+    /// Schedules the `pending` initial events.
+    pub fn new(config: HoldConfig) -> Self {
+        let mean_nanos = config.mean.as_nanos() as f64;
+        let mut model = HoldModel {
+            config,
+            scheduler: Scheduler::new(),
+            rng: RandomStreams::new(config.seed).stream("hold"),
+            mean_nanos,
+        };
+        for _ in 0..config.pending {
+            let delay = model.draw();
+            model
+                .scheduler
+                .schedule_after(delay, HoldEvent::Hold)
+                .expect("hold delays are far from overflow");
+        }
+        model
+    }
+
+    fn draw(&mut self) -> SimDuration {
+        hold_delay(&mut self.rng, self.mean_nanos)
+    }
+
+    /// Fires `events` events.
+    pub fn run(mut self) -> HoldReport {
+        let mut rng = self.rng;
+        let mean_nanos = self.mean_nanos;
+        let limit = self.config.events;
+        let churn = self.config.churn;
+        let mut timer: Option<EventKey> = None;
+        let mut cancelled = 0;
+        let mut draw = move || hold_delay(&mut rng, mean_nanos);
+        if limit > 0 {
+            self.scheduler.run(|scheduler, event| {
+                if scheduler.events_processed() >= limit {
+                    scheduler.request_stop();
+                    return;
+                }
+                if event == HoldEvent::Timer {
+                    return;
+                }
+                scheduler
+                    .schedule_after(draw(), HoldEvent::Hold)
+                    .expect("hold delays are far from overflow");
+                if churn {
+                    if let Some(old) = timer.take() {
+                        cancelled += u64::from(scheduler.cancel(old));
+                    }
+                    timer = scheduler.schedule_after(draw(), HoldEvent::Timer).ok();
+                }
+            });
+        }
+        HoldReport {
+            fired: self.scheduler.events_processed(),
+            cancelled,
+            sim_end_nanos: self.scheduler.now().as_nanos(),
+        }
+    }
+}
+
+/// 1 ns + Exp(mean), truncated to whole nanoseconds as ns-3's `NanoSeconds()` does.
+#[inline]
+fn hold_delay(rng: &mut SimRng, mean_nanos: f64) -> SimDuration {
+    let exp: f64 = Exp1.sample(rng);
+    SimDuration::from_nanos(1 + (exp * mean_nanos) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::{HeapQueue, TimingWheel};
+
+    #[test]
+    fn hold_fires_exactly_the_requested_events() {
+        let config = HoldConfig {
+            pending: 100,
+            events: 10_000,
+            ..HoldConfig::default()
+        };
+        let report = HoldModel::<TimingWheel<_>>::new(config).run();
+        assert_eq!(report.fired, 10_000);
+        assert_eq!(report.cancelled, 0);
+    }
+
+    #[test]
+    fn churn_cancels_about_half_of_what_it_schedules() {
+        let config = HoldConfig {
+            pending: 1000,
+            events: 20_000,
+            churn: true,
+            ..HoldConfig::default()
+        };
+        let report = HoldModel::<TimingWheel<_>>::new(config).run();
+        // Nearly every timer is cancelled, since the next event comes ~1 us later on average.
+        assert!(report.cancelled > 19_000, "{report:?}");
+    }
+
+    #[test]
+    fn hold_is_identical_across_queues() {
+        let config = HoldConfig {
+            pending: 500,
+            events: 50_000,
+            churn: true,
+            ..HoldConfig::default()
+        };
+        let wheel = HoldModel::<TimingWheel<_>>::new(config).run();
+        let heap = HoldModel::<HeapQueue<_>>::new(config).run();
+        assert_eq!(wheel, heap);
+    }
+}

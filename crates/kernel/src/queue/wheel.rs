@@ -1,0 +1,187 @@
+//! A hierarchical timing wheel with exact nanosecond resolution over the whole `u64` range.
+//!
+//! Eight levels of 256 slots: a slot at level `l` spans `256^l` ns, so level 7 covers the
+//! whole `u64` range. An entry sits at the level of the highest bit in which its time differs
+//! from the wheel's `elapsed` time. The smallest entry is therefore in the lowest occupied
+//! level, in its lowest occupied slot. Popping from a level above 0 first *cascades* that
+//! slot: moves `elapsed` to the slot's start and re-files its entries one level down or more.
+//! Each entry moves at most seven times, so push and pop are O(1) amortized, independent of
+//! how many events are pending. A slot holding a single entry is popped without cascading:
+//! that entry is the minimum, which saves most cascades when events are sparse.
+//!
+//! Measured on the hold benchmark: 8-bit levels beat 6-bit ones (one cascade fewer for an
+//! event 1 ms ahead), and a 12-bit level 1 lost more to cache misses on its 4096 buckets than
+//! it saved in cascades.
+//!
+//! FIFO ties need no sorting. A level-0 slot holds one exact instant. Its entries either came
+//! down in one cascade (which keeps their relative order) or were pushed after that cascade,
+//! with larger sequence numbers. By induction every slot is in `seq` order.
+
+use super::{Entry, EventQueue};
+use crate::SimTime;
+
+const SLOT_BITS: u32 = 8;
+const SLOTS: usize = 1 << SLOT_BITS;
+const WORDS: usize = SLOTS / 64;
+const LEVELS: usize = 64 / SLOT_BITS as usize;
+const _: () = assert!(
+    LEVELS * WORDS <= 32,
+    "occupied_words must have a bit per word"
+);
+
+/// The hierarchical timing wheel; see the module documentation.
+pub struct TimingWheel<E> {
+    /// The buckets. Indices are masked, so the compiler drops bounds checks.
+    slots: Box<[[Vec<Entry<E>>; SLOTS]; LEVELS]>,
+    /// Bit `s % 64` of `occupied[l][s / 64]` is set when slot `s` of level `l` is non-empty.
+    occupied: [[u64; WORDS]; LEVELS],
+    /// Bit `l * WORDS + w` is set when `occupied[l][w] != 0`. Its lowest set bit names the
+    /// level and word holding the minimum.
+    occupied_words: u32,
+    /// The wheel's notion of now. Every held entry has `time >= elapsed`.
+    elapsed: u64,
+    /// The level-0 slot being drained, reversed so `pop` takes the next entry; all at `elapsed`.
+    ready: Vec<Entry<E>>,
+    len: usize,
+}
+
+impl<E> Default for TimingWheel<E> {
+    fn default() -> Self {
+        TimingWheel {
+            slots: Box::new(std::array::from_fn(|_| std::array::from_fn(|_| Vec::new()))),
+            occupied: [[0; WORDS]; LEVELS],
+            occupied_words: 0,
+            elapsed: 0,
+            ready: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<E> TimingWheel<E> {
+    #[inline]
+    fn file(&mut self, entry: Entry<E>) {
+        let time = entry.time.as_nanos();
+        let masked = (time ^ self.elapsed) | (SLOTS as u64 - 1);
+        let level = ((63 - masked.leading_zeros()) / SLOT_BITS) as usize & (LEVELS - 1);
+        let slot = (time >> (level as u32 * SLOT_BITS)) as usize & (SLOTS - 1);
+        self.slots[level][slot].push(entry);
+        self.occupied[level][slot / 64] |= 1 << (slot % 64);
+        self.occupied_words |= 1 << (level * WORDS + slot / 64);
+    }
+
+    #[inline]
+    fn clear_slot_bit(&mut self, level: usize, slot: usize) {
+        let word = slot / 64;
+        self.occupied[level][word] &= !(1 << (slot % 64));
+        if self.occupied[level][word] == 0 {
+            self.occupied_words &= !(1 << (level * WORDS + word));
+        }
+    }
+
+    /// The first instant covered by `slot` of `level`, given the current `elapsed`.
+    #[inline]
+    fn slot_start(&self, level: usize, slot: usize) -> u64 {
+        let span_bits = (level as u32 + 1) * SLOT_BITS;
+        let prefix = if span_bits >= 64 {
+            0
+        } else {
+            (self.elapsed >> span_bits) << span_bits
+        };
+        prefix | ((slot as u64) << (level as u32 * SLOT_BITS))
+    }
+
+    #[inline]
+    fn lowest_occupied(&self) -> Option<(usize, usize)> {
+        if self.occupied_words == 0 {
+            return None;
+        }
+        let index = self.occupied_words.trailing_zeros() as usize;
+        let (level, word) = ((index / WORDS) & (LEVELS - 1), index % WORDS);
+        let bit = self.occupied[level][word].trailing_zeros() as usize;
+        Some((level, (word * 64 + bit) & (SLOTS - 1)))
+    }
+}
+
+impl<E> EventQueue<E> for TimingWheel<E> {
+    const NAME: &'static str = "wheel";
+
+    #[inline]
+    fn push(&mut self, entry: Entry<E>) {
+        debug_assert!(
+            entry.time.as_nanos() >= self.elapsed,
+            "timing wheel: push at {} before the horizon {}",
+            entry.time,
+            SimTime::from_nanos(self.elapsed)
+        );
+        self.len += 1;
+        self.file(entry);
+    }
+
+    #[inline]
+    fn pop_until(&mut self, limit: SimTime) -> Option<Entry<E>> {
+        let limit = limit.as_nanos();
+        loop {
+            if !self.ready.is_empty() {
+                if self.elapsed > limit {
+                    return None;
+                }
+                self.len -= 1;
+                return self.ready.pop();
+            }
+            let (level, slot) = self.lowest_occupied()?;
+            let bucket = &mut self.slots[level][slot];
+            if let [lone] = bucket.as_slice() {
+                // A lone entry in the lowest occupied slot is the minimum: no cascade needed.
+                let time = lone.time.as_nanos();
+                if time > limit {
+                    return None;
+                }
+                let entry = bucket.pop();
+                self.clear_slot_bit(level, slot);
+                self.elapsed = time;
+                self.len -= 1;
+                return entry;
+            }
+            let start = self.slot_start(level, slot);
+            if start > limit {
+                return None;
+            }
+            self.elapsed = start;
+            self.clear_slot_bit(level, slot);
+            if level == 0 {
+                std::mem::swap(&mut self.ready, &mut self.slots[0][slot]);
+                self.ready.reverse();
+            } else {
+                // Entries go to lower levels only, so the bucket can go back to its own slot
+                // afterwards with its capacity: the slot refills to a similar size next lap.
+                let mut bucket = std::mem::take(&mut self.slots[level][slot]);
+                for entry in bucket.drain(..) {
+                    self.file(entry);
+                }
+                self.slots[level][slot] = bucket;
+            }
+        }
+    }
+
+    fn rebase(&mut self, horizon: SimTime) {
+        debug_assert!(self.is_empty(), "timing wheel: rebase of a non-empty wheel");
+        // Nothing is filed relative to the old horizon, so any horizon is valid.
+        self.elapsed = horizon.as_nanos();
+    }
+
+    fn peek_time(&self) -> Option<SimTime> {
+        if !self.ready.is_empty() {
+            return Some(SimTime::from_nanos(self.elapsed));
+        }
+        let (level, slot) = self.lowest_occupied()?;
+        if level == 0 {
+            return Some(SimTime::from_nanos(self.slot_start(0, slot)));
+        }
+        self.slots[level][slot].iter().map(|e| e.time).min()
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}

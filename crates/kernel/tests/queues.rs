@@ -1,0 +1,219 @@
+//! One conformance suite, run against every queue implementation.
+
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use synack_kernel::SimTime;
+use synack_kernel::queue::{Entry, EventQueue, HeapQueue, IndexedQueue, TimingWheel};
+
+fn t(nanos: u64) -> SimTime {
+    SimTime::from_nanos(nanos)
+}
+
+/// Pushes `times` in order (seq = position) and pops everything.
+fn push_all<Q: EventQueue<u64>>(q: &mut Q, first_seq: u64, times: &[u64]) {
+    for (i, &time) in times.iter().enumerate() {
+        let seq = first_seq + i as u64;
+        q.push(Entry {
+            time: t(time),
+            seq,
+            event: seq,
+        });
+    }
+}
+
+fn drain<Q: EventQueue<u64>>(q: &mut Q) -> Vec<(u64, u64)> {
+    std::iter::from_fn(|| q.pop_until(SimTime::MAX))
+        .map(|e| (e.time.as_nanos(), e.seq))
+        .collect()
+}
+
+fn sorted(times: &[u64]) -> Vec<(u64, u64)> {
+    let mut v: Vec<_> = times
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| (x, i as u64))
+        .collect();
+    v.sort();
+    v
+}
+
+fn pops_in_time_order<Q: EventQueue<u64>>() {
+    let times = [
+        50,
+        3,
+        900_000_000_000,
+        7,
+        7,
+        1 << 40,
+        64,
+        63,
+        4096,
+        4095,
+        0,
+        1,
+    ];
+    let mut q = Q::default();
+    push_all(&mut q, 0, &times);
+    assert_eq!(q.len(), times.len());
+    assert_eq!(drain(&mut q), sorted(&times));
+    assert!(q.is_empty());
+}
+
+fn equal_times_pop_fifo<Q: EventQueue<u64>>() {
+    let mut q = Q::default();
+    // Same instant filed from several levels: far first, then nearer as the horizon moves.
+    push_all(&mut q, 0, &[1_000_000; 5]);
+    push_all(&mut q, 5, &[999_999, 1_000_000, 2_000_000]);
+    let first = q.pop_until(t(999_999)).unwrap();
+    assert_eq!((first.time.as_nanos(), first.seq), (999_999, 5));
+    push_all(&mut q, 8, &[1_000_000; 3]);
+    let order: Vec<u64> = drain(&mut q).into_iter().map(|(_, seq)| seq).collect();
+    assert_eq!(order, [0, 1, 2, 3, 4, 6, 8, 9, 10, 7]);
+}
+
+fn time_zero_and_end_of_range<Q: EventQueue<u64>>() {
+    let times = [
+        u64::MAX,
+        0,
+        u64::MAX - 1,
+        1 << 63,
+        0,
+        u64::MAX,
+        (1 << 63) - 1,
+    ];
+    let mut q = Q::default();
+    push_all(&mut q, 0, &times);
+    assert_eq!(q.peek_time(), Some(t(0)));
+    assert_eq!(drain(&mut q), sorted(&times));
+}
+
+fn pop_until_stops_at_the_limit<Q: EventQueue<u64>>() {
+    let mut q = Q::default();
+    push_all(&mut q, 0, &[10, 20, 30]);
+    assert_eq!(q.pop_until(t(9)), None);
+    assert_eq!(q.pop_until(t(10)).map(|e| e.seq), Some(0));
+    assert_eq!(q.pop_until(t(25)).map(|e| e.seq), Some(1));
+    assert_eq!(q.pop_until(t(25)), None);
+    assert_eq!(q.peek_time(), Some(t(30)));
+    // Pushing at the last limit (the horizon) is allowed and comes out first.
+    push_all(&mut q, 3, &[25]);
+    assert_eq!(drain(&mut q), [(25, 3), (30, 2)]);
+}
+
+fn peek_matches_pop<Q: EventQueue<u64>>() {
+    let mut q = Q::default();
+    push_all(&mut q, 0, &[70_000, 5_000_000, 70_001, 1 << 50]);
+    while let Some(time) = q.peek_time() {
+        assert_eq!(q.pop_until(SimTime::MAX).unwrap().time, time);
+    }
+    assert_eq!(q.pop_until(SimTime::MAX), None);
+}
+
+macro_rules! conformance {
+    ($module:ident, $queue:ty) => {
+        mod $module {
+            use super::*;
+            #[test]
+            fn queue_pops_in_time_order() {
+                pops_in_time_order::<$queue>();
+            }
+            #[test]
+            fn queue_equal_times_pop_fifo() {
+                equal_times_pop_fifo::<$queue>();
+            }
+            #[test]
+            fn queue_time_zero_and_end_of_range() {
+                time_zero_and_end_of_range::<$queue>();
+            }
+            #[test]
+            fn queue_pop_until_stops_at_the_limit() {
+                pop_until_stops_at_the_limit::<$queue>();
+            }
+            #[test]
+            fn queue_peek_matches_pop() {
+                peek_matches_pop::<$queue>();
+            }
+            proptest! {
+                #![proptest_config(ProptestConfig::with_cases(300))]
+                #[test]
+                fn queue_matches_the_ordered_map_oracle(ops in ops()) {
+                    check_against_oracle::<$queue>(&ops);
+                }
+            }
+        }
+    };
+}
+
+conformance!(heap, HeapQueue<u64>);
+conformance!(priority_queue, IndexedQueue<u64>);
+conformance!(wheel, TimingWheel<u64>);
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// Push at horizon + offset.
+    Push(u64),
+    /// Pop with limit horizon + offset.
+    PopUntil(u64),
+}
+
+/// Offsets at every scale, with many exact ties, so entries land on every wheel level.
+fn offset() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        3 => 0u64..4,
+        3 => 0u64..200,
+        2 => 0u64..100_000,
+        1 => 0u64..(1 << 40),
+        1 => any::<u64>().prop_map(|x| x >> 2),
+    ]
+}
+
+fn ops() -> impl Strategy<Value = Vec<Op>> {
+    prop::collection::vec(
+        prop_oneof![3 => offset().prop_map(Op::Push), 2 => offset().prop_map(Op::PopUntil)],
+        1..400,
+    )
+}
+
+fn check_against_oracle<Q: EventQueue<u64>>(ops: &[Op]) {
+    let mut q = Q::default();
+    let mut oracle: BTreeMap<(u64, u64), ()> = BTreeMap::new();
+    let mut horizon = 0u64;
+    let mut seq = 0u64;
+    for op in ops {
+        match *op {
+            Op::Push(offset) => {
+                let time = horizon.saturating_add(offset);
+                q.push(Entry {
+                    time: t(time),
+                    seq,
+                    event: seq,
+                });
+                oracle.insert((time, seq), ());
+                seq += 1;
+            }
+            Op::PopUntil(offset) => {
+                let limit = horizon.saturating_add(offset);
+                let expected = oracle
+                    .first_key_value()
+                    .map(|(&k, _)| k)
+                    .filter(|&(time, _)| time <= limit);
+                if let Some(k) = expected {
+                    oracle.remove(&k);
+                }
+                let got = q.pop_until(t(limit)).map(|e| (e.time.as_nanos(), e.seq));
+                assert_eq!(got, expected);
+                horizon = match got {
+                    Some((time, _)) => time,
+                    None => limit,
+                };
+            }
+        }
+        assert_eq!(q.len(), oracle.len());
+        assert_eq!(
+            q.peek_time(),
+            oracle.first_key_value().map(|(&(time, _), _)| t(time))
+        );
+    }
+    let rest: Vec<_> = oracle.into_keys().collect();
+    assert_eq!(drain(&mut q), rest);
+}
