@@ -1,3 +1,5 @@
+//! The scheduler's contract: ordering, cancellation, run limits, and agreement across queues.
+
 use proptest::prelude::*;
 use synack_kernel::queue::{EventQueue, HeapQueue, IndexedQueue, TimingWheel};
 use synack_kernel::{KernelError, RunOutcome, Scheduler, SimDuration, SimTime};
