@@ -24,6 +24,10 @@ const SLOT_BITS: u32 = 8;
 const SLOTS: usize = 1 << SLOT_BITS;
 const WORDS: usize = SLOTS / 64;
 const LEVELS: usize = 64 / SLOT_BITS as usize;
+/// Drained buckets kept per level; more would only hold memory.
+const POOL_MAX: usize = 16;
+/// Buckets up to this capacity stay in their slot when drained; larger ones are pooled.
+const SMALL_BUCKET: usize = 256;
 const _: () = assert!(
     LEVELS * WORDS <= 32,
     "occupied_words must have a bit per word"
@@ -40,6 +44,9 @@ pub struct TimingWheel<E> {
     occupied_words: u32,
     /// The wheel's notion of now. Every held entry has `time >= elapsed`.
     elapsed: u64,
+    /// Drained buckets of each level, kept with their capacity for the next slot of that
+    /// level to fill: growing a fresh vector from empty costs reallocation and page faults.
+    pools: [Vec<Vec<Entry<E>>>; LEVELS],
     /// The level-0 slot being drained, reversed so `pop` takes the next entry; all at `elapsed`.
     ready: Vec<Entry<E>>,
     len: usize,
@@ -52,6 +59,7 @@ impl<E> Default for TimingWheel<E> {
             occupied: [[0; WORDS]; LEVELS],
             occupied_words: 0,
             elapsed: 0,
+            pools: std::array::from_fn(|_| Vec::new()),
             ready: Vec::new(),
             len: 0,
         }
@@ -65,9 +73,25 @@ impl<E> TimingWheel<E> {
         let masked = (time ^ self.elapsed) | (SLOTS as u64 - 1);
         let level = ((63 - masked.leading_zeros()) / SLOT_BITS) as usize & (LEVELS - 1);
         let slot = (time >> (level as u32 * SLOT_BITS)) as usize & (SLOTS - 1);
+        let bucket = &mut self.slots[level][slot];
+        if bucket.len() == bucket.capacity() {
+            self.make_room(level, slot);
+        }
         self.slots[level][slot].push(entry);
         self.occupied[level][slot / 64] |= 1 << (slot % 64);
         self.occupied_words |= 1 << (level * WORDS + slot / 64);
+    }
+
+    /// A full bucket: give an empty one a recycled buffer rather than growing it from zero.
+    #[cold]
+    #[inline(never)]
+    fn make_room(&mut self, level: usize, slot: usize) {
+        let bucket = &mut self.slots[level][slot];
+        if bucket.capacity() == 0
+            && let Some(recycled) = self.pools[level].pop()
+        {
+            *bucket = recycled;
+        }
     }
 
     #[inline]
@@ -153,13 +177,16 @@ impl<E> EventQueue<E> for TimingWheel<E> {
                 std::mem::swap(&mut self.ready, &mut self.slots[0][slot]);
                 self.ready.reverse();
             } else {
-                // Entries go to lower levels only, so the bucket can go back to its own slot
-                // afterwards with its capacity: the slot refills to a similar size next lap.
                 let mut bucket = std::mem::take(&mut self.slots[level][slot]);
                 for entry in bucket.drain(..) {
                     self.file(entry);
                 }
-                self.slots[level][slot] = bucket;
+                if bucket.capacity() <= SMALL_BUCKET {
+                    // Small buffers stay put: the slot refills to a similar size next lap.
+                    self.slots[level][slot] = bucket;
+                } else if self.pools[level].len() < POOL_MAX {
+                    self.pools[level].push(bucket);
+                }
             }
         }
     }
