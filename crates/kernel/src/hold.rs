@@ -132,7 +132,8 @@ impl<Q: EventQueue<HoldEvent>> HoldModel<Q> {
 #[inline]
 fn hold_delay(rng: &mut SimRng, mean_nanos: f64) -> SimDuration {
     let exp: f64 = Exp1.sample(rng);
-    SimDuration::from_nanos(1 + (exp * mean_nanos) as u64)
+    // Through i64: one instruction where `as u64` takes several; the product is < 2^63.
+    SimDuration::from_nanos(1 + (exp * mean_nanos) as i64 as u64)
 }
 
 #[cfg(test)]

@@ -47,7 +47,8 @@ pub struct Scheduler<E, Q: EventQueue<E> = DefaultQueue<E>> {
     next_seq: u64,
     /// Every key with a smaller `seq` was handed out before the queue last emptied.
     retired_below: u64,
-    popped_through: Option<(SimTime, u64)>,
+    /// The smallest `(time, seq)` not yet popped since the queue last emptied.
+    unpopped_from: (SimTime, u64),
     cancelled: FxHashSet<u64>,
     processed: u64,
     stop_requested: bool,
@@ -68,7 +69,7 @@ impl<E, Q: EventQueue<E>> Scheduler<E, Q> {
             now: SimTime::ZERO,
             next_seq: 0,
             retired_below: 0,
-            popped_through: None,
+            unpopped_from: (SimTime::ZERO, 0),
             cancelled: FxHashSet::default(),
             processed: 0,
             stop_requested: false,
@@ -132,10 +133,7 @@ impl<E, Q: EventQueue<E>> Scheduler<E, Q> {
         if key.seq >= self.next_seq || key.seq < self.retired_below {
             return false;
         }
-        if self
-            .popped_through
-            .is_some_and(|through| (key.time, key.seq) <= through)
-        {
+        if (key.time, key.seq) < self.unpopped_from {
             return false;
         }
         self.cancelled.insert(key.seq)
@@ -150,7 +148,7 @@ impl<E, Q: EventQueue<E>> Scheduler<E, Q> {
     #[inline]
     fn pop_live(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
         while let Some(entry) = self.queue.pop_until(limit) {
-            self.popped_through = Some((entry.time, entry.seq));
+            self.unpopped_from = (entry.time, entry.seq + 1);
             if !self.cancelled.is_empty() && self.cancelled.remove(&entry.seq) {
                 continue;
             }
@@ -162,7 +160,7 @@ impl<E, Q: EventQueue<E>> Scheduler<E, Q> {
         if self.queue.is_empty() {
             debug_assert!(self.cancelled.is_empty());
             self.retired_below = self.next_seq;
-            self.popped_through = None;
+            self.unpopped_from = (SimTime::ZERO, 0);
             self.queue.rebase(self.now);
         }
         None
