@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use std::time::Instant;
-use synack_kernel::hold::{HoldConfig, HoldModel};
+use synack_kernel::hold::{HoldConfig, HoldEvent, HoldModel, HoldPayload, HoldReport};
 use synack_kernel::queue::{EventQueue, HeapQueue, IndexedQueue, QueueKind, TimingWheel};
 use synack_kernel::{DEFAULT_SEED, SimDuration};
 
@@ -56,10 +56,13 @@ fn hold(args: &HoldArgs) -> anyhow::Result<()> {
         churn: args.churn,
         seed: args.seed,
     };
-    let (report, wall) = match args.queue {
-        QueueKind::Wheel => timed_hold::<TimingWheel<_>>(config),
-        QueueKind::Heap => timed_hold::<HeapQueue<_>>(config),
-        QueueKind::PriorityQueue => timed_hold::<IndexedQueue<_>>(config),
+    let (report, wall) = match (args.queue, args.churn) {
+        (QueueKind::Wheel, false) => timed_hold::<(), TimingWheel<_>>(config),
+        (QueueKind::Heap, false) => timed_hold::<(), HeapQueue<_>>(config),
+        (QueueKind::PriorityQueue, false) => timed_hold::<(), IndexedQueue<_>>(config),
+        (QueueKind::Wheel, true) => timed_hold::<HoldEvent, TimingWheel<_>>(config),
+        (QueueKind::Heap, true) => timed_hold::<HoldEvent, HeapQueue<_>>(config),
+        (QueueKind::PriorityQueue, true) => timed_hold::<HoldEvent, IndexedQueue<_>>(config),
     };
     println!(
         "synack-hold queue={} pending={} events={} churn={} cancelled={} seed={} sim_end_s={:.6} wall={:.3}s events_per_s={:.0}",
@@ -77,10 +80,8 @@ fn hold(args: &HoldArgs) -> anyhow::Result<()> {
 }
 
 /// Times the run only, not the initial scheduling, as the ns-3 anchor does.
-fn timed_hold<Q: EventQueue<synack_kernel::hold::HoldEvent>>(
-    config: HoldConfig,
-) -> (synack_kernel::hold::HoldReport, f64) {
-    let model = HoldModel::<Q>::new(config);
+fn timed_hold<P: HoldPayload, Q: EventQueue<P>>(config: HoldConfig) -> (HoldReport, f64) {
+    let model = HoldModel::<P, Q>::new(config);
     let start = Instant::now();
     let report = model.run();
     (report, start.elapsed().as_secs_f64())

@@ -50,7 +50,7 @@ pub struct HoldReport {
     pub sim_end_nanos: u64,
 }
 
-/// The hold benchmark's event payload.
+/// The churn variant's event payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HoldEvent {
     /// A hold event: schedules its successor.
@@ -59,17 +59,44 @@ pub enum HoldEvent {
     Timer,
 }
 
+/// What a hold event carries. Plain hold events carry nothing (`()`), as ns-3's `Hold()`
+/// takes no argument, which keeps queue entries at 16 bytes; the churn variant needs
+/// [`HoldEvent`] to tell timers apart.
+pub trait HoldPayload: Copy + PartialEq {
+    /// The payload of a hold event.
+    const HOLD: Self;
+    /// The payload of a churn timer, if this payload can express one.
+    const TIMER: Option<Self>;
+}
+
+impl HoldPayload for () {
+    const HOLD: Self = ();
+    const TIMER: Option<Self> = None;
+}
+
+impl HoldPayload for HoldEvent {
+    const HOLD: Self = HoldEvent::Hold;
+    const TIMER: Option<Self> = Some(HoldEvent::Timer);
+}
+
 /// A hold model with its initial events scheduled, ready to [`HoldModel::run`].
-pub struct HoldModel<Q: EventQueue<HoldEvent>> {
+pub struct HoldModel<P: HoldPayload, Q: EventQueue<P>> {
     config: HoldConfig,
-    scheduler: Scheduler<HoldEvent, Q>,
+    scheduler: Scheduler<P, Q>,
     rng: SimRng,
     mean_nanos: f64,
 }
 
-impl<Q: EventQueue<HoldEvent>> HoldModel<Q> {
+impl<P: HoldPayload, Q: EventQueue<P>> HoldModel<P, Q> {
     /// Schedules the `pending` initial events.
+    ///
+    /// # Panics
+    /// If `config.churn` is set and `P` cannot express a timer (use [`HoldEvent`]).
     pub fn new(config: HoldConfig) -> Self {
+        assert!(
+            !config.churn || P::TIMER.is_some(),
+            "the churn variant needs the HoldEvent payload"
+        );
         let mean_nanos = config.mean.as_nanos() as f64;
         let mut model = HoldModel {
             config,
@@ -81,7 +108,7 @@ impl<Q: EventQueue<HoldEvent>> HoldModel<Q> {
             let delay = model.draw();
             model
                 .scheduler
-                .schedule_after(delay, HoldEvent::Hold)
+                .schedule_after(delay, P::HOLD)
                 .expect("hold delays are far from overflow");
         }
         model
@@ -106,17 +133,17 @@ impl<Q: EventQueue<HoldEvent>> HoldModel<Q> {
                     scheduler.request_stop();
                     return;
                 }
-                if event == HoldEvent::Timer {
+                if event != P::HOLD {
                     return;
                 }
                 scheduler
-                    .schedule_after(draw(), HoldEvent::Hold)
+                    .schedule_after(draw(), P::HOLD)
                     .expect("hold delays are far from overflow");
-                if churn {
+                if churn && let Some(timer_event) = P::TIMER {
                     if let Some(old) = timer.take() {
                         cancelled += u64::from(scheduler.cancel(old));
                     }
-                    timer = scheduler.schedule_after(draw(), HoldEvent::Timer).ok();
+                    timer = scheduler.schedule_after(draw(), timer_event).ok();
                 }
             });
         }
@@ -148,7 +175,7 @@ mod tests {
             events: 10_000,
             ..HoldConfig::default()
         };
-        let report = HoldModel::<TimingWheel<_>>::new(config).run();
+        let report = HoldModel::<(), TimingWheel<_>>::new(config).run();
         assert_eq!(report.fired, 10_000);
         assert_eq!(report.cancelled, 0);
     }
@@ -161,7 +188,7 @@ mod tests {
             churn: true,
             ..HoldConfig::default()
         };
-        let report = HoldModel::<TimingWheel<_>>::new(config).run();
+        let report = HoldModel::<HoldEvent, TimingWheel<_>>::new(config).run();
         // Nearly every timer is cancelled, since the next event comes ~1 us later on average.
         assert!(report.cancelled > 19_000, "{report:?}");
     }
@@ -174,8 +201,15 @@ mod tests {
             churn: true,
             ..HoldConfig::default()
         };
-        let wheel = HoldModel::<TimingWheel<_>>::new(config).run();
-        let heap = HoldModel::<HeapQueue<_>>::new(config).run();
+        let wheel = HoldModel::<HoldEvent, TimingWheel<_>>::new(config).run();
+        let heap = HoldModel::<HoldEvent, HeapQueue<_>>::new(config).run();
+        assert_eq!(wheel, heap);
+        let plain = HoldConfig {
+            churn: false,
+            ..config
+        };
+        let wheel = HoldModel::<(), TimingWheel<_>>::new(plain).run();
+        let heap = HoldModel::<(), HeapQueue<_>>::new(plain).run();
         assert_eq!(wheel, heap);
     }
 }
