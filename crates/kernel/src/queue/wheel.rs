@@ -37,10 +37,11 @@ const _: () = assert!(
 pub struct TimingWheel<E> {
     /// The buckets. Indices are masked, so the compiler drops bounds checks.
     slots: Box<[[Vec<Entry<E>>; SLOTS]; LEVELS]>,
-    /// Bit `s % 64` of `occupied[l][s / 64]` is set when slot `s` of level `l` is non-empty.
-    occupied: [[u64; WORDS]; LEVELS],
-    /// Bit `l * WORDS + w` is set when `occupied[l][w] != 0`. Its lowest set bit names the
-    /// level and word holding the minimum.
+    /// Bit `s % 64` of `occupied[word_index(l, s)]` is set when slot `s` of level `l` is
+    /// non-empty.
+    occupied: [u64; LEVELS * WORDS],
+    /// Bit `w` is set when `occupied[w] != 0`. Words run in time order, so its lowest set bit
+    /// names the word holding the minimum.
     occupied_words: u32,
     /// The wheel's notion of now. Every held entry has `time >= elapsed`.
     elapsed: u64,
@@ -56,7 +57,7 @@ impl<E> Default for TimingWheel<E> {
     fn default() -> Self {
         TimingWheel {
             slots: Box::new(std::array::from_fn(|_| std::array::from_fn(|_| Vec::new()))),
-            occupied: [[0; WORDS]; LEVELS],
+            occupied: [0; LEVELS * WORDS],
             occupied_words: 0,
             elapsed: 0,
             pools: std::array::from_fn(|_| Vec::new()),
@@ -64,6 +65,12 @@ impl<E> Default for TimingWheel<E> {
             len: 0,
         }
     }
+}
+
+/// The occupancy word of `slot` of `level`.
+#[inline]
+fn word_index(level: usize, slot: usize) -> usize {
+    (level * WORDS + slot / 64) & (LEVELS * WORDS - 1)
 }
 
 impl<E> TimingWheel<E> {
@@ -78,8 +85,9 @@ impl<E> TimingWheel<E> {
             self.make_room(level, slot);
         }
         self.slots[level][slot].push(entry);
-        self.occupied[level][slot / 64] |= 1 << (slot % 64);
-        self.occupied_words |= 1 << (level * WORDS + slot / 64);
+        let word = word_index(level, slot);
+        self.occupied[word] |= 1 << (slot % 64);
+        self.occupied_words |= 1 << word;
     }
 
     /// A full bucket: give an empty one a recycled buffer rather than growing it from zero.
@@ -96,10 +104,10 @@ impl<E> TimingWheel<E> {
 
     #[inline]
     fn clear_slot_bit(&mut self, level: usize, slot: usize) {
-        let word = slot / 64;
-        self.occupied[level][word] &= !(1 << (slot % 64));
-        if self.occupied[level][word] == 0 {
-            self.occupied_words &= !(1 << (level * WORDS + word));
+        let word = word_index(level, slot);
+        self.occupied[word] &= !(1 << (slot % 64));
+        if self.occupied[word] == 0 {
+            self.occupied_words &= !(1 << word);
         }
     }
 
@@ -120,10 +128,9 @@ impl<E> TimingWheel<E> {
         if self.occupied_words == 0 {
             return None;
         }
-        let index = self.occupied_words.trailing_zeros() as usize;
-        let (level, word) = ((index / WORDS) & (LEVELS - 1), index % WORDS);
-        let bit = self.occupied[level][word].trailing_zeros() as usize;
-        Some((level, (word * 64 + bit) & (SLOTS - 1)))
+        let word = self.occupied_words.trailing_zeros() as usize & (LEVELS * WORDS - 1);
+        let bit = self.occupied[word].trailing_zeros() as usize;
+        Some((word / WORDS, (word % WORDS * 64 + bit) & (SLOTS - 1)))
     }
 }
 
