@@ -120,32 +120,30 @@ impl<P: HoldPayload, Q: EventQueue<P>> HoldModel<P, Q> {
 
     /// Fires `events` events.
     pub fn run(mut self) -> HoldReport {
-        let mut rng = self.rng;
-        let mean_nanos = self.mean_nanos;
-        let limit = self.config.events;
-        let churn = self.config.churn;
         let mut timer: Option<EventKey> = None;
         let mut cancelled = 0;
-        let mut draw = move || hold_delay(&mut rng, mean_nanos);
-        if limit > 0 {
-            self.scheduler.run(|scheduler, event| {
-                if scheduler.events_processed() >= limit {
-                    scheduler.request_stop();
-                    return;
+        let events = self.config.events;
+        for fired in 1..=events {
+            let Some((_, event)) = self.scheduler.step() else {
+                break;
+            };
+            // The last event only counts, as in ns-3's anchor, where it calls Stop().
+            if fired == events || event != P::HOLD {
+                continue;
+            }
+            let delay = hold_delay(&mut self.rng, self.mean_nanos);
+            self.scheduler
+                .schedule_after(delay, P::HOLD)
+                .expect("hold delays are far from overflow");
+            if self.config.churn
+                && let Some(timer_event) = P::TIMER
+            {
+                if let Some(old) = timer.take() {
+                    cancelled += u64::from(self.scheduler.cancel(old));
                 }
-                if event != P::HOLD {
-                    return;
-                }
-                scheduler
-                    .schedule_after(draw(), P::HOLD)
-                    .expect("hold delays are far from overflow");
-                if churn && let Some(timer_event) = P::TIMER {
-                    if let Some(old) = timer.take() {
-                        cancelled += u64::from(scheduler.cancel(old));
-                    }
-                    timer = scheduler.schedule_after(draw(), timer_event).ok();
-                }
-            });
+                let delay = hold_delay(&mut self.rng, self.mean_nanos);
+                timer = self.scheduler.schedule_after(delay, timer_event).ok();
+            }
         }
         HoldReport {
             fired: self.scheduler.events_processed(),
