@@ -132,6 +132,14 @@ impl SimDuration {
         }
     }
 
+    /// `self - other`, or `None` if `other` is longer.
+    pub const fn checked_sub(self, other: SimDuration) -> Option<SimDuration> {
+        match self.0.checked_sub(other.0) {
+            Some(n) => Some(SimDuration(n)),
+            None => None,
+        }
+    }
+
     /// `self + other`, clamped at [`SimDuration::MAX`].
     pub const fn saturating_add(self, other: SimDuration) -> SimDuration {
         SimDuration(self.0.saturating_add(other.0))
@@ -165,6 +173,16 @@ impl Add for SimDuration {
     type Output = SimDuration;
     fn add(self, other: SimDuration) -> SimDuration {
         self.checked_add(other).expect("SimDuration overflow")
+    }
+}
+
+/// `SimDuration - SimDuration` panics if the right side is longer; use
+/// [`SimDuration::checked_sub`].
+impl Sub for SimDuration {
+    type Output = SimDuration;
+    fn sub(self, other: SimDuration) -> SimDuration {
+        self.checked_sub(other)
+            .expect("SimDuration subtraction underflow")
     }
 }
 
