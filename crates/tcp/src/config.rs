@@ -1,0 +1,275 @@
+//! Every knob of one endpoint. Defaults are modern Linux's (6.5 and later), each with its
+//! source; the OS profiles of the host layer are values of this struct.
+
+use crate::IsnGenerator;
+use synack_kernel::SimDuration;
+
+/// A bad configuration value: the field and what it accepts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ConfigError {
+    /// The field's name.
+    pub field: &'static str,
+    /// What is wrong and what is accepted.
+    pub message: String,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        field,
+        message: message.into(),
+    }
+}
+
+/// How long TIME-WAIT lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeWaitLength {
+    /// 2 x MSL, as RFC 9293 says.
+    TwiceMsl,
+    /// A fixed length, as Linux's 60 s (`TCP_TIMEWAIT_LEN`), whatever the MSL.
+    Fixed(SimDuration),
+}
+
+/// How the wait between retransmissions grows. The first wait is the initial RTO; wait `i`
+/// (from 0) follows the schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backoff {
+    /// Each wait doubles the previous one: RTO x 2^i.
+    Doubling,
+    /// Linux's `tcp_syn_linear_timeouts`: the first `linear` backoffs do not double (waits
+    /// 0..=linear are the initial RTO), then doubling resumes: RTO x 2^(i - linear). The
+    /// retry limit grows by `linear` too.
+    LinearThenDoubling {
+        /// Backoffs that keep the initial RTO.
+        linear: u32,
+    },
+    /// Explicit waits, as macOS's SYN backoff table; the last repeats.
+    Table(Vec<SimDuration>),
+}
+
+impl Backoff {
+    /// Wait number `i` (from 0) when the first is `initial`, capped at `max`.
+    pub fn wait(&self, initial: SimDuration, i: u32, max: SimDuration) -> SimDuration {
+        let wait = match self {
+            Backoff::Doubling => initial.saturating_mul(1u64 << i.min(62)),
+            Backoff::LinearThenDoubling { linear } => {
+                initial.saturating_mul(1u64 << i.saturating_sub(*linear).min(62))
+            }
+            Backoff::Table(table) => table[(i as usize).min(table.len() - 1)],
+        };
+        wait.min(max)
+    }
+
+    /// Retransmissions this schedule adds to the configured retry count.
+    pub fn extra_retries(&self) -> u32 {
+        match self {
+            Backoff::LinearThenDoubling { linear } => *linear,
+            Backoff::Doubling | Backoff::Table(_) => 0,
+        }
+    }
+}
+
+/// Keepalive probing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Idle time before the first probe. Linux: 7200 s (`TCP_KEEPALIVE_TIME`).
+    pub idle: SimDuration,
+    /// Time between unanswered probes. Linux: 75 s (`TCP_KEEPALIVE_INTVL`).
+    pub interval: SimDuration,
+    /// Unanswered probes before the connection fails. Linux: 9 (`TCP_KEEPALIVE_PROBES`).
+    pub probes: u32,
+}
+
+impl Default for Keepalive {
+    fn default() -> Self {
+        Keepalive {
+            idle: SimDuration::from_secs(7200),
+            interval: SimDuration::from_secs(75),
+            probes: 9,
+        }
+    }
+}
+
+/// Every knob of an endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TcpConfig {
+    /// Maximum segment lifetime. Default 60 s; it sets TIME-WAIT only with
+    /// [`TimeWaitLength::TwiceMsl`] (RFC 9293 says 2 minutes; Linux has no MSL knob).
+    pub msl: SimDuration,
+    /// TIME-WAIT length. Default fixed 60 s (Linux `TCP_TIMEWAIT_LEN`).
+    pub time_wait: TimeWaitLength,
+    /// RTO before any RTT sample (SYN, SYN-ACK, early data). Default 1 s
+    /// (`TCP_TIMEOUT_INIT`, RFC 6298 2.1).
+    pub rto_initial: SimDuration,
+    /// Lower bound of the RTO. Default 200 ms (Linux `TCP_RTO_MIN`).
+    pub rto_min: SimDuration,
+    /// Upper bound of the RTO. Default 120 s (Linux `TCP_RTO_MAX`).
+    pub rto_max: SimDuration,
+    /// RTO once established if the handshake needed a retransmission and gave no RTT
+    /// sample. Default 3 s (Linux `TCP_TIMEOUT_FALLBACK`, RFC 6298 5.7); `None` keeps the
+    /// backed-off RTO.
+    pub rto_after_syn_retransmit: Option<SimDuration>,
+    /// Clock granularity G of RFC 6298 (RTO = SRTT + max(G, 4 RTTVAR)). Default 1 ms.
+    pub rto_granularity: SimDuration,
+    /// SYN retransmissions before connect fails. Default 6 (`tcp_syn_retries`).
+    pub syn_retries: u32,
+    /// Schedule of SYN retransmissions. Default Linux 6.5+: the first 4 backoffs linear.
+    pub syn_backoff: Backoff,
+    /// SYN-ACK retransmissions before a half-open connection is dropped. Default 5
+    /// (`tcp_synack_retries`).
+    pub synack_retries: u32,
+    /// Schedule of SYN-ACK retransmissions. Default doubling (Linux: 1, 3, 7, 15, 31 s).
+    pub synack_backoff: Backoff,
+    /// connect() fails after this long in SYN-SENT, whatever the retries. Default none
+    /// (Linux); the BSDs and macOS use 75 s.
+    pub connect_timeout: Option<SimDuration>,
+    /// Data (and FIN) retransmissions before the connection fails (R2). Default 15
+    /// (`tcp_retries2`).
+    pub data_retries: u32,
+    /// FIN-WAIT-2 lasts at most this long for a connection the application closed.
+    /// Default 60 s (`tcp_fin_timeout`).
+    pub fin_wait_2_timeout: SimDuration,
+    /// Fail when data stays unacknowledged this long (TCP_USER_TIMEOUT). Default none.
+    pub user_timeout: Option<SimDuration>,
+    /// Keepalive probing; default off, as in Linux.
+    pub keepalive: Option<Keepalive>,
+    /// Delayed-ACK timeout; `None` ACKs every segment at once. Default 40 ms (Linux's
+    /// minimum ATO). A second full-sized segment is always ACKed at once.
+    pub delayed_ack: Option<SimDuration>,
+    /// Send the timestamps option. Default on (`tcp_timestamps`).
+    pub timestamps: bool,
+    /// RFC 5961: challenge ACKs for in-window RSTs not at RCV.NXT and for SYNs in
+    /// synchronized states. Default on, as in Linux.
+    pub rfc5961: bool,
+    /// RFC 1337: ignore RSTs in TIME-WAIT. Default off (`tcp_rfc1337`).
+    pub rfc1337: bool,
+    /// How initial sequence numbers are chosen. Default RFC 6528.
+    pub isn: IsnGenerator,
+    /// MSS we announce and use at most. Default 1460 (Ethernet).
+    pub mss: u16,
+    /// Receive buffer: the window we offer is what is free of it. Default 131072
+    /// (`tcp_rmem` default).
+    pub recv_buffer: u32,
+    /// The two-way handshake variant: the server is established when the SYN arrives and
+    /// the client when the SYN-ACK arrives; nobody acknowledges the server's SYN. For the
+    /// experiment that shows why TCP needs three segments. Default off.
+    pub two_way_handshake: bool,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig {
+            msl: SimDuration::from_secs(60),
+            time_wait: TimeWaitLength::Fixed(SimDuration::from_secs(60)),
+            rto_initial: SimDuration::from_secs(1),
+            rto_min: SimDuration::from_millis(200),
+            rto_max: SimDuration::from_secs(120),
+            rto_after_syn_retransmit: Some(SimDuration::from_secs(3)),
+            rto_granularity: SimDuration::from_millis(1),
+            syn_retries: 6,
+            syn_backoff: Backoff::LinearThenDoubling { linear: 4 },
+            synack_retries: 5,
+            synack_backoff: Backoff::Doubling,
+            connect_timeout: None,
+            data_retries: 15,
+            fin_wait_2_timeout: SimDuration::from_secs(60),
+            user_timeout: None,
+            keepalive: None,
+            delayed_ack: Some(SimDuration::from_millis(40)),
+            timestamps: true,
+            rfc5961: true,
+            rfc1337: false,
+            isn: IsnGenerator::Rfc6528,
+            mss: 1460,
+            recv_buffer: 131_072,
+            two_way_handshake: false,
+        }
+    }
+}
+
+impl TcpConfig {
+    /// TIME-WAIT's length.
+    pub fn time_wait_length(&self) -> SimDuration {
+        match self.time_wait {
+            TimeWaitLength::TwiceMsl => self.msl.saturating_mul(2),
+            TimeWaitLength::Fixed(length) => length,
+        }
+    }
+
+    /// Checks every field; the error names the first bad one and its accepted range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.rto_min.as_nanos() == 0 {
+            return Err(invalid("rto_min", "must be > 0"));
+        }
+        if self.rto_max < self.rto_min {
+            return Err(invalid(
+                "rto_max",
+                format!(
+                    "must be at least rto_min ({}), got {}",
+                    self.rto_min, self.rto_max
+                ),
+            ));
+        }
+        if self.rto_initial < self.rto_min || self.rto_initial > self.rto_max {
+            return Err(invalid(
+                "rto_initial",
+                format!(
+                    "must be within [rto_min, rto_max] = [{}, {}], got {}",
+                    self.rto_min, self.rto_max, self.rto_initial
+                ),
+            ));
+        }
+        for (field, backoff) in [
+            ("syn_backoff", &self.syn_backoff),
+            ("synack_backoff", &self.synack_backoff),
+        ] {
+            if let Backoff::Table(table) = backoff
+                && (table.is_empty() || table.iter().any(|w| w.as_nanos() == 0))
+            {
+                return Err(invalid(field, "a table needs at least one wait, each > 0"));
+            }
+        }
+        if let Some(k) = self.keepalive {
+            if k.interval.as_nanos() == 0 || k.idle.as_nanos() == 0 {
+                return Err(invalid("keepalive", "idle and interval must be > 0"));
+            }
+            if k.probes == 0 || k.probes > 255 {
+                return Err(invalid(
+                    "keepalive.probes",
+                    format!("must be in [1, 255], got {}", k.probes),
+                ));
+            }
+        }
+        if self.mss < 64 {
+            return Err(invalid(
+                "mss",
+                format!("must be at least 64 bytes, got {}", self.mss),
+            ));
+        }
+        if self.recv_buffer < u32::from(self.mss) {
+            return Err(invalid(
+                "recv_buffer",
+                format!(
+                    "must hold at least one MSS ({} bytes), got {}",
+                    self.mss, self.recv_buffer
+                ),
+            ));
+        }
+        for (field, retries) in [
+            ("syn_retries", self.syn_retries),
+            ("synack_retries", self.synack_retries),
+            ("data_retries", self.data_retries),
+        ] {
+            if retries > 255 {
+                return Err(invalid(
+                    field,
+                    format!("must be in [0, 255], got {retries}"),
+                ));
+            }
+        }
+        if let IsnGenerator::Counter { step: 0, .. } = self.isn {
+            return Err(invalid("isn.step", "must be at least 1"));
+        }
+        Ok(())
+    }
+}

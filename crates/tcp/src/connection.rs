@@ -1,0 +1,727 @@
+//! One connection endpoint: its state, constructors, user calls and transmission.
+//!
+//! Sans-io: every call takes `now` and an [`Output`] to append to (segments to send,
+//! socket events, state transitions); [`Connection::next_deadline`] says when to call
+//! [`Connection::on_timeout`]. The endpoint never reads a clock or schedules anything.
+//!
+//! Departures from RFC 9293, on purpose:
+//! - No congestion control (RFC 5681), no Nagle, no SACK, no window scaling (windows are
+//!   carried as 32-bit values), no urgent data: the model is about connection management.
+//! - After a retransmission timeout the sender goes back to SND.UNA and resends what the
+//!   window allows (go-back-N).
+//! - As Linux: a retransmitted SYN reaching SYN-RECEIVED gets the SYN-ACK again at once;
+//!   closing with unread data sends RST; challenge ACKs are not rate-limited; the RTO floor
+//!   applies to the whole RTO (RFC 6298) rather than to its variance term.
+
+use crate::recv::{Integrity, Receiver};
+use crate::rto::RttEstimator;
+use crate::{Cause, DataId, Flags, Segment, Seq, State, TcpConfig, Timestamps, Transition};
+use std::sync::Arc;
+use synack_kernel::{SimDuration, SimTime};
+
+/// How a connection failed, as a socket reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// ECONNREFUSED: a RST answered our SYN.
+    Refused,
+    /// ECONNRESET: a RST arrived on an open connection.
+    Reset,
+    /// ETIMEDOUT: retransmissions, the connect timeout, the user timeout or keepalive
+    /// probes ran out.
+    TimedOut,
+}
+
+/// A connection failure, with where and when it happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{kind:?} in {state} at {at}")]
+pub struct ConnectionError {
+    /// What happened.
+    pub kind: ErrorKind,
+    /// The state the connection was in.
+    pub state: State,
+    /// When.
+    pub at: SimTime,
+}
+
+/// A user call the current state does not allow (RFC 9293 3.10.1-3.10.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UserError {
+    /// The connection is gone (CLOSED), or never was.
+    #[error("connection does not exist")]
+    DoesNotExist,
+    /// The connection is closing in this direction: no more sends (or closes).
+    #[error("connection closing (state {0})")]
+    Closing(State),
+    /// The connection failed earlier.
+    #[error("connection failed: {0}")]
+    Failed(ConnectionError),
+}
+
+/// What the application learns about its socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The handshake completed: ESTABLISHED.
+    Connected,
+    /// New in-order data can be read.
+    Readable,
+    /// The peer sent FIN: after what is readable, the stream ends.
+    PeerClosed,
+    /// The connection ended without error and is gone.
+    Closed,
+    /// The connection failed and is gone.
+    Failed(ConnectionError),
+    /// A RST reached SYN-RECEIVED of a passive open: the request is gone, the listener
+    /// listens on.
+    ReturnedToListen,
+}
+
+/// Where calls append what they produce. The host keeps one and drains it after each call,
+/// so no call allocates once the vectors have grown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    /// Segments to send, in order.
+    pub segments: Vec<Segment>,
+    /// Socket events, in order.
+    pub events: Vec<Event>,
+    /// State changes, in order.
+    pub transitions: Vec<Transition>,
+}
+
+impl Output {
+    /// Empties every list, keeping capacity.
+    pub fn clear(&mut self) {
+        self.segments.clear();
+        self.events.clear();
+        self.transitions.clear();
+    }
+}
+
+/// No deadline.
+pub(crate) const NEVER: SimTime = SimTime::MAX;
+
+/// The connection's booleans, one bit each in [`Connection::bits`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Bit {
+    /// Opened by a listener (for the SYN-RECEIVED RST rule).
+    Passive = 1,
+    /// The application closed: FIN-WAIT-2 is bounded and nobody reads.
+    Orphaned = 2,
+    /// SO_LINGER {on, 0}: close aborts.
+    LingerZero = 4,
+    /// The application shut down writing: FIN after the data.
+    WriteShutdown = 8,
+    /// Our FIN has been sent (since the last go-back).
+    FinSent = 16,
+    /// The handshake needed a retransmission (RFC 6298 5.7, Karn).
+    SynRetransmitted = 32,
+    /// Both sides sent the timestamps option in their SYNs.
+    TimestampsOk = 64,
+}
+
+/// One connection endpoint.
+pub struct Connection {
+    pub(crate) config: Arc<TcpConfig>,
+    pub(crate) state: State,
+    pub(crate) local_port: u16,
+    pub(crate) remote_port: u16,
+    pub(crate) incarnation: u32,
+    /// Booleans, packed: see [`Bit`].
+    pub(crate) bits: u8,
+    pub(crate) failure: Option<ConnectionError>,
+    pub(crate) iss: Seq,
+    pub(crate) snd_una: Seq,
+    pub(crate) snd_nxt: Seq,
+    /// The highest sequence number sent: a segment below it is a retransmission.
+    pub(crate) snd_max: Seq,
+    pub(crate) snd_wnd: u32,
+    pub(crate) snd_wl1: Seq,
+    pub(crate) snd_wl2: Seq,
+    /// MSS for sending: ours, capped by the peer's option (536 without one).
+    pub(crate) snd_mss: u16,
+    /// Stream offset of the data at SND.UNA.
+    pub(crate) una_offset: u64,
+    /// Stream offset of the next new data byte to send (at SND.NXT).
+    pub(crate) nxt_offset: u64,
+    /// Bytes the application has written so far.
+    pub(crate) written: u64,
+    pub(crate) recv: Receiver,
+    /// The peer's latest TSval (TS.Recent).
+    pub(crate) ts_recent: u32,
+    pub(crate) rtt: RttEstimator,
+    /// The segment being timed: (sequence number that acknowledges it, when it was sent).
+    pub(crate) rtt_probe: Option<(Seq, SimTime)>,
+    /// Consecutive retransmission timeouts.
+    pub(crate) retries: u16,
+    /// When the oldest unacknowledged segment was first sent (for the user timeout).
+    pub(crate) unacked_since: SimTime,
+    pub(crate) rto_deadline: SimTime,
+    pub(crate) ack_deadline: SimTime,
+    /// Full-sized segments received since our last ACK.
+    pub(crate) unacked_segments: u8,
+    /// The deadline of the state: connect timeout, FIN-WAIT-2 timeout or TIME-WAIT end.
+    pub(crate) state_deadline: SimTime,
+    pub(crate) keepalive_deadline: SimTime,
+    pub(crate) keepalive_probes: u8,
+}
+
+impl Connection {
+    fn blank(
+        config: Arc<TcpConfig>,
+        local_port: u16,
+        remote_port: u16,
+        iss: Seq,
+        incarnation: u32,
+    ) -> Self {
+        let rtt = RttEstimator::new(&config);
+        Connection {
+            state: State::Closed,
+            local_port,
+            remote_port,
+            incarnation,
+            bits: 0,
+            failure: None,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss + 1,
+            snd_max: iss + 1,
+            snd_wnd: 0,
+            snd_wl1: Seq(0),
+            snd_wl2: Seq(0),
+            snd_mss: config.mss,
+            una_offset: 0,
+            nxt_offset: 0,
+            written: 0,
+            recv: Receiver::default(),
+            ts_recent: 0,
+            rtt,
+            rtt_probe: None,
+            retries: 0,
+            unacked_since: NEVER,
+            rto_deadline: NEVER,
+            ack_deadline: NEVER,
+            unacked_segments: 0,
+            state_deadline: NEVER,
+            keepalive_deadline: NEVER,
+            keepalive_probes: 0,
+            config,
+        }
+    }
+
+    /// Active open: sends a SYN from `local_port` to `remote_port` with ISN `iss`.
+    /// `incarnation` identifies this endpoint's bytes (see [`DataId`]).
+    pub fn connect(
+        config: Arc<TcpConfig>,
+        local_port: u16,
+        remote_port: u16,
+        iss: Seq,
+        incarnation: u32,
+        now: SimTime,
+        out: &mut Output,
+    ) -> Self {
+        let mut c = Connection::blank(config, local_port, remote_port, iss, incarnation);
+        c.set_state(State::SynSent, Cause::Connect, now, out);
+        if let Some(timeout) = c.config.connect_timeout {
+            c.state_deadline = now.saturating_add(timeout);
+        }
+        c.rtt_probe = Some((iss + 1, now));
+        c.unacked_since = now;
+        c.send_syn(now, out);
+        c.rto_deadline = now.saturating_add(c.handshake_wait(0));
+        c
+    }
+
+    /// Passive open: a listener hands over the peer's `syn`; replies with a SYN-ACK from ISN
+    /// `iss`. With the two-way handshake the connection is established at once.
+    pub fn accept(
+        config: Arc<TcpConfig>,
+        syn: &Segment,
+        iss: Seq,
+        incarnation: u32,
+        now: SimTime,
+        out: &mut Output,
+    ) -> Self {
+        let mut c = Connection::blank(config, syn.dst_port, syn.src_port, iss, incarnation);
+        c.set(Bit::Passive, true);
+        c.state = State::Listen;
+        c.synchronize(syn);
+        c.set_state(State::SynReceived, Cause::PassiveOpen, now, out);
+        c.send_syn(now, out);
+        if c.config.two_way_handshake {
+            // Nobody acknowledges our SYN in this variant: count it as delivered.
+            c.snd_una = c.snd_nxt;
+            c.unacked_since = NEVER;
+            c.set_state(State::Established, Cause::PassiveOpen, now, out);
+            out.events.push(Event::Connected);
+            c.arm_keepalive(now);
+        } else {
+            c.rtt_probe = Some((iss + 1, now));
+            c.unacked_since = now;
+            c.rto_deadline = now.saturating_add(c.handshake_wait(0));
+        }
+        c
+    }
+
+    /// Takes the peer's SYN: IRS, RCV.NXT, window, MSS, timestamps.
+    pub(crate) fn synchronize(&mut self, syn: &Segment) {
+        self.recv = Receiver::new(syn.seq, syn.data.incarnation);
+        self.snd_wnd = syn.window;
+        self.snd_wl1 = syn.seq;
+        self.snd_wl2 = syn.ack;
+        self.snd_mss = self.config.mss.min(syn.mss.unwrap_or(536));
+        self.set(
+            Bit::TimestampsOk,
+            self.config.timestamps && syn.timestamps.is_some(),
+        );
+        if let Some(ts) = syn.timestamps {
+            self.ts_recent = ts.val;
+        }
+    }
+
+    pub(crate) fn is(&self, bit: Bit) -> bool {
+        self.bits & bit as u8 != 0
+    }
+
+    pub(crate) fn set(&mut self, bit: Bit, on: bool) {
+        if on {
+            self.bits |= bit as u8;
+        } else {
+            self.bits &= !(bit as u8);
+        }
+    }
+
+    // ---- Observation -------------------------------------------------------------------
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Whether the endpoint is gone (CLOSED, or returned to LISTEN) and can be dropped.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.state, State::Closed | State::Listen)
+    }
+
+    /// Our port.
+    pub fn local_port(&self) -> u16 {
+        self.local_port
+    }
+
+    /// The peer's port.
+    pub fn remote_port(&self) -> u16 {
+        self.remote_port
+    }
+
+    /// Our initial sequence number.
+    pub fn iss(&self) -> Seq {
+        self.iss
+    }
+
+    /// SND.UNA.
+    pub fn snd_una(&self) -> Seq {
+        self.snd_una
+    }
+
+    /// SND.NXT.
+    pub fn snd_nxt(&self) -> Seq {
+        self.snd_nxt
+    }
+
+    /// RCV.NXT (meaningful once synchronized).
+    pub fn rcv_nxt(&self) -> Seq {
+        self.recv.nxt
+    }
+
+    /// The window we offer now.
+    pub fn rcv_wnd(&self) -> u32 {
+        self.recv.window(self.config.recv_buffer)
+    }
+
+    /// The RTO before backoff.
+    pub fn rto(&self) -> SimDuration {
+        self.rtt.rto()
+    }
+
+    /// How the connection failed, if it did.
+    pub fn failure(&self) -> Option<ConnectionError> {
+        self.failure
+    }
+
+    /// Bytes written by the application and not yet acknowledged by the peer.
+    pub fn unacknowledged(&self) -> u64 {
+        self.written - self.una_offset
+    }
+
+    /// What the receiver has delivered, checked byte by byte.
+    pub fn integrity(&self) -> Integrity {
+        self.recv.integrity()
+    }
+
+    /// Out-of-order segments held.
+    pub fn out_of_order_len(&self) -> usize {
+        self.recv.out_of_order_len()
+    }
+
+    /// Whether the peer's FIN has been received in order.
+    pub fn peer_closed(&self) -> bool {
+        self.recv.fin_reached()
+    }
+
+    /// The earliest deadline at which [`Connection::on_timeout`] has work, if any.
+    pub fn next_deadline(&self) -> Option<SimTime> {
+        let next = self
+            .rto_deadline
+            .min(self.ack_deadline)
+            .min(self.state_deadline)
+            .min(self.keepalive_deadline);
+        (next != NEVER).then_some(next)
+    }
+
+    // ---- State changes -----------------------------------------------------------------
+
+    /// Every state change goes through here, which records it.
+    pub(crate) fn set_state(&mut self, to: State, cause: Cause, now: SimTime, out: &mut Output) {
+        let from = self.state;
+        debug_assert!(
+            from.can_become(to),
+            "illegal transition {from} -> {to} ({cause:?})"
+        );
+        self.state = to;
+        out.transitions.push(Transition {
+            at: now,
+            from,
+            to,
+            cause,
+        });
+        if self.is_finished() {
+            self.rto_deadline = NEVER;
+            self.ack_deadline = NEVER;
+            self.state_deadline = NEVER;
+            self.keepalive_deadline = NEVER;
+        }
+    }
+
+    /// Ends the connection with an error reported to the application.
+    pub(crate) fn fail(&mut self, kind: ErrorKind, cause: Cause, now: SimTime, out: &mut Output) {
+        let error = ConnectionError {
+            kind,
+            state: self.state,
+            at: now,
+        };
+        self.failure = Some(error);
+        self.set_state(State::Closed, cause, now, out);
+        out.events.push(Event::Failed(error));
+    }
+
+    /// Ends the connection cleanly.
+    pub(crate) fn finish(&mut self, cause: Cause, now: SimTime, out: &mut Output) {
+        self.set_state(State::Closed, cause, now, out);
+        out.events.push(Event::Closed);
+    }
+
+    /// Enters TIME-WAIT (or closes at once when its length is zero).
+    pub(crate) fn enter_time_wait(&mut self, cause: Cause, now: SimTime, out: &mut Output) {
+        self.set_state(State::TimeWait, cause, now, out);
+        self.rto_deadline = NEVER;
+        self.keepalive_deadline = NEVER;
+        self.restart_time_wait(now);
+    }
+
+    pub(crate) fn restart_time_wait(&mut self, now: SimTime) {
+        self.state_deadline = now.saturating_add(self.config.time_wait_length());
+    }
+
+    // ---- Segments out ------------------------------------------------------------------
+
+    /// A segment from us with the current ACK, window and timestamps.
+    pub(crate) fn segment(
+        &self,
+        seq: Seq,
+        flags: Flags,
+        len: u32,
+        offset: u64,
+        now: SimTime,
+    ) -> Segment {
+        let syn = flags.has(Flags::SYN);
+        let ack = if flags.has(Flags::ACK) {
+            self.recv.nxt
+        } else {
+            Seq(0)
+        };
+        let send_timestamps = if syn && !flags.has(Flags::ACK) {
+            self.config.timestamps
+        } else {
+            self.is(Bit::TimestampsOk)
+        };
+        Segment {
+            src_port: self.local_port,
+            dst_port: self.remote_port,
+            seq,
+            ack,
+            flags,
+            window: self.rcv_wnd(),
+            len,
+            data: DataId {
+                incarnation: self.incarnation,
+                offset,
+            },
+            mss: syn.then_some(self.config.mss),
+            timestamps: send_timestamps.then(|| Timestamps {
+                val: (now.as_nanos() / 1_000_000) as u32,
+                ecr: self.ts_recent,
+            }),
+        }
+    }
+
+    /// Sends (or resends) our SYN, or SYN-ACK once the peer's SYN is in.
+    pub(crate) fn send_syn(&mut self, now: SimTime, out: &mut Output) {
+        let flags = if self.state == State::SynSent {
+            Flags::SYN
+        } else {
+            Flags::SYN | Flags::ACK
+        };
+        out.segments.push(self.segment(self.iss, flags, 0, 0, now));
+    }
+
+    /// An ACK of everything received, now.
+    pub(crate) fn send_ack(&mut self, now: SimTime, out: &mut Output) {
+        out.segments
+            .push(self.segment(self.snd_nxt, Flags::ACK, 0, self.nxt_offset, now));
+        self.ack_deadline = NEVER;
+        self.unacked_segments = 0;
+    }
+
+    /// A RST from our side of a synchronized connection.
+    pub(crate) fn send_rst(&mut self, now: SimTime, out: &mut Output) {
+        out.segments.push(self.segment(
+            self.snd_nxt,
+            Flags::RST | Flags::ACK,
+            0,
+            self.nxt_offset,
+            now,
+        ));
+    }
+
+    /// Wait `i` of the handshake's retransmission schedule.
+    pub(crate) fn handshake_wait(&self, i: u32) -> SimDuration {
+        let backoff = if self.state == State::SynSent {
+            &self.config.syn_backoff
+        } else {
+            &self.config.synack_backoff
+        };
+        backoff.wait(self.config.rto_initial, i, self.config.rto_max)
+    }
+
+    /// Retransmissions allowed in the current handshake state.
+    pub(crate) fn handshake_retries(&self) -> u32 {
+        if self.state == State::SynSent {
+            self.config.syn_retries + self.config.syn_backoff.extra_retries()
+        } else {
+            self.config.synack_retries + self.config.synack_backoff.extra_retries()
+        }
+    }
+
+    pub(crate) fn data_rto(&self) -> SimDuration {
+        self.rtt
+            .rto()
+            .saturating_mul(1u64 << self.retries.min(62))
+            .min(self.config.rto_max)
+    }
+
+    /// Whether our FIN may go now (and the state lets us send at all).
+    fn can_send(&self) -> bool {
+        matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::LastAck
+                | State::Closing
+        )
+    }
+
+    /// Sends new data (and then our FIN) as far as the peer's window allows.
+    pub(crate) fn transmit(&mut self, now: SimTime, out: &mut Output) {
+        if !self.can_send() {
+            return;
+        }
+        loop {
+            let unsent = self.written - self.nxt_offset;
+            let in_flight = self.snd_nxt - self.snd_una;
+            let room = self.snd_wnd.saturating_sub(in_flight);
+            if unsent > 0 && room > 0 && !self.is(Bit::FinSent) {
+                let len = (unsent.min(u64::from(self.snd_mss)) as u32).min(room);
+                let last = u64::from(len) == unsent;
+                let flags = if last {
+                    Flags::ACK | Flags::PSH
+                } else {
+                    Flags::ACK
+                };
+                let segment = self.segment(self.snd_nxt, flags, len, self.nxt_offset, now);
+                self.sent(segment, now, out);
+                self.nxt_offset += u64::from(len);
+                continue;
+            }
+            if unsent == 0 && self.is(Bit::WriteShutdown) && !self.is(Bit::FinSent) {
+                let segment = self.segment(
+                    self.snd_nxt,
+                    Flags::FIN | Flags::ACK,
+                    0,
+                    self.nxt_offset,
+                    now,
+                );
+                self.set(Bit::FinSent, true);
+                self.sent(segment, now, out);
+            }
+            break;
+        }
+    }
+
+    /// Bookkeeping for a data or FIN segment about to go out.
+    fn sent(&mut self, segment: Segment, now: SimTime, out: &mut Output) {
+        let end = segment.seq + segment.seg_len();
+        let fresh = segment.seq == self.snd_max;
+        if fresh && self.rtt_probe.is_none() {
+            self.rtt_probe = Some((end, now));
+        }
+        if self.unacked_since == NEVER {
+            self.unacked_since = now;
+        }
+        self.snd_nxt = end;
+        self.snd_max = self.snd_max.max(end);
+        if self.rto_deadline == NEVER {
+            self.rto_deadline = now.saturating_add(self.data_rto());
+        }
+        // The segment carries our latest ACK.
+        self.ack_deadline = NEVER;
+        self.unacked_segments = 0;
+        out.segments.push(segment);
+    }
+
+    pub(crate) fn arm_keepalive(&mut self, now: SimTime) {
+        if let Some(k) = self.config.keepalive
+            && matches!(self.state, State::Established | State::CloseWait)
+        {
+            self.keepalive_probes = 0;
+            self.keepalive_deadline = now.saturating_add(k.idle);
+        }
+    }
+
+    // ---- User calls --------------------------------------------------------------------
+
+    fn check_open(&self) -> Result<(), UserError> {
+        match (self.failure, self.state) {
+            (Some(e), _) => Err(UserError::Failed(e)),
+            (None, State::Closed | State::Listen) => Err(UserError::DoesNotExist),
+            _ => Ok(()),
+        }
+    }
+
+    /// SEND: queues `bytes` for the peer. Allowed until we shut down writing; data queued
+    /// before the handshake completes goes out with (or after) its last segment.
+    pub fn send(&mut self, bytes: u64, now: SimTime, out: &mut Output) -> Result<(), UserError> {
+        self.check_open()?;
+        if self.is(Bit::WriteShutdown) {
+            return Err(UserError::Closing(self.state));
+        }
+        self.written += bytes;
+        self.transmit(now, out);
+        Ok(())
+    }
+
+    /// RECEIVE: reads up to `max` bytes; returns how many (0 when none is waiting; see
+    /// [`Connection::peer_closed`] for the end of the stream).
+    pub fn receive(&mut self, max: u64, now: SimTime, out: &mut Output) -> Result<u64, UserError> {
+        if self.recv.readable() == 0 {
+            self.check_open()?;
+        }
+        let before = self.rcv_wnd();
+        let n = self.recv.read(max);
+        // Tell a sender stalled on a small window that room opened up.
+        let mss = u32::from(self.snd_mss);
+        if before < mss
+            && self.rcv_wnd() >= mss
+            && self.state.is_synchronized()
+            && !self.recv.fin_reached()
+        {
+            self.send_ack(now, out);
+        }
+        Ok(u64::from(n))
+    }
+
+    /// Shuts down writing: FIN after the queued data (half-close). The peer may go on
+    /// sending to us.
+    pub fn shutdown(&mut self, now: SimTime, out: &mut Output) -> Result<(), UserError> {
+        self.check_open()?;
+        if self.is(Bit::WriteShutdown) {
+            return Err(UserError::Closing(self.state));
+        }
+        match self.state {
+            State::SynSent => {
+                // Nothing was synchronized: the connection just goes away.
+                self.finish(Cause::Close, now, out);
+                return Ok(());
+            }
+            State::SynReceived | State::Established => {
+                self.set(Bit::WriteShutdown, true);
+                self.set_state(State::FinWait1, Cause::Close, now, out);
+            }
+            State::CloseWait => {
+                self.set(Bit::WriteShutdown, true);
+                self.set_state(State::LastAck, Cause::Close, now, out);
+            }
+            _ => return Err(UserError::Closing(self.state)),
+        }
+        self.keepalive_deadline = NEVER;
+        if self.snd_una != self.iss {
+            self.transmit(now, out);
+        }
+        Ok(())
+    }
+
+    /// CLOSE: no more sending or receiving. Sends FIN after the queued data, unless data is
+    /// unread (then RST, as Linux) or SO_LINGER {on, 0} is set (RST, no TIME-WAIT).
+    pub fn close(&mut self, now: SimTime, out: &mut Output) -> Result<(), UserError> {
+        if self.failure.is_none() && self.state == State::Closed {
+            return Err(UserError::DoesNotExist);
+        }
+        if self.failure.is_some() || self.is_finished() {
+            return Ok(());
+        }
+        if self.is(Bit::LingerZero) || self.recv.readable() > 0 {
+            self.abort(now, out);
+            return Ok(());
+        }
+        self.set(Bit::Orphaned, true);
+        if self.is(Bit::WriteShutdown) {
+            if self.state == State::FinWait2 {
+                self.state_deadline = now.saturating_add(self.fin_wait_2_timeout());
+            }
+            return Ok(());
+        }
+        self.shutdown(now, out)
+    }
+
+    /// ABORT: sends RST (in any state where the peer knows us) and is gone at once.
+    pub fn abort(&mut self, now: SimTime, out: &mut Output) {
+        if self.is_finished() {
+            return;
+        }
+        if self.state != State::SynSent {
+            self.send_rst(now, out);
+        }
+        self.set_state(State::Closed, Cause::Abort, now, out);
+    }
+
+    /// SO_LINGER {on, 0}: a later close aborts.
+    pub fn set_linger_zero(&mut self, on: bool) {
+        self.set(Bit::LingerZero, on);
+    }
+
+    pub(crate) fn fin_wait_2_timeout(&self) -> SimDuration {
+        // Linux waits at least 3.5 RTO (tcp_fin_time()).
+        let rto = self.rtt.rto().as_nanos();
+        self.config
+            .fin_wait_2_timeout
+            .max(SimDuration::from_nanos(rto.saturating_mul(7) / 2))
+    }
+}

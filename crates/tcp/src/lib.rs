@@ -1,0 +1,30 @@
+//! synack's TCP: one connection endpoint as a pure, sans-io state machine (RFC 9293, with
+//! RFC 6298 retransmission timing, RFC 5961 challenge ACKs, RFC 1337 and RFC 6528 ISNs).
+//!
+//! The endpoint is handed segments and `now`, and the application's calls; it appends
+//! the segments to send, socket events and state transitions to an [`Output`], and tells
+//! its next deadline. It never reads a clock and never schedules anything, so it can be
+//! tested alone: see `tests/` for one test per edge of the state diagram, named
+//! `<state>_<event>_<outcome>`, and a two-endpoint harness over a lossy link.
+//!
+//! The host's TCP layer (listeners, ports, the TIME-WAIT table, OS profiles) builds on it.
+
+mod arrival;
+mod config;
+mod connection;
+mod isn;
+mod recv;
+mod rto;
+mod segment;
+mod seq;
+mod state;
+mod timers;
+
+pub use config::{Backoff, ConfigError, Keepalive, TcpConfig, TimeWaitLength};
+pub use connection::{Connection, ConnectionError, ErrorKind, Event, Output, UserError};
+pub use isn::{FourTuple, IsnGenerator, IsnSource};
+pub use recv::{Integrity, MAX_OUT_OF_ORDER};
+pub use rto::RttEstimator;
+pub use segment::{DataId, Flags, Segment, Timestamps, closed_reply};
+pub use seq::Seq;
+pub use state::{Cause, State, Transition};
