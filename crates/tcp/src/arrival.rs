@@ -241,10 +241,6 @@ impl Connection {
             if self.snd_una == self.snd_max {
                 self.rto_deadline = NEVER;
                 self.unacked_since = NEVER;
-                if self.written > self.nxt_offset && seg.window == 0 {
-                    // Data waits on a closed window: the timer becomes the persist timer.
-                    self.rto_deadline = now.saturating_add(self.data_rto());
-                }
             } else {
                 self.rto_deadline = now.saturating_add(self.data_rto());
                 self.unacked_since = now;

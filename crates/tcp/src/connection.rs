@@ -574,6 +574,14 @@ impl Connection {
             }
             break;
         }
+        if self.rto_deadline == NEVER
+            && self.snd_una == self.snd_max
+            && self.written > self.nxt_offset
+        {
+            // Data waits on a closed window with nothing in flight: the retransmission
+            // timer becomes the persist timer, whose expiry sends a one-byte probe.
+            self.rto_deadline = now.saturating_add(self.data_rto());
+        }
     }
 
     /// Bookkeeping for a data or FIN segment about to go out.
