@@ -680,7 +680,9 @@ impl Connection {
             _ => return Err(UserError::Closing(self.state)),
         }
         self.keepalive_deadline = NEVER;
-        if self.snd_una != self.iss {
+        // In SYN-RECEIVED the FIN goes at once only if no data waits (RFC 9293 3.10.4);
+        // otherwise after the handshake.
+        if self.snd_una != self.iss || self.written == 0 {
             self.transmit(now, out);
         }
         Ok(())

@@ -289,3 +289,16 @@ fn mss_option_caps_what_we_send() {
         ]
     );
 }
+
+#[test]
+fn synreceived_close_finwait1_sends_fin_at_once() {
+    let mut d = Driver::accept(config());
+    d.sent();
+    d.transitions();
+    d.close();
+    assert_eq!(d.sent(), [w("F.", ISS + 1, PEER_ISS + 1, 0)]);
+    assert_eq!(d.transitions(), [(State::SynReceived, State::FinWait1)]);
+    // One ACK covers our SYN and our FIN.
+    d.recv(Flags::ACK, PEER_ISS + 1, ISS + 2, 0);
+    assert_eq!(d.transitions(), [(State::FinWait1, State::FinWait2)]);
+}
