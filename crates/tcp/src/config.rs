@@ -1,5 +1,6 @@
 //! Every knob of one endpoint. Defaults are modern Linux's (6.5 and later), each with its
-//! source; the OS profiles of the host layer are values of this struct.
+//! source, except TIME-WAIT, which is 2 x MSL as RFC 9293 has it (60 s, as Linux's); the
+//! OS profiles of the host layer are values of this struct.
 
 use crate::IsnGenerator;
 use synack_kernel::SimDuration;
@@ -93,10 +94,11 @@ impl Default for Keepalive {
 /// Every knob of an endpoint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TcpConfig {
-    /// Maximum segment lifetime. Default 60 s; it sets TIME-WAIT only with
-    /// [`TimeWaitLength::TwiceMsl`] (RFC 9293 says 2 minutes; Linux has no MSL knob).
+    /// Maximum segment lifetime. Default 30 s (FreeBSD's `MSL`; RFC 9293 says 2 minutes;
+    /// Linux has no MSL knob).
     pub msl: SimDuration,
-    /// TIME-WAIT length. Default fixed 60 s (Linux `TCP_TIMEWAIT_LEN`).
+    /// TIME-WAIT length. Default 2 x MSL = 60 s, the same as Linux's fixed
+    /// `TCP_TIMEWAIT_LEN` (the Linux profile fixes it, whatever the MSL).
     pub time_wait: TimeWaitLength,
     /// RTO before any RTT sample (SYN, SYN-ACK, early data). Default 1 s
     /// (`TCP_TIMEOUT_INIT`, RFC 6298 2.1).
@@ -159,8 +161,8 @@ pub struct TcpConfig {
 impl Default for TcpConfig {
     fn default() -> Self {
         TcpConfig {
-            msl: SimDuration::from_secs(60),
-            time_wait: TimeWaitLength::Fixed(SimDuration::from_secs(60)),
+            msl: SimDuration::from_secs(30),
+            time_wait: TimeWaitLength::TwiceMsl,
             rto_initial: SimDuration::from_secs(1),
             rto_min: SimDuration::from_millis(200),
             rto_max: SimDuration::from_secs(120),

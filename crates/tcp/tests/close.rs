@@ -73,7 +73,7 @@ fn finwait1_fin_and_ack_of_our_fin_timewait_at_once() {
     );
     assert_eq!(d.out.transitions.len(), 1);
     assert_eq!(d.sent(), [w(".", ISS + 2, PEER_ISS + 2, 0)]);
-    // Linux: TIME-WAIT lasts 60 s whatever the MSL.
+    // 2 x MSL = 60 s by default.
     assert_eq!(d.conn.next_deadline(), Some(secs(61)));
 }
 
@@ -347,4 +347,27 @@ fn established_fin_out_of_order_waits_for_the_gap() {
     d.recv(Flags::ACK, PEER_ISS + 1, ISS + 1, 100);
     assert_eq!(d.conn.state(), State::CloseWait);
     assert_eq!(d.sent(), [w(".", ISS + 1, PEER_ISS + 102, 0)]);
+}
+
+#[test]
+fn timewait_fixed_length_ignores_the_msl() {
+    let mut d = fin_wait_1(TcpConfig {
+        msl: SimDuration::from_secs(120),
+        time_wait: TimeWaitLength::Fixed(SimDuration::from_secs(60)),
+        ..config()
+    });
+    d.recv(Flags::FIN | Flags::ACK, PEER_ISS + 1, ISS + 2, 0);
+    assert_eq!(d.conn.next_deadline(), Some(secs(60)));
+}
+
+#[test]
+fn timewait_zero_length_closes_at_once() {
+    let mut d = fin_wait_1(TcpConfig {
+        time_wait: TimeWaitLength::Fixed(SimDuration::ZERO),
+        ..config()
+    });
+    d.recv(Flags::FIN | Flags::ACK, PEER_ISS + 1, ISS + 2, 0);
+    assert_eq!(d.conn.next_deadline(), Some(secs(0)));
+    d.run_until(secs(0));
+    assert_eq!(d.conn.state(), State::Closed);
 }
