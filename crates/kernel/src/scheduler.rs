@@ -171,6 +171,13 @@ impl<E, Q: EventQueue<E>> Scheduler<E, Q> {
         self.pop_live(SimTime::MAX)
     }
 
+    /// Pops the next event if it is due at or before `limit`, moving the clock to it;
+    /// otherwise returns `None` and leaves the clock alone. For drivers that handle events
+    /// outside a closure.
+    pub fn step_until(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
+        self.pop_live(limit)
+    }
+
     /// Runs events until none is left or a handler requests a stop.
     pub fn run(&mut self, mut handler: impl FnMut(&mut Self, E)) -> RunOutcome {
         while let Some((_, event)) = self.pop_live(SimTime::MAX) {

@@ -224,3 +224,14 @@ fn cancel_works_after_the_queue_empties_past_the_clock() {
     assert_eq!(s.pending(), 1);
     assert_eq!(run_all(&mut s), [(700, 3)]);
 }
+
+#[test]
+fn step_until_pops_only_what_is_due() {
+    let mut s: Scheduler<u8> = Scheduler::new();
+    s.schedule_at(t(10), 1).unwrap();
+    s.schedule_at(t(20), 2).unwrap();
+    assert_eq!(s.step_until(t(15)), Some((t(10), 1)));
+    assert_eq!(s.step_until(t(15)), None);
+    assert_eq!(s.now(), t(10));
+    assert_eq!(s.step_until(t(20)), Some((t(20), 2)));
+}

@@ -261,6 +261,35 @@ impl Connection {
         c
     }
 
+    /// A connection established by a valid SYN-cookie ACK: no SYN-RECEIVED state was kept,
+    /// so it is recorded as passing through it at once. `mss` is what the cookie encoded.
+    pub fn from_cookie(
+        config: Arc<TcpConfig>,
+        ack: &Segment,
+        mss: u16,
+        incarnation: u32,
+        now: SimTime,
+        out: &mut Output,
+    ) -> Self {
+        let iss = ack.ack - 1;
+        let mut c = Connection::blank(config, ack.dst_port, ack.src_port, iss, incarnation);
+        c.set(Bit::Passive, true);
+        c.state = State::Listen;
+        let mut syn = *ack;
+        syn.seq = ack.seq - 1;
+        syn.mss = Some(mss);
+        syn.timestamps = None;
+        c.synchronize(&syn);
+        c.snd_una = ack.ack;
+        c.snd_wl1 = ack.seq;
+        c.snd_wl2 = ack.ack;
+        c.set_state(State::SynReceived, Cause::PassiveOpen, now, out);
+        c.set_state(State::Established, Cause::HandshakeAck, now, out);
+        out.events.push(Event::Connected);
+        c.arm_keepalive(now);
+        c
+    }
+
     /// Takes the peer's SYN: IRS, RCV.NXT, window, MSS, timestamps.
     pub(crate) fn synchronize(&mut self, syn: &Segment) {
         self.recv = Receiver::new(syn.seq, syn.data.incarnation);
@@ -339,6 +368,11 @@ impl Connection {
     /// The RTO before backoff.
     pub fn rto(&self) -> SimDuration {
         self.rtt.rto()
+    }
+
+    /// The peer's latest timestamp (TS.Recent), when both sides use timestamps.
+    pub fn ts_recent(&self) -> Option<u32> {
+        self.is(Bit::TimestampsOk).then_some(self.ts_recent)
     }
 
     /// How the connection failed, if it did.

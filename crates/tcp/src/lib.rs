@@ -7,11 +7,13 @@
 //! tested alone: see `tests/` for one test per edge of the state diagram, named
 //! `<state>_<event>_<outcome>`, and a two-endpoint harness over a lossy link.
 //!
-//! The host's TCP layer (listeners, ports, the TIME-WAIT table, OS profiles) builds on it.
+//! [`host::Host`] is a host's TCP layer on top: listeners with SYN and accept queues, SYN
+//! cookies, ports, the TIME-WAIT table, limits, crash and reboot, and the OS profiles.
 
 mod arrival;
 mod config;
 mod connection;
+pub mod host;
 mod isn;
 mod recv;
 mod rto;

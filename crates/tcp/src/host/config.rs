@@ -1,0 +1,223 @@
+//! The host's knobs, and the OS profiles: named values of the whole configuration, each
+//! number from `shared/reference/tcp-behaviour.md` with its source.
+
+use crate::{Backoff, ConfigError, Keepalive, TcpConfig, TimeWaitLength};
+use synack_kernel::SimDuration;
+
+/// When the listener answers with SYN cookies (`tcp_syncookies`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynCookies {
+    /// Never: a SYN that finds the SYN queue full is dropped.
+    Off,
+    /// Only when the SYN queue is full (Linux's 1, the default).
+    WhenFull,
+    /// For every SYN (Linux's 2).
+    Always,
+}
+
+/// Reuse of a TIME-WAIT 4-tuple for an outgoing connection (`tcp_tw_reuse`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwReuse {
+    /// Never.
+    Off,
+    /// When timestamps are on and the entry's last timestamp is over 1 s old (Linux's 1).
+    On,
+    /// Loopback only (Linux's 2, the default). Simulated hosts have no loopback traffic,
+    /// so this acts as `Off`.
+    LoopbackOnly,
+}
+
+/// Everything a host's TCP layer needs: the endpoint knobs plus the host-wide ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostConfig {
+    /// Every endpoint's configuration.
+    pub tcp: TcpConfig,
+    /// Ephemeral ports for connect, inclusive. Linux: 32768-60999 (`ip_local_port_range`).
+    pub ephemeral_ports: (u16, u16),
+    /// Cap on a listener's SYN queue. Linux: max(128, ehash buckets / 128); 512 for 65,536
+    /// buckets (`tcp_max_syn_backlog`).
+    pub max_syn_backlog: u32,
+    /// Cap on a listener's accept queue. Linux 5.4+: 4096 (`somaxconn`; 128 before).
+    pub somaxconn: u32,
+    /// SYN cookies. Linux: when the SYN queue is full.
+    pub syncookies: SynCookies,
+    /// When the final ACK finds the accept queue full: RST instead of dropping the ACK.
+    /// Linux: off (`tcp_abort_on_overflow`).
+    pub abort_on_overflow: bool,
+    /// TIME-WAIT reuse for outgoing connections. Linux: loopback only.
+    pub tw_reuse: TwReuse,
+    /// Most TIME-WAIT entries at once; past it, closing sockets skip TIME-WAIT. Linux:
+    /// ehash buckets / 2; 32,768 for 65,536 buckets (`tcp_max_tw_buckets`).
+    pub max_time_wait: u32,
+    /// Most open connections (application sockets) at once, like a file-descriptor limit;
+    /// `None` is no limit (the default).
+    pub max_open: Option<u32>,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        profile("linux").expect("the linux profile exists")
+    }
+}
+
+impl HostConfig {
+    /// Checks every field; the error names the first bad one and its accepted range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.tcp.validate()?;
+        let (low, high) = self.ephemeral_ports;
+        if low == 0 || high < low {
+            return Err(ConfigError {
+                field: "ephemeral_ports",
+                message: format!(
+                    "must be a range low-high with 1 <= low <= high, got {low}-{high}"
+                ),
+            });
+        }
+        if self.max_syn_backlog == 0 {
+            return Err(ConfigError {
+                field: "max_syn_backlog",
+                message: "must be at least 1".into(),
+            });
+        }
+        if self.somaxconn == 0 {
+            return Err(ConfigError {
+                field: "somaxconn",
+                message: "must be at least 1".into(),
+            });
+        }
+        if self.max_open == Some(0) {
+            return Err(ConfigError {
+                field: "max_open",
+                message: "must be at least 1, or unset".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The names [`profile`] knows, in the order `synack profiles` prints them.
+pub const PROFILES: [&str; 6] = [
+    "linux",
+    "linux-classic",
+    "freebsd",
+    "macos",
+    "windows",
+    "rfc9293",
+];
+
+fn secs(s: u64) -> SimDuration {
+    SimDuration::from_secs(s)
+}
+
+/// The BSD SYN backoff table (xnu bsd/netinet/tcp_timer.c `tcp_syn_backoff`; FreeBSD's
+/// tcp_timer.c has the same).
+fn bsd_syn_backoff() -> Backoff {
+    Backoff::Table(
+        [1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 64, 64]
+            .map(secs)
+            .to_vec(),
+    )
+}
+
+/// A named OS profile, or `None` for an unknown name. Values the reference does not give
+/// keep Linux's, so profiles differ only where the sources say they do.
+pub fn profile(name: &str) -> Option<HostConfig> {
+    let linux = HostConfig {
+        tcp: TcpConfig {
+            // include/net/tcp.h: TCP_TIMEWAIT_LEN, fixed whatever the MSL.
+            time_wait: TimeWaitLength::Fixed(secs(60)),
+            ..TcpConfig::default()
+        },
+        ephemeral_ports: (32768, 60999),
+        max_syn_backlog: 512,
+        somaxconn: 4096,
+        syncookies: SynCookies::WhenFull,
+        abort_on_overflow: false,
+        tw_reuse: TwReuse::LoopbackOnly,
+        max_time_wait: 32_768,
+        max_open: None,
+    };
+    Some(match name {
+        "linux" => linux,
+        "linux-classic" => HostConfig {
+            // tcp_syn_linear_timeouts = 0: SYNs at 0, 1, 3, 7, 15, 31, 63 s; ETIMEDOUT at 127 s.
+            tcp: TcpConfig {
+                syn_backoff: Backoff::Doubling,
+                ..linux.tcp.clone()
+            },
+            // somaxconn was 128 before 5.4.
+            somaxconn: 128,
+            ..linux
+        },
+        "freebsd" => HostConfig {
+            tcp: TcpConfig {
+                // sys/netinet/tcp_timer.h: MSL 30 s, TIME-WAIT 2 MSL; keepinit 75 s;
+                // max RTO 64 s; tcp_syncache.c: the SYN-ACK is retransmitted 3 times.
+                msl: secs(30),
+                time_wait: TimeWaitLength::TwiceMsl,
+                connect_timeout: Some(secs(75)),
+                rto_max: secs(64),
+                synack_retries: 3,
+                syn_backoff: bsd_syn_backoff(),
+                syn_retries: 12,
+                ..linux.tcp.clone()
+            },
+            ..linux.clone()
+        },
+        "macos" => HostConfig {
+            tcp: TcpConfig {
+                // xnu bsd/netinet/tcp_timer.h: MSL 15 s (TIME-WAIT 30 s); the SYN backoff
+                // table; FIN-WAIT-2 60 s; connect gives up at 75 s.
+                msl: secs(15),
+                time_wait: TimeWaitLength::TwiceMsl,
+                syn_backoff: bsd_syn_backoff(),
+                syn_retries: 12,
+                fin_wait_2_timeout: secs(60),
+                connect_timeout: Some(secs(75)),
+                ..linux.tcp.clone()
+            },
+            ..linux.clone()
+        },
+        "windows" => HostConfig {
+            tcp: TcpConfig {
+                // TcpTimedWaitDelay 240 s (MSL 120 s); TcpMaxConnectRetransmissions 2,
+                // initial RTO 3 s, doubling: SYNs at 0, 3, 9 s, failure at 21 s.
+                msl: secs(120),
+                time_wait: TimeWaitLength::TwiceMsl,
+                rto_initial: secs(3),
+                syn_backoff: Backoff::Doubling,
+                syn_retries: 2,
+                ..linux.tcp.clone()
+            },
+            ..linux.clone()
+        },
+        "rfc9293" => HostConfig {
+            tcp: TcpConfig {
+                // RFC 9293 3.4.2: MSL 2 minutes, TIME-WAIT 2 MSL. 3.8.3: SYN retries for at
+                // least 3 minutes (here: doubling from 1 s, give up at 180 s); data: R1 >= 3
+                // retransmissions, R2 >= 100 s (6 retries doubling from the 1 s RFC 6298
+                // floor: 127 s). RFC 6298: RTO floor 1 s, ceiling 60 s.
+                msl: secs(120),
+                time_wait: TimeWaitLength::TwiceMsl,
+                rto_min: secs(1),
+                rto_max: secs(60),
+                rto_after_syn_retransmit: Some(secs(3)),
+                syn_backoff: Backoff::Doubling,
+                syn_retries: 8,
+                connect_timeout: Some(secs(180)),
+                data_retries: 6,
+                delayed_ack: Some(SimDuration::from_millis(200)),
+                keepalive: None,
+                ..linux.tcp.clone()
+            },
+            ..linux.clone()
+        },
+        _ => return None,
+    })
+}
+
+/// Keepalive's detection time: idle + probes x interval (Linux: 7875 s).
+pub fn keepalive_detection(k: &Keepalive) -> SimDuration {
+    k.idle
+        .saturating_add(k.interval.saturating_mul(u64::from(k.probes)))
+}

@@ -1,0 +1,968 @@
+//! A host's TCP layer: demultiplexing, listeners with SYN and accept queues, SYN cookies,
+//! ephemeral ports, the TIME-WAIT table, limits, crash and reboot. Sans-io like the
+//! endpoint: it is handed datagrams, socket calls and `now`, appends what it sends and
+//! what the application learns to its [`HostOutput`], and reports its next deadline.
+//!
+//! Decisions, where real stacks differ or the RFC is silent:
+//! - A listener's SYN queue holds at most min(backlog, `max_syn_backlog`) half-open
+//!   requests, its accept queue min(backlog, `somaxconn`) established ones. A SYN that finds
+//!   the accept queue full is dropped, as Linux does.
+//! - Half-open requests are full endpoints in SYN-RECEIVED (Linux keeps smaller request
+//!   socks); their SYN-ACK schedule is the endpoint's.
+//! - Entering TIME-WAIT, a connection becomes a compact [`timewait::Entry`] and its socket
+//!   is done for the application (as Linux's timewait socks).
+//! - Ephemeral ports are tried from an offset hashed from the destination, then in order.
+//! - A crashed host drops every datagram silently; after a reboot it has no state, so
+//!   segments of old connections get the CLOSED reply (RST).
+
+mod config;
+pub mod cookies;
+mod timewait;
+
+pub use config::{HostConfig, PROFILES, SynCookies, TwReuse, keepalive_detection, profile};
+
+use crate::connection::Output;
+use crate::{
+    Connection, ErrorKind, Event, Flags, FourTuple, IsnSource, Segment, Seq, State, Transition,
+    UserError, closed_reply,
+};
+use rand::Rng;
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use synack_kernel::queue::{Entry, EventQueue, TimingWheel};
+use synack_kernel::{RandomStreams, SimDuration, SimTime};
+use timewait::TimeWaitTable;
+
+/// An IPv4 datagram carrying a TCP segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Datagram {
+    /// Source address.
+    pub src: u32,
+    /// Destination address.
+    pub dst: u32,
+    /// The segment.
+    pub segment: Segment,
+}
+
+/// A socket's handle: a slot and the generation that owns it, so a stale handle never
+/// reaches a later connection in the same slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId {
+    slot: u32,
+    generation: u32,
+}
+
+/// What a socket call on the host refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    /// EADDRNOTAVAIL: no ephemeral port is free for this destination.
+    #[error("address not available: no free ephemeral port")]
+    AddressNotAvailable,
+    /// EMFILE: the open-connection limit is reached.
+    #[error("too many open connections")]
+    TooManyOpen,
+    /// EADDRINUSE: a listener already has this port.
+    #[error("address in use: port {0} already listens")]
+    AddressInUse(u16),
+    /// No listener on this port.
+    #[error("no listener on port {0}")]
+    NotListening(u16),
+    /// A listen backlog of 0.
+    #[error("backlog must be at least 1")]
+    ZeroBacklog,
+    /// The handle is stale (the connection is gone).
+    #[error("no such connection")]
+    NoSuchConnection,
+    /// The host is down (crashed and not rebooted).
+    #[error("host is down")]
+    Down,
+    /// The endpoint refused the call.
+    #[error(transparent)]
+    User(#[from] UserError),
+}
+
+/// Counters of one host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HostCounters {
+    /// Active opens (connect calls that sent a SYN).
+    pub opened: u64,
+    /// Connections handed to the application by accept.
+    pub accepted: u64,
+    /// Application connections refused (ECONNREFUSED).
+    pub refused: u64,
+    /// Application connections reset (ECONNRESET).
+    pub reset: u64,
+    /// Application connections timed out (ETIMEDOUT).
+    pub timed_out: u64,
+    /// Half-open requests that gave up after their SYN-ACK retries.
+    pub half_open_expired: u64,
+    /// SYNs dropped because the SYN queue was full (and cookies were off).
+    pub syn_queue_drops: u64,
+    /// SYNs or final ACKs dropped (or answered with RST) because the accept queue was full.
+    pub accept_queue_drops: u64,
+    /// Cookie SYN-ACKs sent.
+    pub cookies_sent: u64,
+    /// Cookie ACKs that validated.
+    pub cookies_validated: u64,
+    /// ACKs at a listener that did not validate as cookies.
+    pub cookies_rejected: u64,
+    /// TIME-WAIT entries now.
+    pub time_wait: u64,
+    /// The most TIME-WAIT entries at once.
+    pub time_wait_peak: u64,
+    /// Closing sockets that skipped TIME-WAIT because the table was full.
+    pub time_wait_skipped: u64,
+    /// Connect calls that found no free port.
+    pub port_exhaustion: u64,
+    /// Connections in CLOSE-WAIT now.
+    pub close_wait: u64,
+}
+
+/// What the host produced since the last drain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostOutput {
+    /// Datagrams to send, in order.
+    pub datagrams: Vec<Datagram>,
+    /// Socket events, by connection.
+    pub events: Vec<(ConnId, Event)>,
+    /// State changes, by connection and 4-tuple.
+    pub transitions: Vec<(ConnId, FourTuple, Transition)>,
+}
+
+/// Where a connection stands with respect to the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Opened by connect.
+    Active,
+    /// In a listener's SYN queue.
+    HalfOpen(u16),
+    /// Established, in a listener's accept queue.
+    Queued(u16),
+    /// Handed to the application by accept.
+    Accepted,
+}
+
+struct Slot {
+    generation: u32,
+    entry: Option<Socket>,
+}
+
+struct Socket {
+    conn: Connection,
+    tuple: FourTuple,
+    stage: Stage,
+    /// The earliest wake-up queued for this connection.
+    armed: SimTime,
+    in_close_wait: bool,
+}
+
+struct Listener {
+    backlog: u32,
+    half_open: u32,
+    accept_queue: VecDeque<ConnId>,
+}
+
+/// A host's TCP layer.
+pub struct Host {
+    config: HostConfig,
+    tcp: Arc<TcpConfigShared>,
+    addrs: Vec<u32>,
+    up: bool,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    by_tuple: FxHashMap<FourTuple, u32>,
+    listeners: FxHashMap<u16, Listener>,
+    time_wait: TimeWaitTable,
+    timers: TimingWheel<(u32, u32)>,
+    timer_seq: u64,
+    isn: IsnSource,
+    cookie_key: [u64; 2],
+    port_key: u64,
+    port_counter: u32,
+    next_incarnation: u32,
+    open: u32,
+    counters: HostCounters,
+    out: Output,
+    output: HostOutput,
+}
+
+/// The endpoint configuration, shared by every connection of a host.
+type TcpConfigShared = crate::TcpConfig;
+
+const NEVER: SimTime = SimTime::MAX;
+
+impl Host {
+    /// A host with addresses `addrs` (the first is the default source), drawing its random
+    /// keys from the stream `name/tcp`. `incarnation_base` makes this host's connection
+    /// incarnations distinct from other hosts' (each connection gets the next number).
+    pub fn new(
+        config: HostConfig,
+        addrs: Vec<u32>,
+        streams: &RandomStreams,
+        name: &str,
+        incarnation_base: u32,
+    ) -> Result<Self, crate::ConfigError> {
+        config.validate()?;
+        let mut rng = streams.stream(&format!("{name}/tcp"));
+        let isn = IsnSource::new(config.tcp.isn, &mut rng);
+        Ok(Host {
+            tcp: Arc::new(config.tcp.clone()),
+            config,
+            addrs,
+            up: true,
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_tuple: FxHashMap::default(),
+            listeners: FxHashMap::default(),
+            time_wait: TimeWaitTable::default(),
+            timers: TimingWheel::default(),
+            timer_seq: 0,
+            isn,
+            cookie_key: [rng.next_u64(), rng.next_u64()],
+            port_key: rng.next_u64(),
+            port_counter: 0,
+            next_incarnation: incarnation_base,
+            open: 0,
+            counters: HostCounters::default(),
+            out: Output::default(),
+            output: HostOutput::default(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HostConfig {
+        &self.config
+    }
+
+    /// The counters, with the current TIME-WAIT count.
+    pub fn counters(&self) -> HostCounters {
+        HostCounters {
+            time_wait: self.time_wait.len() as u64,
+            ..self.counters
+        }
+    }
+
+    /// What the host produced since the last call; the caller empties it.
+    pub fn output(&mut self) -> &mut HostOutput {
+        &mut self.output
+    }
+
+    /// Connections held (any state but TIME-WAIT, which is in the table).
+    pub fn connections(&self) -> usize {
+        self.by_tuple.len()
+    }
+
+    /// TIME-WAIT entries held.
+    pub fn time_wait_len(&self) -> usize {
+        self.time_wait.len()
+    }
+
+    fn socket(&self, id: ConnId) -> Option<&Socket> {
+        let slot = self.slots.get(id.slot as usize)?;
+        (slot.generation == id.generation).then_some(slot.entry.as_ref()?)
+    }
+
+    fn socket_mut(&mut self, id: ConnId) -> Option<&mut Socket> {
+        let slot = self.slots.get_mut(id.slot as usize)?;
+        (slot.generation == id.generation).then_some(slot.entry.as_mut()?)
+    }
+
+    fn id(&self, slot: u32) -> ConnId {
+        ConnId {
+            slot,
+            generation: self.slots[slot as usize].generation,
+        }
+    }
+
+    /// The connection's endpoint, while it exists.
+    pub fn connection(&self, id: ConnId) -> Option<&Connection> {
+        self.socket(id).map(|s| &s.conn)
+    }
+
+    /// The connection's state, while it exists.
+    pub fn state(&self, id: ConnId) -> Option<State> {
+        self.connection(id).map(Connection::state)
+    }
+
+    /// The connection's 4-tuple, while it exists.
+    pub fn tuple(&self, id: ConnId) -> Option<FourTuple> {
+        self.socket(id).map(|s| s.tuple)
+    }
+
+    fn insert(&mut self, conn: Connection, tuple: FourTuple, stage: Stage) -> ConnId {
+        let socket = Socket {
+            conn,
+            tuple,
+            stage,
+            armed: NEVER,
+            in_close_wait: false,
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize].entry = Some(socket);
+                slot
+            }
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    entry: Some(socket),
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.by_tuple.insert(tuple, slot);
+        if matches!(stage, Stage::Active | Stage::Accepted) {
+            self.open += 1;
+        }
+        self.id(slot)
+    }
+
+    fn remove(&mut self, id: ConnId) {
+        let Some(socket) = self.slots[id.slot as usize].entry.take() else {
+            return;
+        };
+        self.slots[id.slot as usize].generation =
+            self.slots[id.slot as usize].generation.wrapping_add(1);
+        self.free.push(id.slot);
+        self.by_tuple.remove(&socket.tuple);
+        if socket.in_close_wait {
+            self.counters.close_wait -= 1;
+        }
+        match socket.stage {
+            Stage::Active | Stage::Accepted => self.open -= 1,
+            Stage::HalfOpen(port) => {
+                if let Some(l) = self.listeners.get_mut(&port) {
+                    l.half_open -= 1;
+                }
+            }
+            Stage::Queued(port) => {
+                if let Some(l) = self.listeners.get_mut(&port) {
+                    l.accept_queue.retain(|&q| q != id);
+                }
+            }
+        }
+    }
+
+    fn incarnation(&mut self) -> u32 {
+        self.next_incarnation = self.next_incarnation.wrapping_add(1);
+        self.next_incarnation
+    }
+
+    // ---- Socket calls ------------------------------------------------------------------
+
+    /// LISTEN on `port` with `backlog`.
+    pub fn listen(&mut self, port: u16, backlog: u32) -> Result<(), HostError> {
+        if !self.up {
+            return Err(HostError::Down);
+        }
+        if backlog == 0 {
+            return Err(HostError::ZeroBacklog);
+        }
+        if self.listeners.contains_key(&port) {
+            return Err(HostError::AddressInUse(port));
+        }
+        self.listeners.insert(
+            port,
+            Listener {
+                backlog,
+                half_open: 0,
+                accept_queue: VecDeque::new(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Stops listening on `port`; queued connections are reset.
+    pub fn unlisten(&mut self, port: u16, now: SimTime) {
+        let Some(listener) = self.listeners.remove(&port) else {
+            return;
+        };
+        for id in listener.accept_queue {
+            self.abort(id, now);
+        }
+    }
+
+    fn open_limit_reached(&self) -> bool {
+        self.config.max_open.is_some_and(|max| self.open >= max)
+    }
+
+    /// Active open from the host's first address to `remote_addr:remote_port`.
+    pub fn connect(
+        &mut self,
+        remote_addr: u32,
+        remote_port: u16,
+        now: SimTime,
+    ) -> Result<ConnId, HostError> {
+        let local = *self.addrs.first().ok_or(HostError::AddressNotAvailable)?;
+        self.connect_from(local, remote_addr, remote_port, now)
+    }
+
+    /// Active open from `local_addr` (one of the host's) with an ephemeral port.
+    pub fn connect_from(
+        &mut self,
+        local_addr: u32,
+        remote_addr: u32,
+        remote_port: u16,
+        now: SimTime,
+    ) -> Result<ConnId, HostError> {
+        if !self.up {
+            return Err(HostError::Down);
+        }
+        if self.open_limit_reached() {
+            return Err(HostError::TooManyOpen);
+        }
+        let Some((tuple, reuse_isn)) = self.pick_port(local_addr, remote_addr, remote_port, now)
+        else {
+            self.counters.port_exhaustion += 1;
+            return Err(HostError::AddressNotAvailable);
+        };
+        let iss = reuse_isn.unwrap_or_else(|| self.isn.isn(&tuple, now));
+        let incarnation = self.incarnation();
+        let conn = Connection::connect(
+            self.tcp.clone(),
+            tuple.local_port,
+            remote_port,
+            iss,
+            incarnation,
+            now,
+            &mut self.out,
+        );
+        self.counters.opened += 1;
+        let id = self.insert(conn, tuple, Stage::Active);
+        self.after(id, now);
+        Ok(id)
+    }
+
+    /// An ephemeral port for the destination, and the ISN if it reuses a TIME-WAIT tuple.
+    fn pick_port(
+        &mut self,
+        local_addr: u32,
+        remote_addr: u32,
+        remote_port: u16,
+        now: SimTime,
+    ) -> Option<(FourTuple, Option<Seq>)> {
+        let (low, high) = self.config.ephemeral_ports;
+        let span = u32::from(high - low) + 1;
+        let dest = (u64::from(remote_addr) << 16 | u64::from(remote_port)) ^ self.port_key;
+        let offset = (dest.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as u32;
+        let start = offset.wrapping_add(self.port_counter);
+        self.port_counter = self.port_counter.wrapping_add(1);
+        let reuse = self.config.tw_reuse == TwReuse::On && self.config.tcp.timestamps;
+        for i in 0..span {
+            let port = low + ((start.wrapping_add(i)) % span) as u16;
+            if self.listeners.contains_key(&port) {
+                continue;
+            }
+            let tuple = FourTuple {
+                local_addr,
+                local_port: port,
+                remote_addr,
+                remote_port,
+            };
+            if self.by_tuple.contains_key(&tuple) {
+                continue;
+            }
+            match self.time_wait.get(&tuple) {
+                None => return Some((tuple, None)),
+                Some(tw) if reuse && tw.reusable(now) => {
+                    // Linux: the new ISN is the old SND.NXT + 65537, above anything the old
+                    // incarnation sent.
+                    let isn = tw.snd_nxt + 65537;
+                    self.time_wait.remove(&tuple);
+                    return Some((tuple, Some(isn)));
+                }
+                Some(_) => {}
+            }
+        }
+        None
+    }
+
+    /// ACCEPT: the oldest established connection queued on `port`, if any.
+    pub fn accept(&mut self, port: u16) -> Result<Option<ConnId>, HostError> {
+        if !self.up {
+            return Err(HostError::Down);
+        }
+        if !self.listeners.contains_key(&port) {
+            return Err(HostError::NotListening(port));
+        }
+        if self.listeners[&port].accept_queue.is_empty() {
+            return Ok(None);
+        }
+        if self.open_limit_reached() {
+            return Err(HostError::TooManyOpen);
+        }
+        let id = self
+            .listeners
+            .get_mut(&port)
+            .and_then(|l| l.accept_queue.pop_front())
+            .expect("checked");
+        if let Some(socket) = self.socket_mut(id) {
+            socket.stage = Stage::Accepted;
+        }
+        self.open += 1;
+        self.counters.accepted += 1;
+        Ok(Some(id))
+    }
+
+    /// Connections established and waiting in `port`'s accept queue.
+    pub fn accept_queue_len(&self, port: u16) -> usize {
+        self.listeners
+            .get(&port)
+            .map_or(0, |l| l.accept_queue.len())
+    }
+
+    /// Half-open requests in `port`'s SYN queue.
+    pub fn syn_queue_len(&self, port: u16) -> usize {
+        self.listeners
+            .get(&port)
+            .map_or(0, |l| l.half_open as usize)
+    }
+
+    fn call<T>(
+        &mut self,
+        id: ConnId,
+        now: SimTime,
+        f: impl FnOnce(&mut Connection, SimTime, &mut Output) -> Result<T, UserError>,
+    ) -> Result<T, HostError> {
+        if !self.up {
+            return Err(HostError::Down);
+        }
+        let mut out = std::mem::take(&mut self.out);
+        let result = match self.socket_mut(id) {
+            Some(socket) => f(&mut socket.conn, now, &mut out).map_err(HostError::from),
+            None => Err(HostError::NoSuchConnection),
+        };
+        self.out = out;
+        self.after(id, now);
+        result
+    }
+
+    /// SEND on a connection.
+    pub fn send(&mut self, id: ConnId, bytes: u64, now: SimTime) -> Result<(), HostError> {
+        self.call(id, now, |c, now, out| c.send(bytes, now, out))
+    }
+
+    /// RECEIVE on a connection: bytes read.
+    pub fn receive(&mut self, id: ConnId, max: u64, now: SimTime) -> Result<u64, HostError> {
+        self.call(id, now, |c, now, out| c.receive(max, now, out))
+    }
+
+    /// Shuts down writing.
+    pub fn shutdown(&mut self, id: ConnId, now: SimTime) -> Result<(), HostError> {
+        self.call(id, now, |c, now, out| c.shutdown(now, out))
+    }
+
+    /// CLOSE.
+    pub fn close(&mut self, id: ConnId, now: SimTime) -> Result<(), HostError> {
+        self.call(id, now, |c, now, out| c.close(now, out))
+    }
+
+    /// SO_LINGER {on, 0} on a connection.
+    pub fn set_linger_zero(&mut self, id: ConnId, on: bool) -> Result<(), HostError> {
+        let socket = self.socket_mut(id).ok_or(HostError::NoSuchConnection)?;
+        socket.conn.set_linger_zero(on);
+        Ok(())
+    }
+
+    /// ABORT.
+    pub fn abort(&mut self, id: ConnId, now: SimTime) {
+        let _ = self.call(id, now, |c, now, out| {
+            c.abort(now, out);
+            Ok(())
+        });
+    }
+
+    // ---- After every endpoint call -----------------------------------------------------
+
+    /// Collects what the endpoint produced: datagrams, events, transitions, counters,
+    /// TIME-WAIT hand-over, removal, timers.
+    fn after(&mut self, id: ConnId, now: SimTime) {
+        let Some(socket) = self.socket(id) else {
+            self.out.clear();
+            return;
+        };
+        let tuple = socket.tuple;
+        let stage = socket.stage;
+        let mut out = std::mem::take(&mut self.out);
+        for segment in out.segments.drain(..) {
+            self.output.datagrams.push(Datagram {
+                src: tuple.local_addr,
+                dst: tuple.remote_addr,
+                segment,
+            });
+        }
+        let mut entered_time_wait = false;
+        for t in out.transitions.drain(..) {
+            if t.to == State::CloseWait {
+                self.counters.close_wait += 1;
+                self.socket_mut(id).expect("present").in_close_wait = true;
+            } else if t.from == State::CloseWait {
+                self.counters.close_wait -= 1;
+                self.socket_mut(id).expect("present").in_close_wait = false;
+            }
+            entered_time_wait |= t.to == State::TimeWait;
+            self.output.transitions.push((id, tuple, t));
+        }
+        let visible = matches!(stage, Stage::Active | Stage::Accepted | Stage::Queued(_));
+        for event in out.events.drain(..) {
+            match event {
+                Event::Failed(e) if visible => match e.kind {
+                    ErrorKind::Refused => self.counters.refused += 1,
+                    ErrorKind::Reset => self.counters.reset += 1,
+                    ErrorKind::TimedOut => self.counters.timed_out += 1,
+                },
+                Event::Failed(_) => self.counters.half_open_expired += 1,
+                Event::Connected => {
+                    if let Stage::HalfOpen(port) = stage {
+                        self.promote(id, port);
+                    }
+                }
+                _ => {}
+            }
+            self.output.events.push((id, event));
+        }
+        self.out = out;
+        let socket = self.socket(id).expect("present");
+        if entered_time_wait && socket.conn.state() == State::TimeWait {
+            self.enter_time_wait(id, now);
+            return;
+        }
+        if socket.conn.is_finished() {
+            self.remove(id);
+            return;
+        }
+        self.arm(id);
+    }
+
+    /// A half-open request completed its handshake: into the accept queue.
+    fn promote(&mut self, id: ConnId, port: u16) {
+        if let Some(l) = self.listeners.get_mut(&port) {
+            l.half_open -= 1;
+            l.accept_queue.push_back(id);
+        }
+        self.socket_mut(id).expect("present").stage = Stage::Queued(port);
+    }
+
+    fn enter_time_wait(&mut self, id: ConnId, now: SimTime) {
+        let socket = self.socket(id).expect("present");
+        let (tuple, conn) = (socket.tuple, &socket.conn);
+        let full = self.time_wait.len() >= self.config.max_time_wait as usize;
+        let entry = timewait::Entry {
+            snd_nxt: conn.snd_nxt(),
+            rcv_nxt: conn.rcv_nxt(),
+            expiry: conn.next_deadline().unwrap_or(now),
+            ts_recent: conn.ts_recent(),
+            last_seen: now,
+        };
+        self.remove(id);
+        self.output.events.push((id, Event::Closed));
+        if full {
+            self.counters.time_wait_skipped += 1;
+            return;
+        }
+        self.time_wait.insert(tuple, entry);
+        self.counters.time_wait_peak = self
+            .counters
+            .time_wait_peak
+            .max(self.time_wait.len() as u64);
+    }
+
+    fn arm(&mut self, id: ConnId) {
+        let socket = self.socket_mut(id).expect("present");
+        let Some(deadline) = socket.conn.next_deadline() else {
+            return;
+        };
+        if socket.armed <= deadline {
+            return;
+        }
+        socket.armed = deadline;
+        self.timer_seq += 1;
+        self.timers.push(Entry {
+            time: deadline,
+            seq: self.timer_seq,
+            event: (id.slot, id.generation),
+        });
+    }
+
+    // ---- Time ----------------------------------------------------------------------------
+
+    /// The earliest time [`Host::on_timeout`] has work, if any.
+    pub fn next_deadline(&self) -> Option<SimTime> {
+        let timers = self.timers.peek_time();
+        let tw = self.time_wait.next_expiry();
+        match (timers, tw) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Runs every timer due at or before `now`.
+    pub fn on_timeout(&mut self, now: SimTime) {
+        self.time_wait.expire(now);
+        while let Some(entry) = self.timers.pop_until(now) {
+            let (slot, generation) = entry.event;
+            let id = ConnId { slot, generation };
+            let mut out = std::mem::take(&mut self.out);
+            let fired = match self.socket_mut(id) {
+                // A later entry than the one armed was superseded by an earlier wake-up.
+                Some(socket) if socket.armed == entry.time => {
+                    socket.armed = NEVER;
+                    socket.conn.on_timeout(now, &mut out);
+                    true
+                }
+                _ => false,
+            };
+            self.out = out;
+            if fired {
+                self.after(id, now);
+            }
+        }
+    }
+
+    // ---- Arrivals --------------------------------------------------------------------------
+
+    /// A datagram arrives at `now`.
+    pub fn handle(&mut self, datagram: &Datagram, now: SimTime) {
+        if !self.up || !self.addrs.contains(&datagram.dst) {
+            return;
+        }
+        let seg = &datagram.segment;
+        let tuple = FourTuple {
+            local_addr: datagram.dst,
+            local_port: seg.dst_port,
+            remote_addr: datagram.src,
+            remote_port: seg.src_port,
+        };
+        if let Some(&slot) = self.by_tuple.get(&tuple) {
+            let id = self.id(slot);
+            self.deliver_to_connection(id, seg, now);
+        } else if self.time_wait.get(&tuple).is_some() {
+            self.deliver_to_time_wait(tuple, seg, now);
+        } else if self.listeners.contains_key(&seg.dst_port) {
+            self.deliver_to_listener(tuple, seg, now);
+        } else {
+            self.reply_closed(tuple, seg);
+        }
+    }
+
+    fn reply_closed(&mut self, tuple: FourTuple, seg: &Segment) {
+        if let Some(reply) = closed_reply(seg) {
+            self.output.datagrams.push(Datagram {
+                src: tuple.local_addr,
+                dst: tuple.remote_addr,
+                segment: reply,
+            });
+        }
+    }
+
+    fn deliver_to_connection(&mut self, id: ConnId, seg: &Segment, now: SimTime) {
+        let socket = self.socket(id).expect("indexed");
+        if let Stage::HalfOpen(port) = socket.stage
+            && self.completes_handshake(&socket.conn, seg)
+            && self
+                .listeners
+                .get(&port)
+                .is_some_and(|l| l.accept_queue.len() >= self.accept_limit(l))
+        {
+            // The final ACK finds the accept queue full.
+            self.counters.accept_queue_drops += 1;
+            if self.config.abort_on_overflow {
+                self.abort(id, now);
+            }
+            return;
+        }
+        let mut out = std::mem::take(&mut self.out);
+        self.socket_mut(id)
+            .expect("indexed")
+            .conn
+            .handle(seg, now, &mut out);
+        self.out = out;
+        self.after(id, now);
+    }
+
+    fn completes_handshake(&self, conn: &Connection, seg: &Segment) -> bool {
+        conn.state() == State::SynReceived
+            && seg.has(Flags::ACK)
+            && !seg.has(Flags::RST)
+            && !seg.has(Flags::SYN)
+            && seg.ack == conn.iss() + 1
+            && seg.seq == conn.rcv_nxt()
+    }
+
+    fn accept_limit(&self, l: &Listener) -> usize {
+        l.backlog.min(self.config.somaxconn) as usize
+    }
+
+    fn syn_limit(&self, l: &Listener) -> u32 {
+        l.backlog.min(self.config.max_syn_backlog)
+    }
+
+    fn deliver_to_time_wait(&mut self, tuple: FourTuple, seg: &Segment, now: SimTime) {
+        let tw = *self.time_wait.get(&tuple).expect("checked");
+        let reply =
+            |flags, seq: Seq, ack: Seq| Segment::new(seg.dst_port, seg.src_port, seq, ack, flags);
+        if seg.has(Flags::RST) {
+            // An in-window RST kills TIME-WAIT, unless RFC 1337 says to ignore it.
+            if !self.config.tcp.rfc1337 && seg.seq == tw.rcv_nxt {
+                self.time_wait.remove(&tuple);
+            }
+            return;
+        }
+        if seg.has(Flags::SYN) && !seg.has(Flags::ACK) {
+            if tw.accepts_syn(seg) {
+                // RFC 6191 / Linux: a newer SYN starts a new incarnation.
+                self.time_wait.remove(&tuple);
+                if self.listeners.contains_key(&seg.dst_port) {
+                    self.deliver_to_listener(tuple, seg, now);
+                } else {
+                    self.reply_closed(tuple, seg);
+                }
+            } else {
+                let ack = reply(Flags::ACK, tw.snd_nxt, tw.rcv_nxt);
+                self.output.datagrams.push(Datagram {
+                    src: tuple.local_addr,
+                    dst: tuple.remote_addr,
+                    segment: ack,
+                });
+            }
+            return;
+        }
+        let ack = reply(Flags::ACK, tw.snd_nxt, tw.rcv_nxt);
+        self.output.datagrams.push(Datagram {
+            src: tuple.local_addr,
+            dst: tuple.remote_addr,
+            segment: ack,
+        });
+        if seg.has(Flags::FIN) {
+            // The peer's FIN again: our ACK was lost; restart the 2 MSL.
+            self.time_wait.restart(
+                &tuple,
+                now.saturating_add(self.config.tcp.time_wait_length()),
+            );
+        }
+    }
+
+    fn deliver_to_listener(&mut self, tuple: FourTuple, seg: &Segment, now: SimTime) {
+        let port = seg.dst_port;
+        if seg.has(Flags::RST) {
+            return;
+        }
+        if seg.has(Flags::ACK) && !seg.has(Flags::SYN) {
+            if self.config.syncookies != SynCookies::Off {
+                if let Some(mss) = cookies::check(self.cookie_key, &tuple, seg.seq, seg.ack, now) {
+                    self.counters.cookies_validated += 1;
+                    self.cookie_established(tuple, seg, mss, now);
+                    return;
+                }
+                self.counters.cookies_rejected += 1;
+            }
+            self.reply_closed(tuple, seg);
+            return;
+        }
+        if !seg.has(Flags::SYN) || seg.has(Flags::ACK) {
+            if seg.has(Flags::ACK) {
+                self.reply_closed(tuple, seg);
+            }
+            return;
+        }
+        let listener = &self.listeners[&port];
+        if listener.accept_queue.len() >= self.accept_limit(listener) {
+            self.counters.accept_queue_drops += 1;
+            return;
+        }
+        let syn_full = listener.half_open >= self.syn_limit(listener);
+        let cookie = match self.config.syncookies {
+            SynCookies::Always => true,
+            SynCookies::WhenFull => syn_full,
+            SynCookies::Off => false,
+        };
+        if cookie {
+            let iss = cookies::make(
+                self.cookie_key,
+                &tuple,
+                seg.seq,
+                seg.mss.unwrap_or(536),
+                now,
+            );
+            let mut synack = Segment::new(
+                port,
+                seg.src_port,
+                iss,
+                seg.seq + 1,
+                Flags::SYN | Flags::ACK,
+            );
+            synack.window = self.config.tcp.recv_buffer;
+            synack.mss = Some(self.config.tcp.mss);
+            self.output.datagrams.push(Datagram {
+                src: tuple.local_addr,
+                dst: tuple.remote_addr,
+                segment: synack,
+            });
+            self.counters.cookies_sent += 1;
+            return;
+        }
+        if syn_full {
+            self.counters.syn_queue_drops += 1;
+            return;
+        }
+        let iss = self.isn.isn(&tuple, now);
+        let incarnation = self.incarnation();
+        let conn = Connection::accept(self.tcp.clone(), seg, iss, incarnation, now, &mut self.out);
+        self.listeners.get_mut(&port).expect("checked").half_open += 1;
+        let id = self.insert(conn, tuple, Stage::HalfOpen(port));
+        self.after(id, now);
+    }
+
+    fn cookie_established(&mut self, tuple: FourTuple, seg: &Segment, mss: u16, now: SimTime) {
+        let port = seg.dst_port;
+        let listener = &self.listeners[&port];
+        if listener.accept_queue.len() >= self.accept_limit(listener) {
+            self.counters.accept_queue_drops += 1;
+            if self.config.abort_on_overflow {
+                self.reply_closed(tuple, seg);
+            }
+            return;
+        }
+        let incarnation = self.incarnation();
+        let mut conn =
+            Connection::from_cookie(self.tcp.clone(), seg, mss, incarnation, now, &mut self.out);
+        // Data may ride on the ACK that completed the handshake.
+        conn.handle(seg, now, &mut self.out);
+        let id = self.insert(conn, tuple, Stage::HalfOpen(port));
+        self.listeners.get_mut(&port).expect("checked").half_open += 1;
+        self.after(id, now);
+    }
+
+    // ---- Faults ------------------------------------------------------------------------------
+
+    /// The host crashes: every connection, listener and TIME-WAIT entry vanishes silently,
+    /// and datagrams are ignored until [`Host::reboot`].
+    pub fn crash(&mut self) {
+        self.up = false;
+        self.slots.clear();
+        self.free.clear();
+        self.by_tuple.clear();
+        self.listeners.clear();
+        self.time_wait = TimeWaitTable::default();
+        self.timers = TimingWheel::default();
+        self.open = 0;
+        self.counters.close_wait = 0;
+        self.out.clear();
+    }
+
+    /// The host comes back with no state: old connections' segments get RSTs.
+    pub fn reboot(&mut self) {
+        self.up = true;
+    }
+
+    /// Whether the host is up.
+    pub fn is_up(&self) -> bool {
+        self.up
+    }
+
+    /// A wall of how long TIME-WAIT lasts here.
+    pub fn time_wait_length(&self) -> SimDuration {
+        self.config.tcp.time_wait_length()
+    }
+}

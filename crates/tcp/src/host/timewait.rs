@@ -1,0 +1,95 @@
+//! The TIME-WAIT table: one compact entry per 4-tuple, as Linux's timewait socks.
+
+use crate::{Flags, FourTuple, Segment, Seq};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+use synack_kernel::{SimDuration, SimTime};
+
+/// What TIME-WAIT needs of a closed connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// Our SND.NXT at the end.
+    pub snd_nxt: Seq,
+    /// Our RCV.NXT at the end (past the peer's FIN).
+    pub rcv_nxt: Seq,
+    /// When the entry expires.
+    pub expiry: SimTime,
+    /// The peer's last timestamp, if timestamps were on.
+    pub ts_recent: Option<u32>,
+    /// When that timestamp (or the last segment) was seen.
+    pub last_seen: SimTime,
+}
+
+impl Entry {
+    /// RFC 6191 and Linux: a SYN may reopen the 4-tuple when its timestamp is newer, or
+    /// without timestamps when its sequence number is above RCV.NXT.
+    pub fn accepts_syn(&self, syn: &Segment) -> bool {
+        debug_assert!(syn.has(Flags::SYN));
+        match (self.ts_recent, syn.timestamps) {
+            (Some(recent), Some(ts)) => (ts.val.wrapping_sub(recent) as i32) > 0,
+            _ => syn.seq.gt(self.rcv_nxt),
+        }
+    }
+
+    /// tcp_tw_reuse: the last timestamp is over a second old (and timestamps were on).
+    pub fn reusable(&self, now: SimTime) -> bool {
+        self.ts_recent.is_some() && now.saturating_since(self.last_seen) > SimDuration::from_secs(1)
+    }
+}
+
+/// The table, with expiries in order (every entry lasts the same, so a FIFO suffices;
+/// a restarted entry is queued again and its old place skipped).
+#[derive(Debug, Default)]
+pub struct TimeWaitTable {
+    entries: FxHashMap<FourTuple, Entry>,
+    expiries: VecDeque<(SimTime, FourTuple)>,
+}
+
+impl TimeWaitTable {
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The entry of a 4-tuple.
+    pub fn get(&self, tuple: &FourTuple) -> Option<&Entry> {
+        self.entries.get(tuple)
+    }
+
+    /// Adds an entry.
+    pub fn insert(&mut self, tuple: FourTuple, entry: Entry) {
+        self.expiries.push_back((entry.expiry, tuple));
+        self.entries.insert(tuple, entry);
+    }
+
+    /// Removes an entry (reuse, RST, new incarnation).
+    pub fn remove(&mut self, tuple: &FourTuple) {
+        self.entries.remove(tuple);
+    }
+
+    /// Restarts an entry's timer.
+    pub fn restart(&mut self, tuple: &FourTuple, expiry: SimTime) {
+        if let Some(entry) = self.entries.get_mut(tuple) {
+            entry.expiry = expiry;
+            self.expiries.push_back((expiry, *tuple));
+        }
+    }
+
+    /// The earliest expiry queued (possibly of a removed entry: harmless).
+    pub fn next_expiry(&self) -> Option<SimTime> {
+        self.expiries.front().map(|&(at, _)| at)
+    }
+
+    /// Drops every entry expired at `now`.
+    pub fn expire(&mut self, now: SimTime) {
+        while let Some(&(at, tuple)) = self.expiries.front() {
+            if at > now {
+                break;
+            }
+            self.expiries.pop_front();
+            if self.entries.get(&tuple).is_some_and(|e| e.expiry == at) {
+                self.entries.remove(&tuple);
+            }
+        }
+    }
+}

@@ -1,0 +1,683 @@
+//! The host's TCP layer: listeners, queues, cookies, ports, TIME-WAIT, limits, crash and
+//! reboot, with exact timings and counters. Two hosts talk over a 1 ms wire driven by the
+//! kernel's scheduler; a test may drop datagrams with a filter.
+
+use synack_kernel::{RandomStreams, Scheduler, SimDuration, SimTime};
+use synack_tcp::host::{
+    ConnId, Datagram, Host, HostConfig, HostError, SynCookies, TwReuse, profile,
+};
+use synack_tcp::{Event, Flags, Segment, Seq, State, TcpConfig, TimeWaitLength};
+
+const CLIENT: u32 = 0x0a00_0001;
+const SERVER: u32 = 0x0a00_0002;
+const PORT: u16 = 80;
+
+fn secs(s: u64) -> SimTime {
+    SimTime::from_secs(s).unwrap()
+}
+
+fn ms(m: u64) -> SimTime {
+    SimTime::from_nanos(m * 1_000_000)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Client,
+    Server,
+}
+
+enum Ev {
+    Arrive(Who, Datagram),
+    Wake(Who),
+}
+
+/// Decides, from the sender and the datagram, whether the wire loses it.
+type DropFilter = Box<dyn FnMut(Who, &Datagram) -> bool>;
+
+struct Net {
+    client: Host,
+    server: Host,
+    scheduler: Scheduler<Ev>,
+    /// Drops a datagram when it returns true.
+    drop: DropFilter,
+    /// Every datagram sent: (time, sender, datagram).
+    log: Vec<(SimTime, Who, Datagram)>,
+    events: Vec<(Who, ConnId, Event)>,
+}
+
+fn linux_without_timestamps() -> HostConfig {
+    let mut config = profile("linux").unwrap();
+    config.tcp.timestamps = false;
+    config
+}
+
+impl Net {
+    fn new(client: HostConfig, server: HostConfig) -> Self {
+        let streams = RandomStreams::new(3);
+        Net {
+            client: Host::new(client, vec![CLIENT], &streams, "client", 0).unwrap(),
+            server: Host::new(server, vec![SERVER], &streams, "server", 1 << 20).unwrap(),
+            scheduler: Scheduler::new(),
+            drop: Box::new(|_, _| false),
+            log: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    fn host(&mut self, who: Who) -> &mut Host {
+        match who {
+            Who::Client => &mut self.client,
+            Who::Server => &mut self.server,
+        }
+    }
+
+    fn now(&self) -> SimTime {
+        self.scheduler.now()
+    }
+
+    /// Sends what `who` produced and schedules its wake-up (eagerly: at most one a
+    /// deadline, duplicates are harmless).
+    fn flush(&mut self, who: Who) {
+        let now = self.now();
+        let output = std::mem::take(self.host(who).output());
+        for d in output.datagrams {
+            self.log.push((now, who, d));
+            if (self.drop)(who, &d) {
+                continue;
+            }
+            let to = if who == Who::Client {
+                Who::Server
+            } else {
+                Who::Client
+            };
+            self.scheduler
+                .schedule_after(SimDuration::from_millis(1), Ev::Arrive(to, d))
+                .unwrap();
+        }
+        self.events
+            .extend(output.events.into_iter().map(|(id, e)| (who, id, e)));
+        if let Some(deadline) = self.host(who).next_deadline() {
+            self.scheduler
+                .schedule_at(deadline.max(now), Ev::Wake(who))
+                .unwrap();
+        }
+    }
+
+    fn run_until(&mut self, t: SimTime) {
+        self.flush(Who::Client);
+        self.flush(Who::Server);
+        while let Some((now, ev)) = self.scheduler.step_until(t) {
+            match ev {
+                Ev::Arrive(who, d) => {
+                    self.host(who).handle(&d, now);
+                    self.flush(who);
+                }
+                Ev::Wake(who) => {
+                    self.host(who).on_timeout(now);
+                    self.flush(who);
+                }
+            }
+        }
+        self.scheduler.run_until(t, |_, _| {}).unwrap();
+    }
+
+    fn connect(&mut self) -> ConnId {
+        let now = self.now();
+        let id = self.client.connect(SERVER, PORT, now).unwrap();
+        self.flush(Who::Client);
+        id
+    }
+
+    /// Segments `who` sent at or after `from`, as (time, flags).
+    fn sent_by(&self, who: Who, from: SimTime) -> Vec<(SimTime, String)> {
+        self.log
+            .iter()
+            .filter(|(t, w, _)| *w == who && *t >= from)
+            .map(|(t, _, d)| (*t, d.segment.flags.to_string()))
+            .collect()
+    }
+}
+
+#[test]
+fn listen_syn_synack_ack_accepted() {
+    let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
+    net.server.listen(PORT, 16).unwrap();
+    let id = net.connect();
+    net.run_until(ms(10));
+    assert_eq!(net.client.state(id), Some(State::Established));
+    assert_eq!(net.server.accept_queue_len(PORT), 1);
+    let accepted = net.server.accept(PORT).unwrap().unwrap();
+    assert_eq!(net.server.state(accepted), Some(State::Established));
+    assert_eq!(net.server.accept(PORT), Ok(None));
+    assert_eq!(
+        (net.client.counters().opened, net.server.counters().accepted),
+        (1, 1)
+    );
+    let flags: Vec<_> = net
+        .log
+        .iter()
+        .map(|(t, w, d)| (*t, *w, d.segment.flags.to_string()))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            (ms(0), Who::Client, "S".into()),
+            (ms(1), Who::Server, "S.".into()),
+            (ms(2), Who::Client, ".".into())
+        ]
+    );
+}
+
+#[test]
+fn listen_half_open_synacks_at_1_3_7_15_31_dropped_at_63_then_ack_gets_rst() {
+    let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
+    net.server.listen(PORT, 16).unwrap();
+    // The client vanishes after its SYN: drop everything it sends after the first.
+    let mut first = true;
+    net.drop = Box::new(move |who, _| {
+        let drop = who == Who::Client && !first;
+        first &= who != Who::Client;
+        drop
+    });
+    let id = net.connect();
+    net.client.abort(id, SimTime::ZERO);
+    net.run_until(secs(62));
+    assert_eq!(net.server.syn_queue_len(PORT), 1);
+    let synacks: Vec<_> = net
+        .sent_by(Who::Server, SimTime::ZERO)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    // Sent at 1 ms (the SYN's arrival), then every backoff from there.
+    assert_eq!(
+        synacks,
+        [ms(1), ms(1001), ms(3001), ms(7001), ms(15_001), ms(31_001)]
+    );
+    net.run_until(ms(63_001));
+    assert_eq!(net.server.syn_queue_len(PORT), 0);
+    assert_eq!(net.server.counters().half_open_expired, 1);
+    // A late ACK for the dropped request: RST at its ACK number.
+    let syn = net.log[0].2.segment;
+    let synack = net
+        .log
+        .iter()
+        .find(|(_, w, _)| *w == Who::Server)
+        .unwrap()
+        .2
+        .segment;
+    let mut ack = Segment::new(syn.src_port, PORT, syn.seq + 1, synack.seq + 1, Flags::ACK);
+    ack.window = 1000;
+    net.server.handle(
+        &Datagram {
+            src: CLIENT,
+            dst: SERVER,
+            segment: ack,
+        },
+        secs(64),
+    );
+    let reply = net.server.output().datagrams.pop().unwrap().segment;
+    assert_eq!((reply.flags, reply.seq), (Flags::RST, synack.seq + 1));
+}
+
+fn raw_syn(port: u16, seq: u32) -> Datagram {
+    let mut syn = Segment::new(port, PORT, Seq(seq), Seq(0), Flags::SYN);
+    syn.mss = Some(1460);
+    syn.window = 65535;
+    Datagram {
+        src: CLIENT,
+        dst: SERVER,
+        segment: syn,
+    }
+}
+
+fn server(config: HostConfig) -> Host {
+    let mut host = Host::new(config, vec![SERVER], &RandomStreams::new(9), "server", 0).unwrap();
+    host.listen(PORT, 4).unwrap();
+    host
+}
+
+#[test]
+fn listen_syn_queue_full_without_cookies_drops() {
+    let mut host = server(HostConfig {
+        syncookies: SynCookies::Off,
+        ..linux_without_timestamps()
+    });
+    for port in 1000..1006 {
+        host.handle(&raw_syn(port, 100), SimTime::ZERO);
+    }
+    assert_eq!(host.syn_queue_len(PORT), 4);
+    assert_eq!(host.output().datagrams.len(), 4);
+    assert_eq!(host.counters().syn_queue_drops, 2);
+}
+
+#[test]
+fn listen_syn_queue_full_with_cookies_sends_stateless_synack_and_validates_the_ack() {
+    let mut host = server(linux_without_timestamps());
+    for port in 1000..1004 {
+        host.handle(&raw_syn(port, 100), SimTime::ZERO);
+    }
+    host.output().datagrams.clear();
+    host.handle(&raw_syn(2000, 100), SimTime::ZERO);
+    let synack = host.output().datagrams.pop().unwrap().segment;
+    assert_eq!(synack.flags, Flags::SYN | Flags::ACK);
+    assert_eq!(host.counters().cookies_sent, 1);
+    assert_eq!(host.syn_queue_len(PORT), 4);
+    // No state: the cookie SYN-ACK is never retransmitted.
+    host.on_timeout(ms(999));
+    assert!(host.output().datagrams.is_empty());
+    // The returning ACK, with 100 bytes of data, validates: established and queued.
+    let mut ack = Segment::new(2000, PORT, Seq(101), synack.seq + 1, Flags::ACK);
+    ack.window = 65535;
+    ack.len = 100;
+    host.handle(
+        &Datagram {
+            src: CLIENT,
+            dst: SERVER,
+            segment: ack,
+        },
+        secs(30),
+    );
+    assert_eq!(host.counters().cookies_validated, 1);
+    assert_eq!(host.accept_queue_len(PORT), 1);
+    let id = host.accept(PORT).unwrap().unwrap();
+    assert_eq!(host.state(id), Some(State::Established));
+    assert_eq!(host.receive(id, 1000, secs(30)), Ok(100));
+    assert_eq!(host.connection(id).unwrap().integrity().wrong_offset, 0);
+}
+
+#[test]
+fn listen_forged_or_expired_cookie_rejected_with_rst() {
+    let mut host = server(HostConfig {
+        syncookies: SynCookies::Always,
+        ..linux_without_timestamps()
+    });
+    host.handle(&raw_syn(2000, 100), SimTime::ZERO);
+    let synack = host.output().datagrams.pop().unwrap().segment;
+    let ack = |ack_no: Seq| Datagram {
+        src: CLIENT,
+        dst: SERVER,
+        segment: Segment::new(2000, PORT, Seq(101), ack_no, Flags::ACK),
+    };
+    host.handle(&ack(synack.seq + 5), secs(1));
+    assert_eq!(host.counters().cookies_rejected, 1);
+    let rst = host.output().datagrams.pop().unwrap().segment;
+    assert_eq!((rst.flags, rst.seq), (Flags::RST, synack.seq + 5));
+    // Three minutes later the genuine cookie has expired too.
+    host.handle(&ack(synack.seq + 1), secs(180));
+    assert_eq!(host.counters().cookies_rejected, 2);
+    assert_eq!(host.counters().cookies_validated, 0);
+}
+
+#[test]
+fn accept_queue_full_final_ack_dropped_then_synack_retransmitted() {
+    let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
+    net.server.listen(PORT, 1).unwrap();
+    net.connect();
+    net.run_until(ms(10));
+    assert_eq!(net.server.accept_queue_len(PORT), 1);
+    // A second client's SYN while the queue is full: dropped (Linux drops SYNs then).
+    let second = net.connect();
+    net.run_until(ms(20));
+    assert_eq!(net.server.counters().accept_queue_drops, 1);
+    assert_eq!(net.client.state(second), Some(State::SynSent));
+    // Once the application accepts, the retransmitted SYN gets through.
+    net.server.accept(PORT).unwrap().unwrap();
+    net.run_until(secs(2));
+    assert_eq!(net.client.state(second), Some(State::Established));
+    assert_eq!(net.server.accept_queue_len(PORT), 1);
+}
+
+#[test]
+fn accept_queue_full_with_abort_on_overflow_resets_the_final_ack() {
+    let mut server_config = linux_without_timestamps();
+    server_config.abort_on_overflow = true;
+    let mut net = Net::new(linux_without_timestamps(), server_config);
+    net.server.listen(PORT, 1).unwrap();
+    // Two SYNs at once: both in the SYN queue, room in the accept queue for one.
+    let a = net.connect();
+    let b = net.connect();
+    net.run_until(ms(10));
+    assert_eq!(net.server.accept_queue_len(PORT), 1);
+    assert_eq!(net.server.counters().accept_queue_drops, 1);
+    let states = [net.client.state(a), net.client.state(b)];
+    assert!(
+        states.contains(&Some(State::Established)) && states.contains(&None),
+        "{states:?}"
+    );
+    assert_eq!(net.client.counters().reset, 1);
+}
+
+#[test]
+fn close_wait_leaks_when_the_server_never_closes() {
+    let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
+    net.server.listen(PORT, 64).unwrap();
+    for k in 1..=5u64 {
+        let id = net.connect();
+        net.run_until(ms(10 * k));
+        net.server.accept(PORT).unwrap().unwrap();
+        net.client.close(id, net.now()).unwrap();
+        net.run_until(ms(10 * k + 5));
+        assert_eq!(net.server.counters().close_wait, k);
+    }
+}
+
+fn client_only(config: HostConfig) -> Host {
+    Host::new(config, vec![CLIENT], &RandomStreams::new(5), "client", 0).unwrap()
+}
+
+#[test]
+fn ephemeral_ports_run_out_with_address_not_available() {
+    let mut host = client_only(HostConfig {
+        ephemeral_ports: (5000, 5002),
+        ..linux_without_timestamps()
+    });
+    let ports: Vec<u16> = (0..3)
+        .map(|_| {
+            let id = host.connect(SERVER, PORT, SimTime::ZERO).unwrap();
+            host.tuple(id).unwrap().local_port
+        })
+        .collect();
+    let mut sorted = ports.clone();
+    sorted.sort();
+    assert_eq!(sorted, [5000, 5001, 5002]);
+    assert_eq!(
+        host.connect(SERVER, PORT, SimTime::ZERO),
+        Err(HostError::AddressNotAvailable)
+    );
+    assert_eq!(host.counters().port_exhaustion, 1);
+    // Another destination has its own 4-tuples.
+    assert!(host.connect(SERVER, 443, SimTime::ZERO).is_ok());
+}
+
+fn time_wait_pair(client: HostConfig) -> (Net, ConnId) {
+    let mut net = Net::new(client, linux_without_timestamps());
+    net.server.listen(PORT, 16).unwrap();
+    let id = net.connect();
+    net.run_until(ms(10));
+    let server_id = net.server.accept(PORT).unwrap().unwrap();
+    net.client.close(id, net.now()).unwrap();
+    net.run_until(ms(20));
+    net.server.close(server_id, net.now()).unwrap();
+    net.run_until(ms(30));
+    (net, id)
+}
+
+#[test]
+fn time_wait_blocks_the_tuple_until_it_expires() {
+    let config = HostConfig {
+        ephemeral_ports: (5000, 5000),
+        ..linux_without_timestamps()
+    };
+    let (mut net, id) = time_wait_pair(config);
+    assert_eq!(net.client.state(id), None);
+    assert_eq!(net.client.time_wait_len(), 1);
+    assert_eq!(net.client.counters().time_wait_peak, 1);
+    assert_eq!(
+        net.client.connect(SERVER, PORT, net.now()),
+        Err(HostError::AddressNotAvailable)
+    );
+    // TIME-WAIT began when the server's FIN arrived, 1 ms after it was sent (at 20 ms);
+    // Linux holds it 60 s.
+    let fin_sent = net
+        .log
+        .iter()
+        .find(|(_, w, d)| *w == Who::Server && d.segment.has(Flags::FIN))
+        .unwrap()
+        .0;
+    assert_eq!(fin_sent, ms(20));
+    let expiry = ms(21) + SimDuration::from_secs(60);
+    net.run_until(SimTime::from_nanos(expiry.as_nanos() - 1));
+    assert_eq!(net.client.time_wait_len(), 1);
+    net.run_until(expiry);
+    assert_eq!(net.client.time_wait_len(), 0);
+    assert!(net.client.connect(SERVER, PORT, net.now()).is_ok());
+}
+
+#[test]
+fn tw_reuse_takes_the_tuple_after_a_second_with_isn_above_the_old_snd_nxt() {
+    let mut config = profile("linux").unwrap();
+    config.tw_reuse = TwReuse::On;
+    config.ephemeral_ports = (5000, 5000);
+    let mut server = profile("linux").unwrap();
+    server.tcp.timestamps = true;
+    let mut net = Net::new(config, server);
+    net.server.listen(PORT, 16).unwrap();
+    let id = net.connect();
+    net.run_until(ms(10));
+    let sid = net.server.accept(PORT).unwrap().unwrap();
+    let old_snd_nxt = net.client.connection(id).unwrap().snd_nxt();
+    net.client.close(id, net.now()).unwrap();
+    net.run_until(ms(20));
+    net.server.close(sid, net.now()).unwrap();
+    net.run_until(ms(30));
+    assert_eq!(net.client.time_wait_len(), 1);
+    // Within a second of the last timestamp: no reuse.
+    assert_eq!(
+        net.client.connect(SERVER, PORT, ms(500)),
+        Err(HostError::AddressNotAvailable)
+    );
+    let again = net.client.connect(SERVER, PORT, secs(2)).unwrap();
+    // Linux: the old SND.NXT (past our FIN) + 65537.
+    assert_eq!(
+        net.client.connection(again).unwrap().iss(),
+        old_snd_nxt + 1 + 65537
+    );
+    assert_eq!(net.client.time_wait_len(), 0);
+}
+
+#[test]
+fn time_wait_table_full_closing_sockets_skip_it() {
+    let config = HostConfig {
+        max_time_wait: 0,
+        ..linux_without_timestamps()
+    };
+    let (net, _) = time_wait_pair(config);
+    assert_eq!(net.client.time_wait_len(), 0);
+    assert_eq!(net.client.counters().time_wait_skipped, 1);
+}
+
+#[test]
+fn time_wait_syn_newer_starts_a_new_incarnation_older_is_acked() {
+    // The server closes first here, so the TIME-WAIT is the server's.
+    let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
+    net.server.listen(PORT, 16).unwrap();
+    let id = net.connect();
+    net.run_until(ms(10));
+    let sid = net.server.accept(PORT).unwrap().unwrap();
+    let tuple = net.client.tuple(id).unwrap();
+    let client_nxt = net.client.connection(id).unwrap().snd_nxt();
+    net.server.close(sid, net.now()).unwrap();
+    net.run_until(ms(20));
+    net.client.close(id, net.now()).unwrap();
+    net.run_until(ms(30));
+    assert_eq!(net.server.time_wait_len(), 1);
+    let syn = |seq: Seq| {
+        let mut d = raw_syn(tuple.local_port, seq.0);
+        d.segment.src_port = tuple.local_port;
+        d
+    };
+    // An old duplicate SYN (below RCV.NXT) is answered with an ACK.
+    net.server.handle(&syn(client_nxt - 10), secs(1));
+    let reply = net.server.output().datagrams.pop().unwrap().segment;
+    assert_eq!((reply.flags, reply.ack), (Flags::ACK, client_nxt + 1));
+    // A newer one opens the tuple again.
+    net.server.handle(&syn(client_nxt + 100_000), secs(2));
+    let reply = net.server.output().datagrams.pop().unwrap().segment;
+    assert_eq!(reply.flags, Flags::SYN | Flags::ACK);
+    assert_eq!(net.server.time_wait_len(), 0);
+    assert_eq!(net.server.syn_queue_len(PORT), 1);
+}
+
+#[test]
+fn time_wait_retransmitted_fin_reacked_and_restarted() {
+    let (mut net, _) = time_wait_pair(linux_without_timestamps());
+    let (_, _, fin) = *net
+        .log
+        .iter()
+        .rev()
+        .find(|(_, w, d)| *w == Who::Server && d.segment.has(Flags::FIN))
+        .unwrap();
+    net.client.handle(&fin, secs(30));
+    let ack = net.client.output().datagrams.pop().unwrap().segment;
+    assert_eq!(
+        (ack.flags, ack.seq, ack.ack),
+        (Flags::ACK, fin.segment.ack, fin.segment.seq + 1)
+    );
+    // Restarted: still there past the original expiry, gone 60 s after the FIN.
+    net.client.on_timeout(secs(61));
+    assert_eq!(net.client.time_wait_len(), 1);
+    net.client.on_timeout(secs(90));
+    assert_eq!(net.client.time_wait_len(), 0);
+}
+
+#[test]
+fn max_open_limits_connect_and_accept() {
+    let mut limited = linux_without_timestamps();
+    limited.max_open = Some(1);
+    let mut client = client_only(limited.clone());
+    client.connect(SERVER, PORT, SimTime::ZERO).unwrap();
+    assert_eq!(
+        client.connect(SERVER, PORT, SimTime::ZERO),
+        Err(HostError::TooManyOpen)
+    );
+
+    let mut net = Net::new(linux_without_timestamps(), limited);
+    net.server.listen(PORT, 16).unwrap();
+    net.connect();
+    net.connect();
+    net.run_until(ms(10));
+    assert_eq!(net.server.accept_queue_len(PORT), 2);
+    assert!(net.server.accept(PORT).unwrap().is_some());
+    assert_eq!(net.server.accept(PORT), Err(HostError::TooManyOpen));
+    assert_eq!(net.server.accept_queue_len(PORT), 1);
+}
+
+#[test]
+fn crash_drops_silently_and_after_reboot_old_segments_get_rst() {
+    let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
+    net.server.listen(PORT, 16).unwrap();
+    let id = net.connect();
+    net.run_until(ms(10));
+    net.server.accept(PORT).unwrap().unwrap();
+    net.server.crash();
+    net.client.send(id, 100, net.now()).unwrap();
+    net.run_until(ms(100));
+    assert!(
+        net.sent_by(Who::Server, ms(10)).is_empty(),
+        "a crashed host is silent"
+    );
+    net.server.reboot();
+    // The client's retransmission reaches a host with no state: RST.
+    net.run_until(secs(2));
+    assert_eq!(
+        net.sent_by(Who::Server, ms(100))
+            .first()
+            .map(|(_, f)| f.as_str()),
+        Some("R")
+    );
+    assert_eq!(net.client.state(id), None);
+    assert_eq!(net.client.counters().reset, 1);
+}
+
+#[test]
+fn no_listener_segment_gets_rst_listener_ignores_rst() {
+    let mut host = server(linux_without_timestamps());
+    host.handle(
+        &Datagram {
+            segment: Segment::new(1234, 81, Seq(5), Seq(0), Flags::SYN),
+            ..raw_syn(1234, 5)
+        },
+        SimTime::ZERO,
+    );
+    let rst = host.output().datagrams.pop().unwrap().segment;
+    assert_eq!((rst.flags, rst.ack), (Flags::RST | Flags::ACK, Seq(6)));
+    host.handle(
+        &Datagram {
+            segment: Segment::new(1234, PORT, Seq(5), Seq(0), Flags::RST),
+            ..raw_syn(1234, 5)
+        },
+        SimTime::ZERO,
+    );
+    assert!(host.output().datagrams.is_empty());
+}
+
+#[test]
+fn refused_connect_counted() {
+    let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
+    let id = net.connect();
+    net.run_until(ms(10));
+    assert_eq!(net.client.state(id), None);
+    assert_eq!(net.client.counters().refused, 1);
+    assert!(
+        net.events
+            .iter()
+            .any(|(w, i, e)| *w == Who::Client && *i == id && matches!(e, Event::Failed(_)))
+    );
+}
+
+#[test]
+fn connect_into_a_black_hole_times_out_per_profile() {
+    for (name, give_up) in [
+        ("linux", 131),
+        ("linux-classic", 127),
+        ("windows", 21),
+        ("freebsd", 75),
+        ("macos", 75),
+    ] {
+        let mut host = client_only(profile(name).unwrap());
+        let id = host.connect(SERVER, PORT, SimTime::ZERO).unwrap();
+        while let Some(t) = host.next_deadline() {
+            host.on_timeout(t);
+        }
+        assert_eq!(host.state(id), None, "{name}");
+        let failed_at = host
+            .output()
+            .events
+            .iter()
+            .find_map(|(_, e)| match e {
+                Event::Failed(f) => Some(f.at),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(failed_at, secs(give_up), "{name}");
+        assert_eq!(host.counters().timed_out, 1);
+    }
+}
+
+#[test]
+fn profiles_match_the_reference() {
+    let tw = |name: &str| profile(name).unwrap().tcp.time_wait_length().as_nanos() / 1_000_000_000;
+    assert_eq!(
+        [
+            "linux",
+            "linux-classic",
+            "freebsd",
+            "macos",
+            "windows",
+            "rfc9293"
+        ]
+        .map(tw),
+        [60, 60, 60, 30, 240, 240]
+    );
+    let linux = profile("linux").unwrap();
+    assert_eq!(linux.ephemeral_ports, (32768, 60999));
+    assert_eq!((linux.tcp.syn_retries, linux.tcp.synack_retries), (6, 5));
+    assert_eq!(linux.somaxconn, 4096);
+    assert_eq!(profile("linux-classic").unwrap().somaxconn, 128);
+    assert_eq!(linux.tcp.fin_wait_2_timeout, SimDuration::from_secs(60));
+    assert_eq!(
+        profile("freebsd").unwrap().tcp.rto_max,
+        SimDuration::from_secs(64)
+    );
+    assert_eq!(profile("freebsd").unwrap().tcp.synack_retries, 3);
+    assert!(profile("solaris").is_none());
+    // An override is a struct update.
+    let custom = HostConfig {
+        tcp: TcpConfig {
+            time_wait: TimeWaitLength::Fixed(SimDuration::ZERO),
+            ..linux.tcp.clone()
+        },
+        ..linux
+    };
+    assert_eq!(custom.tcp.time_wait_length(), SimDuration::ZERO);
+}
