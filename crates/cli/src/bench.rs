@@ -16,16 +16,16 @@ pub enum BenchCommand {
 #[derive(Args)]
 pub struct HoldArgs {
     /// Events pending at all times (K).
-    #[arg(long, default_value_t = 1000, value_parser = positive_count)]
+    #[arg(long, default_value_t = 1000, value_parser = positive_count, allow_negative_numbers = true)]
     pending: u64,
     /// Events to fire.
-    #[arg(long, default_value_t = 10_000_000, value_parser = positive_count)]
+    #[arg(long, default_value_t = 10_000_000, value_parser = positive_count, allow_negative_numbers = true)]
     events: u64,
     /// Event queue: wheel, heap or priority-queue.
     #[arg(long, default_value_t = QueueKind::default())]
     queue: QueueKind,
     /// Mean hold time, in nanoseconds.
-    #[arg(long, default_value_t = 1_000_000, value_parser = positive_count)]
+    #[arg(long, default_value_t = 1_000_000, value_parser = positive_count, allow_negative_numbers = true)]
     mean_ns: u64,
     /// Also re-arm a timer on every event, cancelling the previous one (timer churn).
     #[arg(long)]

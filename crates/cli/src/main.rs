@@ -3,6 +3,7 @@
 //! Every failure, from a bad flag to a bad value, ends in one line on stderr and exit code 2.
 
 mod bench;
+mod profiles;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ enum Command {
     /// Benchmarks whose figures can be set beside ns-3's (shared/anchors).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// The OS profiles side by side (tab-separated), retry schedules measured.
+    Profiles,
 }
 
 fn main() -> ExitCode {
@@ -37,6 +40,10 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Bench(command) => bench::run(command),
+        Command::Profiles => {
+            profiles::run();
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

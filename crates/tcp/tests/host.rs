@@ -681,3 +681,19 @@ fn profiles_match_the_reference() {
     };
     assert_eq!(custom.tcp.time_wait_length(), SimDuration::ZERO);
 }
+
+#[test]
+fn half_open_retransmitted_syn_answered_at_once() {
+    let mut host = server(linux_without_timestamps());
+    host.handle(&raw_syn(1000, 100), SimTime::ZERO);
+    let first = host.output().datagrams.pop().unwrap().segment;
+    host.handle(&raw_syn(1000, 100), ms(300));
+    let again = host.output().datagrams.pop().unwrap().segment;
+    assert_eq!(
+        (again.flags, again.seq, again.ack),
+        (first.flags, first.seq, first.ack)
+    );
+    assert_eq!(host.syn_queue_len(PORT), 1);
+    // The timer is not restarted: the next SYN-ACK still goes at 1 s.
+    assert_eq!(host.next_deadline(), Some(secs(1)));
+}

@@ -17,6 +17,7 @@
 
 mod config;
 pub mod cookies;
+pub mod schedule;
 mod timewait;
 
 pub use config::{HostConfig, PROFILES, SynCookies, TwReuse, keepalive_detection, profile};

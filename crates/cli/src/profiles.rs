@@ -1,0 +1,103 @@
+//! `synack profiles`: the OS profiles side by side, with their retry schedules measured by
+//! driving each profile's endpoint into a black hole.
+
+use synack_kernel::SimTime;
+use synack_tcp::Backoff;
+use synack_tcp::host::schedule::{connect_into_black_hole, synack_to_a_vanished_peer};
+use synack_tcp::host::{PROFILES, SynCookies, TwReuse, keepalive_detection, profile};
+
+fn secs(t: SimTime) -> String {
+    let s = t.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0}")
+    } else {
+        format!("{s:.3}")
+    }
+}
+
+fn list(times: &[SimTime]) -> String {
+    times.iter().map(|&t| secs(t)).collect::<Vec<_>>().join(",")
+}
+
+fn duration(d: synack_kernel::SimDuration) -> String {
+    secs(SimTime::from_nanos(d.as_nanos()))
+}
+
+/// Prints one row per profile.
+pub fn run() {
+    let header = [
+        "profile",
+        "syn_sent_at_s",
+        "connect_gives_up_s",
+        "synack_sent_at_s",
+        "half_open_dropped_s",
+        "time_wait_s",
+        "msl_s",
+        "fin_wait_2_s",
+        "keepalive_detect_s",
+        "rto_init_min_max_s",
+        "syn_backoff",
+        "ports",
+        "somaxconn",
+        "max_syn_backlog",
+        "syncookies",
+        "tw_reuse",
+        "rfc5961",
+        "rfc1337",
+        "timestamps",
+    ];
+    println!("{}", header.join("\t"));
+    for name in PROFILES {
+        let p = profile(name).expect("listed profiles exist");
+        let connect = connect_into_black_hole(&p);
+        let synack = synack_to_a_vanished_peer(&p);
+        let t = &p.tcp;
+        let keepalive = t.keepalive.unwrap_or_default();
+        let backoff = match &t.syn_backoff {
+            Backoff::Doubling => "doubling".to_string(),
+            Backoff::LinearThenDoubling { linear } => format!("linear{linear}+doubling"),
+            Backoff::Table(_) => "table".to_string(),
+        };
+        let row = [
+            name.to_string(),
+            list(&connect.sends),
+            secs(connect.gives_up),
+            list(&synack.sends[1..]),
+            secs(synack.gives_up),
+            duration(t.time_wait_length()),
+            duration(t.msl),
+            duration(t.fin_wait_2_timeout),
+            format!(
+                "{}{}",
+                duration(keepalive_detection(&keepalive)),
+                if t.keepalive.is_none() { " (off)" } else { "" }
+            ),
+            format!(
+                "{}/{}/{}",
+                duration(t.rto_initial),
+                duration(t.rto_min),
+                duration(t.rto_max)
+            ),
+            backoff,
+            format!("{}-{}", p.ephemeral_ports.0, p.ephemeral_ports.1),
+            p.somaxconn.to_string(),
+            p.max_syn_backlog.to_string(),
+            match p.syncookies {
+                SynCookies::Off => "off",
+                SynCookies::WhenFull => "when-full",
+                SynCookies::Always => "always",
+            }
+            .to_string(),
+            match p.tw_reuse {
+                TwReuse::Off => "off",
+                TwReuse::On => "on",
+                TwReuse::LoopbackOnly => "loopback",
+            }
+            .to_string(),
+            t.rfc5961.to_string(),
+            t.rfc1337.to_string(),
+            t.timestamps.to_string(),
+        ];
+        println!("{}", row.join("\t"));
+    }
+}

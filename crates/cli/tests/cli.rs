@@ -1,0 +1,82 @@
+//! The `synack` binary as a user runs it.
+
+use std::process::Command;
+
+fn synack(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_synack"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn profiles_prints_the_measured_schedules() {
+    let (code, out, _) = synack(&["profiles"]);
+    assert_eq!(code, 0);
+    let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(
+        rows[0][..3],
+        ["profile", "syn_sent_at_s", "connect_gives_up_s"]
+    );
+    let row = |name: &str| rows.iter().find(|r| r[0] == name).unwrap().clone();
+    assert_eq!(
+        row("linux")[1..6],
+        [
+            "0,1,2,3,4,5,7,11,19,35,67",
+            "131",
+            "1,3,7,15,31",
+            "63",
+            "60"
+        ]
+    );
+    assert_eq!(row("linux-classic")[2], "127");
+    assert_eq!(row("windows")[1..3], ["0,3,9", "21"]);
+    assert_eq!(
+        (row("freebsd")[2], row("macos")[2], row("macos")[5]),
+        ("75", "75", "30")
+    );
+}
+
+#[test]
+fn bench_hold_prints_events_per_second() {
+    let (code, out, _) = synack(&[
+        "bench",
+        "hold",
+        "--pending",
+        "100",
+        "--events",
+        "10000",
+        "--queue",
+        "heap",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("synack-hold queue=heap pending=100 events=10000 "),
+        "{out}"
+    );
+    assert!(out.contains(" events_per_s="), "{out}");
+}
+
+#[test]
+fn bad_input_is_one_line_naming_the_flag_with_exit_2() {
+    for (args, needle) in [
+        (&["bench", "hold", "--pending", "0"][..], "--pending"),
+        (
+            &["bench", "hold", "--queue", "splay"][..],
+            "wheel, heap, priority-queue",
+        ),
+        (&["bench", "hold", "--events", "-5"][..], "--events"),
+        (&["frobnicate"][..], "frobnicate"),
+    ] {
+        let (code, out, err) = synack(args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(out.is_empty(), "{args:?}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
