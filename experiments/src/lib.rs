@@ -1,24 +1,29 @@
-//! The experiments: each is a parameter grid plus the thing it measures, writing
-//! `<out>/<name>.csv` (one row per grid point, units in the column names) and
-//! `<out>/<name>.json` (what produced it). Every point's seed comes from the base seed and
-//! the point's own parameters, not its position, so adding a point changes no other.
+//! synack's experiments, and the sweep harness they are built on.
 //!
-//! Files are written to a temporary name and renamed, so an interrupted run leaves no
-//! partial output.
+//! An experiment is a parameter grid plus what it measures at each point
+//! ([`sweep::Experiment`]). The harness runs the points in parallel, each on a seed derived
+//! from the base seed and its parameters, and writes `<out>/<name>.csv` (one row per point
+//! and replication, units in the column names), `<out>/<name>.json` (what produced it) and
+//! `<out>/<name>.svg` (the headline plot). Every binary takes the same options.
 
+pub mod grid;
 pub mod link_loss;
 mod output;
+pub mod plot;
+pub mod sweep;
 
-pub use output::{Metadata, point_seed, write_atomic, write_csv};
+pub use output::{point_seed, write_atomic};
+pub use sweep::{Experiment, Measured, Report, Shard};
 
-use clap::Args;
+use clap::{Args, CommandFactory, FromArgMatches, Parser};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// How big a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
-    /// Small enough that every experiment together runs in minutes on 2 cores.
+    /// Small: every experiment together runs in minutes on 2 cores.
     Quick,
     /// The figures for publication.
     Full,
@@ -33,12 +38,28 @@ pub struct ExperimentArgs {
     /// The publication preset.
     #[arg(long)]
     pub full: bool,
-    /// Where to write `<name>.csv` and `<name>.json`.
+    /// Where to write <name>.csv, .json and .svg.
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
-    /// Base seed; each point's seed is derived from it and the point's parameters.
+    /// Base seed; each point's seed derives from it and the point's parameters.
     #[arg(long, default_value_t = synack_kernel::DEFAULT_SEED)]
     pub seed: u64,
+    /// Points run at once (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// Run only the points whose index is K mod N, into <name>.shard-K-of-N.csv.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Skip the points an interrupted run of the same sweep finished.
+    #[arg(long)]
+    pub resume: bool,
+    /// Override a grid axis: NAME=V1,V2,... (repeatable).
+    #[arg(long, value_name = "NAME=VALUES")]
+    pub set: Vec<String>,
+    /// Stop once this many points are done, as an interrupt would: the cache is kept and
+    /// no file is written. For testing --resume.
+    #[arg(long, hide = true)]
+    pub stop_after: Option<usize>,
 }
 
 impl ExperimentArgs {
@@ -50,45 +71,131 @@ impl ExperimentArgs {
             Preset::Quick
         }
     }
-}
 
-/// An experiment that `all` can run.
-pub struct Experiment {
-    /// Its name: the binary's and the output files'.
-    pub name: &'static str,
-    /// Runs it, writing its files; returns a one-line summary.
-    pub run: fn(&ExperimentArgs) -> anyhow::Result<String>,
+    /// Quick-preset options writing to `out` (for tests and `all`).
+    pub fn quick(out: PathBuf, seed: u64) -> Self {
+        ExperimentArgs {
+            quick: true,
+            full: false,
+            out,
+            seed,
+            jobs: None,
+            shard: None,
+            resume: false,
+            set: Vec::new(),
+            stop_after: None,
+        }
+    }
 }
 
 /// Every experiment, in the order `all` runs them.
-pub const ALL: &[Experiment] = &[Experiment {
-    name: link_loss::NAME,
-    run: link_loss::run,
-}];
+pub fn all() -> Vec<&'static dyn Experiment> {
+    vec![&link_loss::LinkLoss]
+}
 
-/// The shared `main` of experiment binaries: parse, run, and turn any failure into one
-/// line on stderr with exit code 2.
-pub fn main_with(
-    parse: impl FnOnce() -> Result<ExperimentArgs, clap::Error>,
-    body: impl FnOnce(&ExperimentArgs) -> anyhow::Result<()>,
-) -> std::process::ExitCode {
-    let fail = |line: &str| {
-        eprintln!("{line}");
-        std::process::ExitCode::from(2)
-    };
-    let args = match parse() {
+#[derive(Parser)]
+struct AllCli {
+    #[command(flatten)]
+    args: ExperimentArgs,
+}
+
+fn fail(line: &str) -> ExitCode {
+    eprintln!("{line}");
+    ExitCode::from(2)
+}
+
+fn first_line(err: &clap::Error) -> String {
+    let message = err.to_string();
+    message.lines().next().unwrap_or(&message).to_string()
+}
+
+fn axes_help(experiments: &[&dyn Experiment]) -> String {
+    let mut help = String::from(
+        "Grid axes (quick values | full values), overridable with --set NAME=VALUES:\n",
+    );
+    for e in experiments {
+        for a in e.axes() {
+            let list = |vs: &[grid::Value]| {
+                vs.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            help.push_str(&format!(
+                "  {:<22} {} [{} | {}]\n",
+                a.name,
+                a.about,
+                list(&a.quick),
+                list(&a.full)
+            ));
+        }
+    }
+    help
+}
+
+/// Runs experiments with parsed options; exit 2 for bad input, 1 if a point failed.
+fn run_all(experiments: &[&dyn Experiment], args: &ExperimentArgs) -> ExitCode {
+    let mut failed = 0;
+    for e in experiments {
+        match sweep::sweep(*e, args) {
+            Ok(report) => {
+                failed += report.failed;
+                println!(
+                    "{}: {} points ({} resumed, {} failed), {} events -> {}",
+                    e.name(),
+                    report.points,
+                    report.resumed,
+                    report.failed,
+                    report.events,
+                    report.csv.display()
+                );
+            }
+            Err(err) => return fail(&format!("{}: error: {err:#}", e.name())),
+        }
+    }
+    if failed > 0 {
+        eprintln!("{failed} points failed; their rows carry the error");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+/// `main` of one experiment's binary.
+pub fn main_for(experiment: &'static dyn Experiment) -> ExitCode {
+    let command = ExperimentArgs::augment_args(
+        clap::Command::new(experiment.name()).about(experiment.about()),
+    )
+    .after_help(axes_help(&[experiment]));
+    let args = match command
+        .try_get_matches()
+        .and_then(|m| ExperimentArgs::from_arg_matches(&m))
+    {
         Ok(args) => args,
         Err(err) if !err.use_stderr() => {
             let _ = err.print();
-            return std::process::ExitCode::SUCCESS;
+            return ExitCode::SUCCESS;
         }
-        Err(err) => {
-            let message = err.to_string();
-            return fail(message.lines().next().unwrap_or(&message));
-        }
+        Err(err) => return fail(&first_line(&err)),
     };
-    match body(&args) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(err) => fail(&format!("error: {err:#}")),
-    }
+    run_all(&[experiment], &args)
+}
+
+/// `main` of `all`: every experiment with the same options.
+pub fn main_all() -> ExitCode {
+    let experiments = all();
+    let command = AllCli::command()
+        .name("all")
+        .after_help(axes_help(&experiments));
+    let args = match command
+        .try_get_matches()
+        .and_then(|m| AllCli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli.args,
+        Err(err) if !err.use_stderr() => {
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => return fail(&first_line(&err)),
+    };
+    run_all(&experiments, &args)
 }

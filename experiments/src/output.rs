@@ -1,6 +1,5 @@
 //! Writing results: atomically, deterministically.
 
-use crate::Preset;
 use anyhow::Context;
 use std::fs;
 use std::io::Write;
@@ -15,7 +14,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .unwrap_or(Path::new("."));
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let file_name = path.file_name().context("output path has no file name")?;
-    let tmp = dir.join(format!(".{}.tmp", file_name.to_string_lossy()));
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
         let mut file = fs::File::create(&tmp)?;
         file.write_all(bytes)?;
@@ -26,43 +29,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result.with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// Serializes `rows` as CSV (header from the row type's field names) and writes it
-/// atomically.
-pub fn write_csv<R: serde::Serialize>(path: &Path, rows: &[R]) -> anyhow::Result<()> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        writer.serialize(row)?;
-    }
-    write_atomic(path, &writer.into_inner()?)
-}
-
-/// The JSON sidecar: what produced a CSV. No wall-clock time, so equal inputs give equal
-/// bytes.
-#[derive(Debug, serde::Serialize)]
-pub struct Metadata<G: serde::Serialize> {
-    /// The experiment's name.
-    pub experiment: &'static str,
-    /// The `experiments` crate version.
-    pub version: &'static str,
-    /// The preset.
-    pub preset: Preset,
-    /// The base seed.
-    pub seed: u64,
-    /// The grid's axes and values.
-    pub grid: G,
-    /// What each column means.
-    pub columns: &'static [(&'static str, &'static str)],
-}
-
-impl<G: serde::Serialize> Metadata<G> {
-    /// Writes it, pretty-printed, atomically.
-    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
-        let mut bytes = serde_json::to_vec_pretty(self)?;
-        bytes.push(b'\n');
-        write_atomic(path, &bytes)
-    }
 }
 
 /// A point's seed, from the base seed and a label naming the point's parameters (not its

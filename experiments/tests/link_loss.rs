@@ -1,62 +1,50 @@
-//! The `link_loss` experiment's claims, on its quick preset: every loss model loses what it
-//! is configured to lose, in bursts of the configured length; and the output is
-//! byte-identical from run to run.
+//! The `link_loss` experiment's claims on its quick preset: each loss model loses what it
+//! is configured to lose, in bursts of the configured length.
 
-use experiments::link_loss::{self, Row};
-use experiments::{ExperimentArgs, Preset};
-use std::path::PathBuf;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("synack-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+use experiments::ExperimentArgs;
+use experiments::sweep::sweep;
 
 #[test]
 fn loss_rates_and_bursts_match_the_configuration() {
-    let rows: Vec<Row> = link_loss::rows(Preset::Quick, 1);
-    assert_eq!(rows.len(), 11);
-    for r in &rows {
-        assert!(
-            (r.loss_rate_measured - r.loss_rate_expected).abs() <= r.loss_rate_4sigma,
-            "{r:?}"
+    let out = std::env::temp_dir().join(format!("synack-link-loss-{}", std::process::id()));
+    let report = sweep(
+        &experiments::link_loss::LinkLoss,
+        &ExperimentArgs::quick(out.clone(), 1),
+    )
+    .unwrap();
+    assert_eq!((report.points, report.failed), (30, 0));
+    let mut reader = csv::Reader::from_path(&report.csv).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |r: &csv::StringRecord, name: &str| -> f64 {
+        r.get(headers.iter().position(|h| h == name).unwrap())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let mut checked = 0;
+    for r in reader.records() {
+        let r = r.unwrap();
+        let (rate, measured, sigma4) = (
+            col(&r, "loss_rate"),
+            col(&r, "loss_rate_measured"),
+            col(&r, "loss_rate_4sigma"),
         );
-        if r.bursts > 100 {
-            // Burst lengths are geometric; 4 sigma of their mean.
-            let q = 1.0 / r.burst_len_expected_pkts;
-            let sigma = ((1.0 - q) / (q * q) / r.bursts as f64).sqrt();
+        assert!((measured - rate).abs() <= sigma4, "{r:?}");
+        let bursts = col(&r, "bursts");
+        if bursts > 100.0 {
+            // Geometric burst lengths: 4 sigma of their mean.
+            let (expected, got) = (
+                col(&r, "burst_len_expected_pkts"),
+                col(&r, "burst_len_measured_pkts"),
+            );
+            let q = 1.0 / expected;
             assert!(
-                (r.burst_len_measured_pkts - r.burst_len_expected_pkts).abs() <= 4.0 * sigma,
+                (got - expected).abs() <= 4.0 * ((1.0 - q) / (q * q) / bursts).sqrt(),
                 "{r:?}"
             );
+            checked += 1;
         }
     }
-    let lossless = &rows[0];
-    assert_eq!((lossless.loss_rate_measured, lossless.bursts), (0.0, 0));
-}
-
-#[test]
-fn the_same_seed_writes_the_same_bytes() {
-    let run = |dir: &PathBuf| {
-        let args = ExperimentArgs {
-            quick: true,
-            full: false,
-            out: dir.clone(),
-            seed: 7,
-        };
-        link_loss::run(&args).unwrap();
-        let csv = std::fs::read(dir.join("link_loss.csv")).unwrap();
-        let json = std::fs::read(dir.join("link_loss.json")).unwrap();
-        (csv, json)
-    };
-    let (a, b) = (scratch("a"), scratch("b"));
-    assert_eq!(run(&a), run(&b));
-    let leftovers: Vec<_> = std::fs::read_dir(&a)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
-    let _ = std::fs::remove_dir_all(&a);
-    let _ = std::fs::remove_dir_all(&b);
+    assert_eq!(checked, 24, "every lossy point has enough bursts to check");
+    let _ = std::fs::remove_dir_all(&out);
 }

@@ -3,6 +3,7 @@
 //! Every failure, from a bad flag to a bad value, ends in one line on stderr and exit code 2.
 
 mod bench;
+mod plot;
 mod profiles;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,8 @@ enum Command {
     Bench(bench::BenchCommand),
     /// The OS profiles side by side (tab-separated), retry schedules measured.
     Profiles,
+    /// A line chart of a tidy CSV as SVG: one line per group, error bars over replications.
+    Plot(plot::PlotArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Bench(command) => bench::run(command),
+        Command::Plot(args) => plot::run(&args),
         Command::Profiles => {
             profiles::run();
             Ok(())

@@ -1,0 +1,52 @@
+//! `synack plot`: a labeled line chart of any tidy CSV, as SVG; the experiments' own plots
+//! use the same code.
+
+use anyhow::Context;
+use clap::Args;
+use experiments::plot::{PlotSpec, line_chart_svg};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct PlotArgs {
+    /// The CSV to plot.
+    file: PathBuf,
+    /// Column for the x axis (its name carries its unit).
+    #[arg(long)]
+    x: String,
+    /// Column for the y axis.
+    #[arg(long)]
+    y: String,
+    /// Column whose values split the rows into lines.
+    #[arg(long)]
+    group: Option<String>,
+    /// Logarithmic x axis.
+    #[arg(long)]
+    log_x: bool,
+    /// Logarithmic y axis.
+    #[arg(long)]
+    log_y: bool,
+    /// Title (default: "Y by X").
+    #[arg(long)]
+    title: Option<String>,
+    /// The SVG to write.
+    #[arg(short = 'o', long = "output")]
+    output: PathBuf,
+}
+
+pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
+    let csv = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let spec = PlotSpec {
+        title: args
+            .title
+            .clone()
+            .unwrap_or_else(|| format!("{} by {}", args.y, args.x)),
+        x: args.x.clone(),
+        y: args.y.clone(),
+        group: args.group.clone(),
+        log_x: args.log_x,
+        log_y: args.log_y,
+    };
+    let svg = line_chart_svg(&csv, &spec).with_context(|| format!("{}", args.file.display()))?;
+    experiments::write_atomic(&args.output, svg.as_bytes())
+}
