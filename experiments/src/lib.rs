@@ -104,9 +104,19 @@ fn fail(line: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn first_line(err: &clap::Error) -> String {
+/// What a binary does with a clap failure: `--help` and `--version` print and exit 0;
+/// anything else is the first line of clap's message (it names the flag), `prefix` before
+/// it, on stderr, with exit code 2.
+pub fn clap_exit(err: clap::Error, prefix: &str) -> ExitCode {
+    if !err.use_stderr() {
+        let _ = err.print();
+        return ExitCode::SUCCESS;
+    }
     let message = err.to_string();
-    message.lines().next().unwrap_or(&message).to_string()
+    fail(&format!(
+        "{prefix}{}",
+        message.lines().next().unwrap_or(&message).trim_end()
+    ))
 }
 
 fn axes_help(experiments: &[&dyn Experiment]) -> String {
@@ -171,11 +181,7 @@ pub fn main_for(experiment: &'static dyn Experiment) -> ExitCode {
         .and_then(|m| ExperimentArgs::from_arg_matches(&m))
     {
         Ok(args) => args,
-        Err(err) if !err.use_stderr() => {
-            let _ = err.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(err) => return fail(&first_line(&err)),
+        Err(err) => return clap_exit(err, ""),
     };
     run_all(&[experiment], &args)
 }
@@ -191,11 +197,7 @@ pub fn main_all() -> ExitCode {
         .and_then(|m| AllCli::from_arg_matches(&m))
     {
         Ok(cli) => cli.args,
-        Err(err) if !err.use_stderr() => {
-            let _ = err.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(err) => return fail(&first_line(&err)),
+        Err(err) => return clap_exit(err, ""),
     };
     run_all(&experiments, &args)
 }

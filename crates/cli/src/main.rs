@@ -34,12 +34,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) if !err.use_stderr() => {
-            // --help and --version.
-            let _ = err.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(err) => return fail(first_line(&err.to_string())),
+        Err(err) => return experiments::clap_exit(err, "synack: "),
     };
     let result = match cli.command {
         Command::Bench(command) => bench::run(command),
@@ -53,12 +48,6 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&format!("error: {err:#}")),
     }
-}
-
-/// clap's messages end with usage and a hint on further lines; the first line names the
-/// flag and says what is wrong with it.
-fn first_line(message: &str) -> &str {
-    message.lines().next().unwrap_or(message).trim_end()
 }
 
 fn fail(line: &str) -> ExitCode {

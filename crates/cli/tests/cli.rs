@@ -86,17 +86,42 @@ fn plot_draws_any_tidy_csv_and_names_a_missing_column() {
     let dir = std::env::temp_dir().join(format!("synack-plot-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let csv = dir.join("in.csv");
-    std::fs::write(&csv, "rate_pps,delay_s,os\n10,0.5,linux\n10,0.7,linux\n20,1.5,linux\n10,0.2,bsd\n20,0.4,bsd\n").unwrap();
+    std::fs::write(
+        &csv,
+        "rate_pps,delay_s,os\n10,0.5,linux\n10,0.7,linux\n20,1.5,linux\n10,0.2,bsd\n20,0.4,bsd\n",
+    )
+    .unwrap();
     let svg = dir.join("out.svg");
     let (code, _, err) = synack(&[
-        "plot", csv.to_str().unwrap(), "--x", "rate_pps", "--y", "delay_s", "--group", "os", "--log-y", "-o",
+        "plot",
+        csv.to_str().unwrap(),
+        "--x",
+        "rate_pps",
+        "--y",
+        "delay_s",
+        "--group",
+        "os",
+        "--log-y",
+        "-o",
         svg.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
     let drawn = std::fs::read_to_string(&svg).unwrap();
     assert!(drawn.starts_with("<svg") && drawn.contains("rate_pps") && drawn.contains("os=linux"));
-    let (code, _, err) = synack(&["plot", csv.to_str().unwrap(), "--x", "rate", "--y", "delay_s", "-o", "x.svg"]);
+    let (code, _, err) = synack(&[
+        "plot",
+        csv.to_str().unwrap(),
+        "--x",
+        "rate",
+        "--y",
+        "delay_s",
+        "-o",
+        "x.svg",
+    ]);
     assert_eq!(code, 2);
-    assert!(err.contains("no column rate; the columns are rate_pps, delay_s, os"), "{err}");
+    assert!(
+        err.contains("no column rate; the columns are rate_pps, delay_s, os"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,7 +1,7 @@
 //! SEGMENT ARRIVES (RFC 9293 3.10.7), in the RFC's order of checks.
 
 use crate::connection::{Bit, ErrorKind, Event, NEVER, Output};
-use crate::{Cause, Connection, Flags, Segment, Seq, State};
+use crate::{Cause, Connection, Flags, Segment, Seq, State, closed_reply};
 use synack_kernel::SimTime;
 
 impl Connection {
@@ -18,15 +18,8 @@ impl Connection {
         // First: the ACK must cover our SYN and nothing we did not send.
         let ack_ok = seg.has(Flags::ACK) && seg.ack.gt(self.iss) && seg.ack.le(self.snd_nxt);
         if seg.has(Flags::ACK) && !ack_ok {
-            if !seg.has(Flags::RST) {
-                out.segments.push(Segment::new(
-                    self.local_port,
-                    self.remote_port,
-                    seg.ack,
-                    Seq(0),
-                    Flags::RST,
-                ));
-            }
+            // <SEQ=SEG.ACK><CTL=RST>, nothing to a RST: the CLOSED reply.
+            out.segments.extend(closed_reply(seg));
             return;
         }
         // Second: a RST counts only with an acceptable ACK.
@@ -169,13 +162,7 @@ impl Connection {
                 out.events.push(Event::Connected);
                 self.arm_keepalive(now);
             } else {
-                out.segments.push(Segment::new(
-                    self.local_port,
-                    self.remote_port,
-                    seg.ack,
-                    Seq(0),
-                    Flags::RST,
-                ));
+                out.segments.extend(closed_reply(seg)); // <SEQ=SEG.ACK><CTL=RST>
                 return;
             }
         }

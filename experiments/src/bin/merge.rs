@@ -19,15 +19,7 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) if !err.use_stderr() => {
-            let _ = err.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(err) => {
-            let message = err.to_string();
-            eprintln!("{}", message.lines().next().unwrap_or(&message));
-            return ExitCode::from(2);
-        }
+        Err(err) => return experiments::clap_exit(err, ""),
     };
     match experiments::sweep::merge(&cli.shards)
         .and_then(|csv| experiments::write_atomic(&cli.out, &csv))
