@@ -756,6 +756,19 @@ impl Connection {
         self.set_state(State::Closed, Cause::Abort, now, out);
     }
 
+    /// Replaces the configuration (setsockopt on an open socket): later timers and
+    /// retransmissions follow it; keepalive is re-armed from `now`.
+    pub fn set_config(&mut self, config: Arc<TcpConfig>, now: SimTime) {
+        self.config = config;
+        self.keepalive_deadline = NEVER;
+        self.arm_keepalive(now);
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Arc<TcpConfig> {
+        &self.config
+    }
+
     /// SO_LINGER {on, 0}: a later close aborts.
     pub fn set_linger_zero(&mut self, on: bool) {
         self.set(Bit::LingerZero, on);

@@ -159,6 +159,8 @@ struct Socket {
 }
 
 struct Listener {
+    /// What accepted connections use (the host's unless set on the listening socket).
+    config: Arc<TcpConfigShared>,
     backlog: u32,
     half_open: u32,
     accept_queue: VecDeque<ConnId>,
@@ -363,14 +365,44 @@ impl Host {
         if self.listeners.contains_key(&port) {
             return Err(HostError::AddressInUse(port));
         }
+        let config = self.tcp.clone();
         self.listeners.insert(
             port,
             Listener {
+                config,
                 backlog,
                 half_open: 0,
                 accept_queue: VecDeque::new(),
             },
         );
+        Ok(())
+    }
+
+    /// Sets the configuration connections accepted on `port` will use (setsockopt on a
+    /// listening socket).
+    pub fn set_listener_config(
+        &mut self,
+        port: u16,
+        config: TcpConfigShared,
+    ) -> Result<(), HostError> {
+        let listener = self
+            .listeners
+            .get_mut(&port)
+            .ok_or(HostError::NotListening(port))?;
+        listener.config = Arc::new(config);
+        Ok(())
+    }
+
+    /// Replaces an open connection's configuration (setsockopt on a connected socket).
+    pub fn set_connection_config(
+        &mut self,
+        id: ConnId,
+        config: TcpConfigShared,
+        now: SimTime,
+    ) -> Result<(), HostError> {
+        let socket = self.socket_mut(id).ok_or(HostError::NoSuchConnection)?;
+        socket.conn.set_config(Arc::new(config), now);
+        self.arm(id);
         Ok(())
     }
 
@@ -407,6 +439,19 @@ impl Host {
         remote_port: u16,
         now: SimTime,
     ) -> Result<ConnId, HostError> {
+        let config = self.tcp.clone();
+        self.connect_with(config, local_addr, remote_addr, remote_port, now)
+    }
+
+    /// Active open with a configuration of its own (socket options set before connect).
+    pub fn connect_with(
+        &mut self,
+        config: Arc<TcpConfigShared>,
+        local_addr: u32,
+        remote_addr: u32,
+        remote_port: u16,
+        now: SimTime,
+    ) -> Result<ConnId, HostError> {
         if !self.up {
             return Err(HostError::Down);
         }
@@ -421,7 +466,7 @@ impl Host {
         let iss = reuse_isn.unwrap_or_else(|| self.isn.isn(&tuple, now));
         let incarnation = self.incarnation();
         let conn = Connection::connect(
-            self.tcp.clone(),
+            config,
             tuple.local_port,
             remote_port,
             iss,
@@ -909,7 +954,8 @@ impl Host {
         }
         let iss = self.isn.isn(&tuple, now);
         let incarnation = self.incarnation();
-        let conn = Connection::accept(self.tcp.clone(), seg, iss, incarnation, now, &mut self.out);
+        let config = self.listeners[&port].config.clone();
+        let conn = Connection::accept(config, seg, iss, incarnation, now, &mut self.out);
         self.listeners.get_mut(&port).expect("checked").half_open += 1;
         let id = self.insert(conn, tuple, Stage::HalfOpen(port));
         self.after(id, now);
@@ -926,8 +972,14 @@ impl Host {
             return;
         }
         let incarnation = self.incarnation();
-        let mut conn =
-            Connection::from_cookie(self.tcp.clone(), seg, mss, incarnation, now, &mut self.out);
+        let mut conn = Connection::from_cookie(
+            self.listeners[&port].config.clone(),
+            seg,
+            mss,
+            incarnation,
+            now,
+            &mut self.out,
+        );
         // Data may ride on the ACK that completed the handshake.
         conn.handle(seg, now, &mut self.out);
         let id = self.insert(conn, tuple, Stage::HalfOpen(port));
