@@ -3,6 +3,7 @@
 //! Every failure, from a bad flag to a bad value, ends in one line on stderr and exit code 2.
 
 mod bench;
+mod drill;
 mod plot;
 mod profiles;
 
@@ -27,6 +28,8 @@ enum Command {
     Bench(bench::BenchCommand),
     /// The OS profiles side by side (tab-separated), retry schedules measured.
     Profiles,
+    /// Runs packetdrill-style scripts against the TCP model; exit 1 if one fails.
+    Drill(drill::DrillArgs),
     /// A line chart of a tidy CSV as SVG: one line per group, error bars over replications.
     Plot(plot::PlotArgs),
 }
@@ -39,6 +42,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Bench(command) => bench::run(command),
         Command::Plot(args) => plot::run(&args),
+        Command::Drill(args) => match drill::run(&args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
         Command::Profiles => {
             profiles::run();
             Ok(())
