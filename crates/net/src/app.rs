@@ -1,0 +1,423 @@
+//! Applications: what drives the sockets. Each is plain data (its spec) plus a small state
+//! machine that reacts to socket events and its own timers by calling its host.
+
+use crate::topology::NodeId;
+use rand::RngExt;
+use rand_distr::{Distribution, Exp1};
+use std::collections::BTreeMap;
+use synack_kernel::{SimDuration, SimRng, SimTime};
+use synack_tcp::host::{ConnId, Host, HostError};
+use synack_tcp::{ErrorKind, Event};
+
+/// When a client opens connections.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Schedule {
+    /// At these times.
+    At(Vec<SimTime>),
+    /// `count` connections at a constant rate from `start`.
+    Rate {
+        /// The first.
+        start: SimTime,
+        /// Connections per second.
+        per_second: f64,
+        /// How many.
+        count: u64,
+    },
+    /// `count` connections as a Poisson process of rate `per_second` from `start`.
+    Poisson {
+        /// When it starts.
+        start: SimTime,
+        /// Mean connections per second.
+        per_second: f64,
+        /// How many.
+        count: u64,
+    },
+}
+
+/// Who closes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientClose {
+    /// The client closes once it has the response (it ends in TIME-WAIT).
+    Active,
+    /// The client waits for the server's FIN, then closes.
+    Passive,
+}
+
+/// A client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientSpec {
+    /// Its node.
+    pub node: NodeId,
+    /// The server's address.
+    pub server_addr: u32,
+    /// The server's port.
+    pub server_port: u16,
+    /// When connections open.
+    pub schedule: Schedule,
+    /// Bytes of each request.
+    pub request_bytes: u64,
+    /// Bytes of the response it waits for.
+    pub response_bytes: u64,
+    /// Request/response exchanges per connection (keep-alive when above 1).
+    pub requests_per_connection: u32,
+    /// Who closes first.
+    pub close: ClientClose,
+}
+
+/// When a server closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerClose {
+    /// Right after sending the response.
+    AfterResponse,
+    /// When the client's FIN arrives.
+    WaitForClient,
+    /// Never: the bug that leaks CLOSE-WAIT.
+    Never,
+}
+
+/// A server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerSpec {
+    /// Its node.
+    pub node: NodeId,
+    /// The port it listens on.
+    pub port: u16,
+    /// listen() backlog.
+    pub backlog: u32,
+    /// Time between two accepts (0: accept as soon as a connection is queued).
+    pub accept_interval: SimDuration,
+    /// Bytes of a full request.
+    pub request_bytes: u64,
+    /// Bytes of each response.
+    pub response_bytes: u64,
+    /// When it closes.
+    pub close: ServerClose,
+}
+
+/// A SYN flooder: SYNs from spoofed addresses, never completing a handshake.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlooderSpec {
+    /// Its node (the SYNs leave through its links).
+    pub node: NodeId,
+    /// The target's address.
+    pub target_addr: u32,
+    /// The target's port.
+    pub target_port: u16,
+    /// SYNs per second.
+    pub per_second: f64,
+    /// When it starts.
+    pub start: SimTime,
+    /// When it stops.
+    pub stop: SimTime,
+    /// Spoofed sources: `spoof_base + k` for k below `spoof_count`.
+    pub spoof_base: u32,
+    /// How many spoofed addresses.
+    pub spoof_count: u32,
+}
+
+/// What a client saw, over all its connections.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientStats {
+    /// Connections attempted.
+    pub attempted: u64,
+    /// Connect calls refused at once by the host (no port, too many open).
+    pub not_started: u64,
+    /// Handshakes completed.
+    pub connected: u64,
+    /// Connections that got every response.
+    pub completed: u64,
+    /// Failures by kind: refused, reset, timed out.
+    pub refused: u64,
+    /// Connections reset.
+    pub reset: u64,
+    /// Connections timed out.
+    pub timed_out: u64,
+    /// Handshake times, in seconds, in completion order.
+    pub setup_times_s: Vec<f64>,
+}
+
+/// What a server saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerStats {
+    /// Connections accepted.
+    pub accepted: u64,
+    /// Responses sent.
+    pub responses: u64,
+    /// accept() calls refused (too many open).
+    pub accept_refused: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ClientConn {
+    started: SimTime,
+    received: u64,
+    exchanges_left: u32,
+    closed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ServerConn {
+    received: u64,
+    closed: bool,
+}
+
+/// What an application asks the world for: timers of its own.
+#[derive(Debug, Default)]
+pub struct Requests {
+    /// Wake the application at these times with these tags.
+    pub timers: Vec<(SimTime, u64)>,
+    /// Connections it now owns (the world routes their events to it).
+    pub owned: Vec<ConnId>,
+}
+
+/// A running application.
+#[derive(Debug)]
+pub enum App {
+    /// A client.
+    Client(Client),
+    /// A server.
+    Server(Server),
+    /// A SYN flooder (the world sends its SYNs).
+    Flooder(FlooderSpec),
+}
+
+/// A running client.
+#[derive(Debug)]
+pub struct Client {
+    /// Its spec.
+    pub spec: ClientSpec,
+    /// What it saw.
+    pub stats: ClientStats,
+    conns: BTreeMap<ConnId, ClientConn>,
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    /// Its spec.
+    pub spec: ServerSpec,
+    /// What it saw.
+    pub stats: ServerStats,
+    conns: BTreeMap<ConnId, ServerConn>,
+    accept_armed: bool,
+}
+
+impl Client {
+    /// A client not yet started.
+    pub fn new(spec: ClientSpec) -> Self {
+        Client {
+            spec,
+            stats: ClientStats::default(),
+            conns: BTreeMap::new(),
+        }
+    }
+
+    /// The times of its connections (Poisson draws from `rng`).
+    pub fn start(&self, rng: &mut SimRng) -> Vec<SimTime> {
+        match &self.spec.schedule {
+            Schedule::At(times) => times.clone(),
+            Schedule::Rate {
+                start,
+                per_second,
+                count,
+            } => (0..*count)
+                .map(|i| {
+                    start.saturating_add(
+                        SimDuration::try_from_secs_f64(i as f64 / per_second)
+                            .unwrap_or(SimDuration::MAX),
+                    )
+                })
+                .collect(),
+            Schedule::Poisson {
+                start,
+                per_second,
+                count,
+            } => {
+                let mut t = *start;
+                (0..*count)
+                    .map(|_| {
+                        let gap: f64 = Exp1.sample(rng);
+                        t = t.saturating_add(
+                            SimDuration::try_from_secs_f64(gap / per_second)
+                                .unwrap_or(SimDuration::MAX),
+                        );
+                        t
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Opens a connection now.
+    pub fn open(&mut self, host: &mut Host, now: SimTime, requests: &mut Requests) {
+        self.stats.attempted += 1;
+        match host.connect(self.spec.server_addr, self.spec.server_port, now) {
+            Ok(id) => {
+                let conn = ClientConn {
+                    started: now,
+                    received: 0,
+                    exchanges_left: self.spec.requests_per_connection,
+                    closed: false,
+                };
+                self.conns.insert(id, conn);
+                requests.owned.push(id);
+            }
+            Err(HostError::AddressNotAvailable | HostError::TooManyOpen | HostError::Down) => {
+                self.stats.not_started += 1
+            }
+            Err(e) => panic!("connect: {e}"),
+        }
+    }
+
+    /// A socket event on one of its connections.
+    pub fn on_event(&mut self, host: &mut Host, id: ConnId, event: Event, now: SimTime) {
+        let spec = &self.spec;
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        match event {
+            Event::Connected => {
+                self.stats.connected += 1;
+                self.stats
+                    .setup_times_s
+                    .push(now.saturating_since(conn.started).as_secs_f64());
+                let _ = host.send(id, spec.request_bytes, now);
+            }
+            Event::Readable => {
+                conn.received += host.receive(id, u64::MAX, now).unwrap_or(0);
+                if conn.received >= spec.response_bytes && conn.exchanges_left > 0 {
+                    conn.received -= spec.response_bytes;
+                    conn.exchanges_left -= 1;
+                    if conn.exchanges_left > 0 {
+                        let _ = host.send(id, spec.request_bytes, now);
+                    } else {
+                        self.stats.completed += 1;
+                        if spec.close == ClientClose::Active && !conn.closed {
+                            conn.closed = true;
+                            let _ = host.close(id, now);
+                        }
+                    }
+                }
+            }
+            Event::PeerClosed => {
+                if !conn.closed {
+                    conn.closed = true;
+                    let _ = host.close(id, now);
+                }
+            }
+            Event::Failed(e) => {
+                match e.kind {
+                    ErrorKind::Refused => self.stats.refused += 1,
+                    ErrorKind::Reset => self.stats.reset += 1,
+                    ErrorKind::TimedOut => self.stats.timed_out += 1,
+                }
+                self.conns.remove(&id);
+            }
+            Event::Closed | Event::ReturnedToListen => {
+                self.conns.remove(&id);
+            }
+        }
+    }
+}
+
+impl Server {
+    /// A server not yet listening.
+    pub fn new(spec: ServerSpec) -> Self {
+        Server {
+            spec,
+            stats: ServerStats::default(),
+            conns: BTreeMap::new(),
+            accept_armed: false,
+        }
+    }
+
+    /// Starts listening.
+    pub fn start(&mut self, host: &mut Host) -> Result<(), HostError> {
+        host.listen(self.spec.port, self.spec.backlog)
+    }
+
+    /// A connection reached the accept queue, or the accept timer fired: accept at pace.
+    pub fn accept_ready(
+        &mut self,
+        host: &mut Host,
+        now: SimTime,
+        timer_fired: bool,
+        requests: &mut Requests,
+    ) {
+        if timer_fired {
+            self.accept_armed = false;
+        }
+        if self.accept_armed {
+            return;
+        }
+        let pace = self.spec.accept_interval;
+        loop {
+            match host.accept(self.spec.port) {
+                Ok(Some(id)) => {
+                    self.stats.accepted += 1;
+                    self.conns.insert(
+                        id,
+                        ServerConn {
+                            received: 0,
+                            closed: false,
+                        },
+                    );
+                    requests.owned.push(id);
+                    // Data may already be waiting.
+                    self.on_event(host, id, Event::Readable, now);
+                    if pace > SimDuration::ZERO {
+                        self.accept_armed = true;
+                        requests.timers.push((now.saturating_add(pace), 0));
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(_) => {
+                    self.stats.accept_refused += 1;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A socket event on an accepted connection.
+    pub fn on_event(&mut self, host: &mut Host, id: ConnId, event: Event, now: SimTime) {
+        let spec = &self.spec;
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        match event {
+            Event::Readable => {
+                conn.received += host.receive(id, u64::MAX, now).unwrap_or(0);
+                while conn.received >= spec.request_bytes && spec.request_bytes > 0 {
+                    conn.received -= spec.request_bytes;
+                    let _ = host.send(id, spec.response_bytes, now);
+                    self.stats.responses += 1;
+                    if spec.close == ServerClose::AfterResponse && !conn.closed {
+                        conn.closed = true;
+                        let _ = host.close(id, now);
+                    }
+                }
+            }
+            Event::PeerClosed => {
+                if spec.close == ServerClose::WaitForClient && !conn.closed {
+                    conn.closed = true;
+                    let _ = host.close(id, now);
+                }
+            }
+            Event::Failed(_) | Event::Closed | Event::ReturnedToListen => {
+                self.conns.remove(&id);
+            }
+            Event::Connected => {}
+        }
+    }
+}
+
+/// A spoofed SYN's source for the flooder's `k`-th SYN.
+pub fn spoofed_source(spec: &FlooderSpec, rng: &mut SimRng) -> (u32, u16) {
+    let k = rng.random_range(0..spec.spoof_count.max(1));
+    (
+        spec.spoof_base.wrapping_add(k),
+        rng.random_range(1024..=65535),
+    )
+}

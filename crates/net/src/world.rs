@@ -1,0 +1,600 @@
+//! The running network: hosts and routers joined by links, applications, faults, all
+//! driven by the kernel's scheduler. A segment's path: a host's TCP layer emits a datagram;
+//! the route picks the link; the link's verdict schedules one arrival per delivered copy;
+//! at the far end a router forwards it and a host's TCP layer takes it.
+
+use crate::app::{
+    App, Client, ClientSpec, FlooderSpec, Requests, Server, ServerSpec, spoofed_source,
+};
+use crate::topology::{LinkId, NodeId, Routes};
+use std::collections::BTreeMap;
+use synack_kernel::{RandomStreams, Scheduler, SimDuration, SimRng, SimTime};
+use synack_link::{DropCause, Fate, Link, LinkConfig, Packet, Way};
+use synack_tcp::host::{ConnId, Datagram, Host, HostConfig, HostCounters};
+use synack_tcp::{Event, Flags, FourTuple, Segment, Seq, Transition};
+
+/// A node: a host with a TCP layer, or a router that only forwards.
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    /// Its name, for traces and summaries.
+    pub name: String,
+    /// Its IPv4 addresses (routers need none).
+    pub addrs: Vec<u32>,
+    /// The TCP layer's configuration; `None` for a router.
+    pub host: Option<HostConfig>,
+}
+
+/// A point-to-point link; forward is `a` to `b`.
+#[derive(Debug, Clone)]
+pub struct LinkSpec {
+    /// Its name, for traces.
+    pub name: String,
+    /// One end.
+    pub a: NodeId,
+    /// The other end.
+    pub b: NodeId,
+    /// Both directions' behaviour.
+    pub config: LinkConfig<Datagram>,
+}
+
+/// A scripted fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The host loses all state and goes silent.
+    Crash(NodeId, SimTime),
+    /// The host comes back empty; its servers listen again.
+    Reboot(NodeId, SimTime),
+}
+
+/// An application to run.
+#[derive(Debug, Clone)]
+pub enum AppSpec {
+    /// A client.
+    Client(ClientSpec),
+    /// A server.
+    Server(ServerSpec),
+    /// A SYN flooder.
+    Flooder(FlooderSpec),
+}
+
+/// Everything a world is made of.
+#[derive(Debug, Clone)]
+pub struct WorldSpec {
+    /// The run's seed.
+    pub seed: u64,
+    /// Nodes, indexed by [`NodeId`].
+    pub nodes: Vec<NodeSpec>,
+    /// Links, indexed by [`LinkId`].
+    pub links: Vec<LinkSpec>,
+    /// Applications.
+    pub apps: Vec<AppSpec>,
+    /// Faults.
+    pub faults: Vec<Fault>,
+}
+
+/// What happened to one copy of a segment on a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentFate {
+    /// Handed to the link.
+    Sent,
+    /// Arrived intact.
+    Delivered,
+    /// Arrived, but failed the checksum.
+    Corrupt,
+    /// Lost.
+    Dropped(DropCause),
+    /// The link made an extra copy.
+    Duplicated,
+}
+
+/// Receives what a run does, as it happens (traces stream from here).
+pub trait Observer {
+    /// A segment's fate on a link.
+    fn segment(
+        &mut self,
+        at: SimTime,
+        link: &str,
+        way: Way,
+        datagram: &Datagram,
+        fate: SegmentFate,
+    );
+    /// A connection's state change.
+    fn transition(&mut self, node: &str, tuple: &FourTuple, transition: &Transition);
+}
+
+#[derive(Debug, Clone)]
+enum Ev {
+    Arrive {
+        node: NodeId,
+        link: LinkId,
+        way: Way,
+        datagram: Datagram,
+        corrupt: bool,
+    },
+    Wake(NodeId),
+    Open(usize),
+    AppTimer(usize),
+    Flood(usize),
+    Fault(usize),
+}
+
+struct Node {
+    name: String,
+    host: Option<Host>,
+    armed: Option<SimTime>,
+    /// Which application owns each connection.
+    owners: BTreeMap<ConnId, usize>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Simulated time at the end.
+    pub end: SimTime,
+    /// Kernel events processed.
+    pub events: u64,
+    /// Datagrams with no route (SYN-ACKs to spoofed sources, say).
+    pub unroutable: u64,
+    /// Each host's counters, by node name.
+    pub hosts: Vec<(String, HostCounters)>,
+    /// Each application, by index.
+    pub apps: Vec<AppSummary>,
+}
+
+/// One application's results.
+#[derive(Debug, Clone)]
+pub enum AppSummary {
+    /// A client's.
+    Client(crate::app::ClientStats),
+    /// A server's.
+    Server(crate::app::ServerStats),
+    /// A flooder's SYNs sent.
+    Flooder(u64),
+}
+
+/// A network being simulated.
+pub struct World {
+    scheduler: Scheduler<Ev>,
+    nodes: Vec<Node>,
+    links: Vec<(String, Link<Datagram>, NodeId, NodeId)>,
+    routes: Routes,
+    apps: Vec<App>,
+    faults: Vec<Fault>,
+    rng: SimRng,
+    flooded: BTreeMap<usize, u64>,
+    unroutable: u64,
+    observer: Option<Box<dyn Observer>>,
+}
+
+/// Size on the wire: IPv4 and TCP headers, options, payload.
+fn wire_size(segment: &Segment) -> u32 {
+    let options = if segment.mss.is_some() { 4 } else { 0 }
+        + if segment.timestamps.is_some() { 12 } else { 0 };
+    20 + 20 + options + segment.len
+}
+
+/// A bad world: a name and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct WorldError(pub String);
+
+impl World {
+    /// Builds a world; configuration errors name the node, link or application.
+    pub fn new(spec: WorldSpec) -> Result<Self, WorldError> {
+        let streams = RandomStreams::new(spec.seed);
+        let mut nodes = Vec::new();
+        for (i, n) in spec.nodes.iter().enumerate() {
+            let host = match &n.host {
+                Some(config) => Some(
+                    Host::new(
+                        config.clone(),
+                        n.addrs.clone(),
+                        &streams,
+                        &n.name,
+                        (i as u32) << 24,
+                    )
+                    .map_err(|e| WorldError(format!("node {}: {e}", n.name)))?,
+                ),
+                None => None,
+            };
+            nodes.push(Node {
+                name: n.name.clone(),
+                host,
+                armed: None,
+                owners: BTreeMap::new(),
+            });
+        }
+        let mut links = Vec::new();
+        for l in &spec.links {
+            for end in [l.a, l.b] {
+                if end.0 as usize >= nodes.len() {
+                    return Err(WorldError(format!("link {}: no node {}", l.name, end.0)));
+                }
+            }
+            let link = Link::new(&l.config, &streams, &format!("link/{}", l.name))
+                .map_err(|e| WorldError(format!("link {}: {e}", l.name)))?;
+            links.push((l.name.clone(), link, l.a, l.b));
+        }
+        let ends: Vec<(NodeId, NodeId)> = spec.links.iter().map(|l| (l.a, l.b)).collect();
+        let addrs: Vec<(u32, NodeId)> = spec
+            .nodes
+            .iter()
+            .enumerate()
+            .flat_map(|(i, n)| n.addrs.iter().map(move |&a| (a, NodeId(i as u32))))
+            .collect();
+        let routes = Routes::compute(nodes.len(), &ends, &addrs);
+        let mut world = World {
+            scheduler: Scheduler::new(),
+            nodes,
+            links,
+            routes,
+            apps: Vec::new(),
+            faults: spec.faults.clone(),
+            rng: streams.stream("apps"),
+            flooded: BTreeMap::new(),
+            unroutable: 0,
+            observer: None,
+        };
+        for (i, app) in spec.apps.iter().enumerate() {
+            world.start_app(i, app)?;
+        }
+        for (i, fault) in spec.faults.iter().enumerate() {
+            let at = match *fault {
+                Fault::Crash(_, at) | Fault::Reboot(_, at) => at,
+            };
+            world.schedule(at, Ev::Fault(i));
+        }
+        Ok(world)
+    }
+
+    /// Streams segment fates and transitions to `observer`.
+    pub fn observe(&mut self, observer: Box<dyn Observer>) {
+        self.observer = Some(observer);
+    }
+
+    fn schedule(&mut self, at: SimTime, ev: Ev) {
+        let at = at.max(self.scheduler.now());
+        self.scheduler
+            .schedule_at(at, ev)
+            .expect("times are at or after now");
+    }
+
+    fn host(&mut self, node: NodeId) -> Result<&mut Host, WorldError> {
+        let n = self
+            .nodes
+            .get_mut(node.0 as usize)
+            .ok_or_else(|| WorldError(format!("no node {}", node.0)))?;
+        let name = n.name.clone();
+        n.host
+            .as_mut()
+            .ok_or_else(|| WorldError(format!("node {name} is a router: applications need a host")))
+    }
+
+    fn start_app(&mut self, index: usize, spec: &AppSpec) -> Result<(), WorldError> {
+        match spec {
+            AppSpec::Client(c) => {
+                self.host(c.node)?;
+                let client = Client::new(c.clone());
+                for t in client.start(&mut self.rng) {
+                    self.schedule(t, Ev::Open(index));
+                }
+                self.apps.push(App::Client(client));
+            }
+            AppSpec::Server(s) => {
+                let mut server = Server::new(s.clone());
+                let node = s.node;
+                server
+                    .start(self.host(node)?)
+                    .map_err(|e| WorldError(format!("server on port {}: {e}", s.port)))?;
+                self.apps.push(App::Server(server));
+            }
+            AppSpec::Flooder(f) => {
+                if f.per_second <= 0.0 || !f.per_second.is_finite() {
+                    return Err(WorldError(format!(
+                        "flooder: per_second must be > 0, got {}",
+                        f.per_second
+                    )));
+                }
+                self.schedule(f.start, Ev::Flood(index));
+                self.apps.push(App::Flooder(f.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a datagram from `node` toward its destination.
+    fn send(&mut self, node: NodeId, datagram: Datagram, now: SimTime) {
+        let Some((link_id, way)) = self.routes.next_hop(node, datagram.dst) else {
+            self.unroutable += 1;
+            return;
+        };
+        let (name, link, a, b) = &mut self.links[link_id.0 as usize];
+        let packet = Packet {
+            size_bytes: wire_size(&datagram.segment),
+            payload: datagram,
+        };
+        let verdict = link.transmit(way, &packet, now);
+        let to = if way == Way::Forward { *b } else { *a };
+        let name = name.clone();
+        let mut arrivals = Vec::new();
+        if let Some(o) = self.observer.as_mut() {
+            o.segment(now, &name, way, &datagram, SegmentFate::Sent);
+        }
+        for (copy, fate) in [Some(verdict.original), verdict.duplicate]
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.map(|f| (i, f)))
+        {
+            if copy == 1
+                && let Some(o) = self.observer.as_mut()
+            {
+                o.segment(now, &name, way, &datagram, SegmentFate::Duplicated);
+            }
+            match fate {
+                Fate::Delivered { at, corrupt } => arrivals.push((at, corrupt)),
+                Fate::Dropped(cause) => {
+                    if let Some(o) = self.observer.as_mut() {
+                        o.segment(now, &name, way, &datagram, SegmentFate::Dropped(cause));
+                    }
+                }
+            }
+        }
+        for (at, corrupt) in arrivals {
+            self.schedule(
+                at,
+                Ev::Arrive {
+                    node: to,
+                    link: link_id,
+                    way,
+                    datagram,
+                    corrupt,
+                },
+            );
+        }
+    }
+
+    /// Takes what `node`'s TCP layer produced: sends its datagrams, hands its events to the
+    /// applications (whose calls may produce more), and re-arms its wake-up.
+    fn flush(&mut self, node: NodeId, now: SimTime) {
+        loop {
+            let Some(host) = self.nodes[node.0 as usize].host.as_mut() else {
+                return;
+            };
+            let output = std::mem::take(host.output());
+            if output.datagrams.is_empty()
+                && output.events.is_empty()
+                && output.transitions.is_empty()
+            {
+                break;
+            }
+            if let Some(o) = self.observer.as_mut() {
+                for (_, tuple, t) in &output.transitions {
+                    o.transition(&self.nodes[node.0 as usize].name, tuple, t);
+                }
+            }
+            for d in output.datagrams {
+                self.send(node, d, now);
+            }
+            for (id, event) in output.events {
+                self.dispatch(node, id, event, now);
+            }
+        }
+        let n = &mut self.nodes[node.0 as usize];
+        let Some(deadline) = n.host.as_ref().and_then(Host::next_deadline) else {
+            return;
+        };
+        if n.armed.is_some_and(|armed| armed <= deadline) {
+            return;
+        }
+        n.armed = Some(deadline);
+        self.schedule(deadline, Ev::Wake(node));
+    }
+
+    fn dispatch(&mut self, node: NodeId, id: ConnId, event: Event, now: SimTime) {
+        let n = &mut self.nodes[node.0 as usize];
+        let owner = n.owners.get(&id).copied();
+        let host = n.host.as_mut().expect("hosts only");
+        let mut requests = Requests::default();
+        match owner.map(|i| &mut self.apps[i]) {
+            Some(App::Client(c)) => c.on_event(host, id, event, now),
+            Some(App::Server(s)) => s.on_event(host, id, event, now),
+            Some(App::Flooder(_)) => {}
+            None if event == Event::Connected => {
+                // A passive connection reached an accept queue: its server may accept it.
+                for (i, app) in self.apps.iter_mut().enumerate() {
+                    if let App::Server(s) = app
+                        && s.spec.node == node
+                    {
+                        let mut r = Requests::default();
+                        s.accept_ready(host, now, false, &mut r);
+                        for owned in r.owned {
+                            n.owners.insert(owned, i);
+                        }
+                        requests
+                            .timers
+                            .extend(r.timers.into_iter().map(|(t, _)| (t, i as u64)));
+                    }
+                }
+            }
+            None => {}
+        }
+        if matches!(
+            event,
+            Event::Closed | Event::Failed(_) | Event::ReturnedToListen
+        ) {
+            n.owners.remove(&id);
+        }
+        for (t, app) in requests.timers {
+            self.schedule(t, Ev::AppTimer(app as usize));
+        }
+    }
+
+    fn handle(&mut self, now: SimTime, ev: Ev) {
+        match ev {
+            Ev::Arrive {
+                node,
+                link,
+                way,
+                datagram,
+                corrupt,
+            } => {
+                if let Some(o) = self.observer.as_mut() {
+                    let fate = if corrupt {
+                        SegmentFate::Corrupt
+                    } else {
+                        SegmentFate::Delivered
+                    };
+                    o.segment(now, &self.links[link.0 as usize].0, way, &datagram, fate);
+                }
+                if corrupt {
+                    return;
+                }
+                match self.nodes[node.0 as usize].host.as_mut() {
+                    None => self.send(node, datagram, now),
+                    Some(host) => {
+                        host.handle(&datagram, now);
+                        self.flush(node, now);
+                    }
+                }
+            }
+            Ev::Wake(node) => {
+                let n = &mut self.nodes[node.0 as usize];
+                n.armed = None;
+                if let Some(host) = n.host.as_mut() {
+                    host.on_timeout(now);
+                }
+                self.flush(node, now);
+            }
+            Ev::Open(i) => {
+                let App::Client(c) = &mut self.apps[i] else {
+                    return;
+                };
+                let node = c.spec.node;
+                let n = &mut self.nodes[node.0 as usize];
+                let mut requests = Requests::default();
+                c.open(
+                    n.host.as_mut().expect("checked at start"),
+                    now,
+                    &mut requests,
+                );
+                for id in requests.owned {
+                    n.owners.insert(id, i);
+                }
+                self.flush(node, now);
+            }
+            Ev::AppTimer(i) => {
+                let App::Server(s) = &mut self.apps[i] else {
+                    return;
+                };
+                let node = s.spec.node;
+                let n = &mut self.nodes[node.0 as usize];
+                let mut requests = Requests::default();
+                s.accept_ready(
+                    n.host.as_mut().expect("checked at start"),
+                    now,
+                    true,
+                    &mut requests,
+                );
+                for id in requests.owned {
+                    n.owners.insert(id, i);
+                }
+                for (t, _) in requests.timers {
+                    self.schedule(t, Ev::AppTimer(i));
+                }
+                self.flush(node, now);
+            }
+            Ev::Flood(i) => {
+                let App::Flooder(f) = &self.apps[i] else {
+                    return;
+                };
+                let f = f.clone();
+                if now >= f.stop {
+                    return;
+                }
+                let (src, port) = spoofed_source(&f, &mut self.rng);
+                let mut syn =
+                    Segment::new(port, f.target_port, Seq(self.rng_u32()), Seq(0), Flags::SYN);
+                syn.window = 65535;
+                syn.mss = Some(1460);
+                self.send(
+                    f.node,
+                    Datagram {
+                        src,
+                        dst: f.target_addr,
+                        segment: syn,
+                    },
+                    now,
+                );
+                *self.flooded.entry(i).or_default() += 1;
+                let gap =
+                    SimDuration::try_from_secs_f64(1.0 / f.per_second).unwrap_or(SimDuration::MAX);
+                self.schedule(now.saturating_add(gap), Ev::Flood(i));
+            }
+            Ev::Fault(i) => match self.faults[i] {
+                Fault::Crash(node, _) => {
+                    let n = &mut self.nodes[node.0 as usize];
+                    if let Some(host) = n.host.as_mut() {
+                        host.crash();
+                    }
+                    n.owners.clear();
+                    n.armed = None;
+                }
+                Fault::Reboot(node, _) => {
+                    let n = &mut self.nodes[node.0 as usize];
+                    if let Some(host) = n.host.as_mut() {
+                        host.reboot();
+                        for app in self.apps.iter_mut() {
+                            if let App::Server(s) = app
+                                && s.spec.node == node
+                            {
+                                let _ = s.start(host);
+                            }
+                        }
+                    }
+                }
+            },
+        }
+    }
+
+    fn rng_u32(&mut self) -> u32 {
+        use rand::Rng;
+        self.rng.next_u32()
+    }
+
+    /// Runs until `until` (or until nothing is left to do); returns the summary.
+    pub fn run_until(&mut self, until: SimTime) -> Summary {
+        while let Some((now, ev)) = self.scheduler.step_until(until) {
+            self.handle(now, ev);
+        }
+        self.scheduler
+            .run_until(until, |_, _| {})
+            .expect("until is not in the past");
+        self.summary()
+    }
+
+    /// The results so far.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            end: self.scheduler.now(),
+            events: self.scheduler.events_processed(),
+            unroutable: self.unroutable,
+            hosts: self
+                .nodes
+                .iter()
+                .filter_map(|n| n.host.as_ref().map(|h| (n.name.clone(), h.counters())))
+                .collect(),
+            apps: self
+                .apps
+                .iter()
+                .enumerate()
+                .map(|(i, a)| match a {
+                    App::Client(c) => AppSummary::Client(c.stats.clone()),
+                    App::Server(s) => AppSummary::Server(s.stats),
+                    App::Flooder(_) => {
+                        AppSummary::Flooder(self.flooded.get(&i).copied().unwrap_or(0))
+                    }
+                })
+                .collect(),
+        }
+    }
+}
