@@ -6,6 +6,7 @@ mod bench;
 mod drill;
 mod plot;
 mod profiles;
+mod run;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
     Bench(bench::BenchCommand),
     /// The OS profiles side by side (tab-separated), retry schedules measured.
     Profiles,
+    /// Runs one scenario file and prints its summary.
+    Run(run::RunArgs),
     /// Runs packetdrill-style scripts against the TCP model; exit 1 if one fails.
     Drill(drill::DrillArgs),
     /// A line chart of a tidy CSV as SVG: one line per group, error bars over replications.
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Bench(command) => bench::run(command),
         Command::Plot(args) => plot::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Drill(args) => match drill::run(&args) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(1),

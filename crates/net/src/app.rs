@@ -62,6 +62,9 @@ pub struct ClientSpec {
     pub requests_per_connection: u32,
     /// Who closes first.
     pub close: ClientClose,
+    /// Shut down writing right after the (last) request: the server then answers from
+    /// CLOSE-WAIT, data flowing toward the side that sent FIN first.
+    pub half_close: bool,
 }
 
 /// When a server closes.
@@ -282,6 +285,9 @@ impl Client {
                     .setup_times_s
                     .push(now.saturating_since(conn.started).as_secs_f64());
                 let _ = host.send(id, spec.request_bytes, now);
+                if spec.half_close && conn.exchanges_left == 1 {
+                    let _ = host.shutdown(id, now);
+                }
             }
             Event::Readable => {
                 conn.received += host.receive(id, u64::MAX, now).unwrap_or(0);
@@ -290,6 +296,9 @@ impl Client {
                     conn.exchanges_left -= 1;
                     if conn.exchanges_left > 0 {
                         let _ = host.send(id, spec.request_bytes, now);
+                        if spec.half_close && conn.exchanges_left == 1 {
+                            let _ = host.shutdown(id, now);
+                        }
                     } else {
                         self.stats.completed += 1;
                         if spec.close == ClientClose::Active && !conn.closed {

@@ -2,11 +2,13 @@
 //! point-to-point links with static routes, applications that drive the sockets, and
 //! scripted faults, all running on the kernel's scheduler.
 //!
-//! Status: the world, topologies, applications and faults are here; scenario files,
-//! traces (CSV, pcap, sequence diagrams) and `synack run` are still to come.
+//! Status: the world, topologies, applications, faults, scenario files and CSV traces are
+//! here; pcap traces and sequence diagrams are still to come.
 
 pub mod app;
+pub mod scenario;
 pub mod topology;
+pub mod trace;
 mod world;
 
 pub use world::{

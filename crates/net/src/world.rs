@@ -100,6 +100,10 @@ pub trait Observer {
     );
     /// A connection's state change.
     fn transition(&mut self, node: &str, tuple: &FourTuple, transition: &Transition);
+    /// The run is over: put the output in place.
+    fn finish(self: Box<Self>) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -250,6 +254,12 @@ impl World {
     /// Streams segment fates and transitions to `observer`.
     pub fn observe(&mut self, observer: Box<dyn Observer>) {
         self.observer = Some(observer);
+    }
+
+    /// Ends the observation started by [`World::observe`], letting the observer put its
+    /// output in place.
+    pub fn finish_observing(&mut self) -> std::io::Result<()> {
+        self.observer.take().map_or(Ok(()), |o| o.finish())
     }
 
     fn schedule(&mut self, at: SimTime, ev: Ev) {

@@ -44,6 +44,7 @@ fn client(node: u32, schedule: Schedule, close: ClientClose) -> AppSpec {
         response_bytes: 5000,
         requests_per_connection: 1,
         close,
+        half_close: false,
     })
 }
 

@@ -1,0 +1,152 @@
+//! `synack run SCENARIO.toml`: one scenario, its summary, and optional traces.
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::time::Instant;
+use synack_kernel::{SimDuration, SimTime};
+use synack_net::scenario::parse;
+use synack_net::trace::CsvTrace;
+use synack_net::{AppSummary, World};
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where traces go.
+    #[arg(long, default_value = "results/run")]
+    out: PathBuf,
+    /// Write segments.csv and transitions.csv to --out.
+    #[arg(long)]
+    trace: bool,
+    /// Stop at this simulated time, in seconds, instead of the scenario's duration_s.
+    #[arg(long, value_name = "SECONDS")]
+    until: Option<f64>,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((p * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)]
+}
+
+pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.scenario)
+        .with_context(|| format!("cannot read {}", args.scenario.display()))?;
+    let name = args.scenario.display().to_string();
+    let mut scenario = parse(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    let spec = scenario
+        .world()
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let end = match args.until {
+        Some(s) => SimTime::ZERO.saturating_add(
+            SimDuration::try_from_secs_f64(s)
+                .with_context(|| format!("--until {s}: expected seconds >= 0"))?,
+        ),
+        None => scenario
+            .duration()
+            .map_err(|e| anyhow::anyhow!("{name}: {e}"))?,
+    };
+    let mut world = World::new(spec).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    if args.trace {
+        let trace = CsvTrace::create(&args.out)
+            .with_context(|| format!("cannot write traces to {}", args.out.display()))?;
+        world.observe(Box::new(trace));
+    }
+    let started = Instant::now();
+    // Run in slices so a long run can show progress.
+    let bar = ProgressBar::new(100);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {percent}% of simulated time, {elapsed}")
+            .expect("valid"),
+    );
+    let mut summary = None;
+    for k in 1..=100u64 {
+        let t = SimTime::from_nanos((u128::from(end.as_nanos()) * u128::from(k) / 100) as u64);
+        summary = Some(world.run_until(t));
+        if started.elapsed().as_secs_f64() > 1.0 {
+            bar.set_position(k);
+        }
+    }
+    bar.finish_and_clear();
+    world
+        .finish_observing()
+        .with_context(|| format!("cannot write traces to {}", args.out.display()))?;
+    let s = summary.expect("at least one slice");
+    let wall = started.elapsed().as_secs_f64();
+    println!(
+        "scenario {name}: seed {}, {:.3} s simulated, {} events, {wall:.3} s wall",
+        scenario.seed,
+        s.end.as_secs_f64(),
+        s.events
+    );
+    println!(
+        "host\topened\taccepted\trefused\treset\ttimed_out\thalf_open_expired\tsyn_queue_drops\taccept_queue_drops\tcookies_sent\tcookies_validated\tcookies_rejected\ttime_wait\ttime_wait_peak\ttime_wait_skipped\tport_exhaustion\tclose_wait"
+    );
+    for (host, c) in &s.hosts {
+        println!(
+            "{host}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            c.opened,
+            c.accepted,
+            c.refused,
+            c.reset,
+            c.timed_out,
+            c.half_open_expired,
+            c.syn_queue_drops,
+            c.accept_queue_drops,
+            c.cookies_sent,
+            c.cookies_validated,
+            c.cookies_rejected,
+            c.time_wait,
+            c.time_wait_peak,
+            c.time_wait_skipped,
+            c.port_exhaustion,
+            c.close_wait
+        );
+    }
+    for (i, app) in s.apps.iter().enumerate() {
+        match app {
+            AppSummary::Client(c) => {
+                let mut times = c.setup_times_s.clone();
+                times.sort_by(f64::total_cmp);
+                println!(
+                    "app {i} client: attempted {} not_started {} connected {} completed {} refused {} reset {} timed_out {}; setup p50 {:.6} s p90 {:.6} s p99 {:.6} s",
+                    c.attempted,
+                    c.not_started,
+                    c.connected,
+                    c.completed,
+                    c.refused,
+                    c.reset,
+                    c.timed_out,
+                    percentile(&times, 0.5),
+                    percentile(&times, 0.9),
+                    percentile(&times, 0.99)
+                );
+            }
+            AppSummary::Server(v) => println!(
+                "app {i} server: accepted {} responses {} accept_refused {}",
+                v.accepted, v.responses, v.accept_refused
+            ),
+            AppSummary::Flooder(n) => println!("app {i} flooder: {n} SYNs sent"),
+        }
+    }
+    if s.unroutable > 0 {
+        println!("unroutable datagrams: {}", s.unroutable);
+    }
+    if args.trace {
+        println!(
+            "traces: {}/segments.csv, {}/transitions.csv",
+            args.out.display(),
+            args.out.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,854 @@
+//! Scenario files: TOML read with serde. Unknown keys are rejected, every field has a
+//! default (documented in the README, next to a complete example), and every value is
+//! checked when the world is built, with errors naming the field.
+//!
+//! Topologies name their hosts and number their addresses so a scenario can refer to them:
+//! - `point-to-point`: `client0` (10.0.0.1) and `server0` (10.0.1.1) on link `link0`;
+//! - `star`: `client{i}` (10.0.0.i+1) and `server{j}` (10.0.1.j+1), each on its own link
+//!   (`client{i}`, `server{j}`) to the router `router`;
+//! - `dumbbell`: clients on router `left`, servers on router `right`, joined by link
+//!   `bottleneck`.
+//!
+//! With any flooder, host `attacker` (10.0.2.1) joins the server side on link `attacker`.
+
+use crate::app::{ClientClose, ClientSpec, FlooderSpec, Schedule, ServerClose, ServerSpec};
+use crate::topology::NodeId;
+use crate::{AppSpec, Fault, LinkSpec, NodeSpec, WorldSpec};
+use serde::Deserialize;
+use synack_kernel::{SimDuration, SimTime};
+use synack_link::{Delay, DirectionConfig, LinkConfig, Loss, Order};
+use synack_tcp::TimeWaitLength;
+use synack_tcp::host::{HostConfig, PROFILES, SynCookies, TwReuse, profile};
+
+/// A bad scenario: the field and what it accepts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ScenarioError(pub String);
+
+fn bad(field: &str, message: impl std::fmt::Display) -> ScenarioError {
+    ScenarioError(format!("{field}: {message}"))
+}
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// The run's seed. Default 1.
+    #[serde(default = "one")]
+    pub seed: u64,
+    /// How long to simulate, in seconds. Required.
+    pub duration_s: f64,
+    /// Hosts and links.
+    #[serde(default)]
+    pub topology: Topology,
+    /// Every link's behaviour.
+    #[serde(default)]
+    pub link: LinkSection,
+    /// The client hosts' TCP.
+    #[serde(default)]
+    pub client_tcp: TcpSection,
+    /// The server hosts' (and the attacker's) TCP.
+    #[serde(default)]
+    pub server_tcp: TcpSection,
+    /// Client applications.
+    #[serde(default)]
+    pub clients: Vec<ClientSection>,
+    /// Server applications.
+    #[serde(default)]
+    pub servers: Vec<ServerSection>,
+    /// SYN flooders.
+    #[serde(default)]
+    pub flooders: Vec<FlooderSection>,
+    /// Scripted faults.
+    #[serde(default)]
+    pub faults: Vec<FaultSection>,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// Topology.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    /// `point-to-point` (default), `star` or `dumbbell`.
+    #[serde(default = "p2p")]
+    pub kind: String,
+    /// Client hosts (star and dumbbell). Default 1.
+    #[serde(default = "one_u32")]
+    pub clients: u32,
+    /// Server hosts (star and dumbbell). Default 1.
+    #[serde(default = "one_u32")]
+    pub servers: u32,
+}
+
+fn p2p() -> String {
+    "point-to-point".into()
+}
+
+fn one_u32() -> u32 {
+    1
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        Topology {
+            kind: p2p(),
+            clients: 1,
+            servers: 1,
+        }
+    }
+}
+
+/// Every link's behaviour, both directions alike.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinkSection {
+    /// Propagation delay, ms. Default 1.
+    pub delay_ms: f64,
+    /// Uniform jitter added to each packet, up to this many ms. Default 0.
+    pub jitter_ms: f64,
+    /// Let jitter reorder packets (otherwise FIFO). Default false.
+    pub reorder: bool,
+    /// Bandwidth in Mbit/s; 0 means infinite. Default 10000.
+    pub bandwidth_mbps: f64,
+    /// Queue limit in packets. Default 100.
+    pub queue_packets: u32,
+    /// Independent loss probability. Default 0.
+    pub loss: f64,
+    /// Bursty loss: mean burst length in packets (Gilbert-Elliott with `loss` as the
+    /// long-run rate); 0 means independent loss. Default 0.
+    pub loss_burst_pkts: f64,
+    /// Duplication probability. Default 0.
+    pub duplicate: f64,
+    /// Mean extra delay of a duplicate (exponential), seconds. Default 0.
+    pub duplicate_delay_s: f64,
+    /// Corruption probability. Default 0.
+    pub corrupt: f64,
+    /// Maximum lifetime in the network, seconds. Default 120.
+    pub max_lifetime_s: f64,
+}
+
+impl Default for LinkSection {
+    fn default() -> Self {
+        LinkSection {
+            delay_ms: 1.0,
+            jitter_ms: 0.0,
+            reorder: false,
+            bandwidth_mbps: 10_000.0,
+            queue_packets: 100,
+            loss: 0.0,
+            loss_burst_pkts: 0.0,
+            duplicate: 0.0,
+            duplicate_delay_s: 0.0,
+            corrupt: 0.0,
+            max_lifetime_s: 120.0,
+        }
+    }
+}
+
+/// A host's TCP: a profile and overrides of its commonest knobs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TcpSection {
+    /// OS profile. Default `linux`.
+    pub profile: String,
+    /// TIME-WAIT length, seconds (fixed); unset keeps the profile's.
+    pub time_wait_s: Option<f64>,
+    /// SYN retries; unset keeps the profile's.
+    pub syn_retries: Option<u32>,
+    /// SYN-ACK retries; unset keeps the profile's.
+    pub synack_retries: Option<u32>,
+    /// `off`, `when-full` or `always`; unset keeps the profile's.
+    pub syncookies: Option<String>,
+    /// SYN queue cap; unset keeps the profile's.
+    pub max_syn_backlog: Option<u32>,
+    /// Accept queue cap; unset keeps the profile's.
+    pub somaxconn: Option<u32>,
+    /// Ephemeral ports `[low, high]`; unset keeps the profile's.
+    pub ephemeral_ports: Option<[u16; 2]>,
+    /// `off`, `on` or `loopback`; unset keeps the profile's.
+    pub tw_reuse: Option<String>,
+    /// Most open connections; unset keeps the profile's (none).
+    pub max_open: Option<u32>,
+    /// Most TIME-WAIT entries; unset keeps the profile's.
+    pub max_time_wait: Option<u32>,
+    /// Timestamps option; unset keeps the profile's.
+    pub timestamps: Option<bool>,
+    /// The two-way handshake variant. Default false.
+    pub two_way_handshake: bool,
+}
+
+impl Default for TcpSection {
+    fn default() -> Self {
+        TcpSection {
+            profile: "linux".into(),
+            time_wait_s: None,
+            syn_retries: None,
+            synack_retries: None,
+            syncookies: None,
+            max_syn_backlog: None,
+            somaxconn: None,
+            ephemeral_ports: None,
+            tw_reuse: None,
+            max_open: None,
+            max_time_wait: None,
+            timestamps: None,
+            two_way_handshake: false,
+        }
+    }
+}
+
+/// When a client opens connections.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSection {
+    /// `at`, `rate` (default) or `poisson`.
+    #[serde(default = "rate")]
+    pub kind: String,
+    /// `at`: the times, seconds.
+    #[serde(default)]
+    pub times_s: Vec<f64>,
+    /// `rate`, `poisson`: when it starts, seconds. Default 0.
+    #[serde(default)]
+    pub start_s: f64,
+    /// `rate`, `poisson`: connections per second. Default 1.
+    #[serde(default = "one_f64")]
+    pub per_second: f64,
+    /// `rate`, `poisson`: how many. Default 1.
+    #[serde(default = "one")]
+    pub count: u64,
+}
+
+fn rate() -> String {
+    "rate".into()
+}
+
+fn one_f64() -> f64 {
+    1.0
+}
+
+impl Default for ScheduleSection {
+    fn default() -> Self {
+        ScheduleSection {
+            kind: rate(),
+            times_s: Vec::new(),
+            start_s: 0.0,
+            per_second: 1.0,
+            count: 1,
+        }
+    }
+}
+
+/// A client application.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientSection {
+    /// The host it runs on; unset runs one on every client host.
+    pub host: Option<String>,
+    /// The server host. Default `server0`.
+    pub server: String,
+    /// The server port. Default 80.
+    pub port: u16,
+    /// When it connects.
+    pub schedule: ScheduleSection,
+    /// Request size, bytes. Default 1000.
+    pub request_bytes: u64,
+    /// Response size it waits for, bytes. Default 1000.
+    pub response_bytes: u64,
+    /// Requests per connection (keep-alive above 1). Default 1.
+    pub requests_per_connection: u32,
+    /// `active` (default: the client closes first) or `passive`.
+    pub close: String,
+    /// Shut down writing after the last request (half-close). Default false.
+    pub half_close: bool,
+}
+
+impl Default for ClientSection {
+    fn default() -> Self {
+        ClientSection {
+            host: None,
+            server: "server0".into(),
+            port: 80,
+            schedule: ScheduleSection::default(),
+            request_bytes: 1000,
+            response_bytes: 1000,
+            requests_per_connection: 1,
+            close: "active".into(),
+            half_close: false,
+        }
+    }
+}
+
+/// A server application.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// The host it runs on. Default `server0`.
+    pub host: String,
+    /// Its port. Default 80.
+    pub port: u16,
+    /// listen() backlog. Default 128.
+    pub backlog: u32,
+    /// Time between accepts, ms; 0 accepts at once. Default 0.
+    pub accept_interval_ms: f64,
+    /// Request size it waits for, bytes. Default 1000.
+    pub request_bytes: u64,
+    /// Response size, bytes. Default 1000.
+    pub response_bytes: u64,
+    /// `after-response`, `wait-for-client` (default) or `never` (leaks CLOSE-WAIT).
+    pub close: String,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            host: "server0".into(),
+            port: 80,
+            backlog: 128,
+            accept_interval_ms: 0.0,
+            request_bytes: 1000,
+            response_bytes: 1000,
+            close: "wait-for-client".into(),
+        }
+    }
+}
+
+/// A SYN flooder on host `attacker`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlooderSection {
+    /// The target host. Default `server0`.
+    pub target: String,
+    /// The target port. Default 80.
+    pub port: u16,
+    /// SYNs per second. Default 100.
+    pub per_second: f64,
+    /// Start, seconds. Default 0.
+    pub start_s: f64,
+    /// Stop, seconds. Default: the end of the run.
+    pub stop_s: Option<f64>,
+    /// Spoofed source addresses (172.16.0.0 onward). Default 65536.
+    pub spoofed_sources: u32,
+}
+
+impl Default for FlooderSection {
+    fn default() -> Self {
+        FlooderSection {
+            target: "server0".into(),
+            port: 80,
+            per_second: 100.0,
+            start_s: 0.0,
+            stop_s: None,
+            spoofed_sources: 65536,
+        }
+    }
+}
+
+/// A scripted fault.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSection {
+    /// `crash`, `reboot` or `black-hole`.
+    pub kind: String,
+    /// `crash`, `reboot`: the host.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// `black-hole`: the link.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// `crash`, `reboot`: when; `black-hole`: from when. Seconds.
+    pub at_s: f64,
+    /// `black-hole`: until when, seconds.
+    #[serde(default)]
+    pub until_s: Option<f64>,
+}
+
+/// Parses a scenario; errors name the line and the field.
+pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let message = e.message().replace('\n', " ");
+        match line {
+            Some(l) => ScenarioError(format!("line {l}: {message}")),
+            None => ScenarioError(message),
+        }
+    })
+}
+
+fn seconds(field: &str, s: f64) -> Result<SimDuration, ScenarioError> {
+    SimDuration::try_from_secs_f64(s).ok_or_else(|| {
+        bad(
+            field,
+            format!("must be a finite number of seconds >= 0, got {s}"),
+        )
+    })
+}
+
+fn at(field: &str, s: f64) -> Result<SimTime, ScenarioError> {
+    Ok(SimTime::ZERO.saturating_add(seconds(field, s)?))
+}
+
+fn probability(field: &str, p: f64) -> Result<f64, ScenarioError> {
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(bad(
+            field,
+            format!("must be a probability in [0, 1], got {p}"),
+        ))
+    }
+}
+
+impl LinkSection {
+    fn config<P>(&self) -> Result<DirectionConfig<P>, ScenarioError> {
+        let loss = probability("link.loss", self.loss)?;
+        let burst = self.loss_burst_pkts;
+        if !(burst == 0.0 || burst >= 1.0) {
+            return Err(bad(
+                "link.loss_burst_pkts",
+                format!("must be 0 (independent loss) or >= 1, got {burst}"),
+            ));
+        }
+        let loss = if loss == 0.0 {
+            Loss::None
+        } else if burst == 0.0 {
+            Loss::Bernoulli { probability: loss }
+        } else {
+            if loss >= 1.0 {
+                return Err(bad("link.loss", "must be below 1 with loss_burst_pkts"));
+            }
+            let bad_to_good = 1.0 / burst;
+            Loss::GilbertElliott {
+                good_to_bad: (loss * bad_to_good / (1.0 - loss)).min(1.0),
+                bad_to_good,
+                loss_good: 0.0,
+                loss_bad: 1.0,
+            }
+        };
+        if !(self.bandwidth_mbps.is_finite() && self.bandwidth_mbps >= 0.0) {
+            return Err(bad(
+                "link.bandwidth_mbps",
+                format!("must be >= 0 (0 is infinite), got {}", self.bandwidth_mbps),
+            ));
+        }
+        let jitter = seconds("link.jitter_ms", self.jitter_ms / 1e3)?;
+        Ok(DirectionConfig {
+            delay: seconds("link.delay_ms", self.delay_ms / 1e3)?,
+            jitter: Delay::Uniform {
+                min: SimDuration::ZERO,
+                max: jitter,
+            },
+            order: if self.reorder {
+                Order::Reorder
+            } else {
+                Order::Fifo
+            },
+            bandwidth_bps: (self.bandwidth_mbps > 0.0).then(|| (self.bandwidth_mbps * 1e6) as u64),
+            queue: synack_link::QueueLimit::Packets(self.queue_packets),
+            loss,
+            duplicate_probability: probability("link.duplicate", self.duplicate)?,
+            duplicate_delay: Delay::Exponential {
+                mean: seconds("link.duplicate_delay_s", self.duplicate_delay_s)?,
+            },
+            corrupt_probability: probability("link.corrupt", self.corrupt)?,
+            max_lifetime: Some(seconds("link.max_lifetime_s", self.max_lifetime_s)?),
+            ..DirectionConfig::default()
+        })
+    }
+}
+
+fn choice<T: Copy>(field: &str, value: &str, options: &[(&str, T)]) -> Result<T, ScenarioError> {
+    options
+        .iter()
+        .find(|(name, _)| *name == value)
+        .map(|&(_, v)| v)
+        .ok_or_else(|| {
+            bad(
+                field,
+                format!(
+                    "expected one of {}, got {value:?}",
+                    options
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+}
+
+impl TcpSection {
+    fn config(&self, section: &str) -> Result<HostConfig, ScenarioError> {
+        let field = |f: &str| format!("{section}.{f}");
+        let mut c = profile(&self.profile).ok_or_else(|| {
+            bad(
+                &field("profile"),
+                format!(
+                    "expected one of {}, got {:?}",
+                    PROFILES.join(", "),
+                    self.profile
+                ),
+            )
+        })?;
+        if let Some(s) = self.time_wait_s {
+            c.tcp.time_wait = TimeWaitLength::Fixed(seconds(&field("time_wait_s"), s)?);
+        }
+        if let Some(n) = self.syn_retries {
+            c.tcp.syn_retries = n;
+        }
+        if let Some(n) = self.synack_retries {
+            c.tcp.synack_retries = n;
+        }
+        if let Some(v) = &self.syncookies {
+            c.syncookies = choice(
+                &field("syncookies"),
+                v,
+                &[
+                    ("off", SynCookies::Off),
+                    ("when-full", SynCookies::WhenFull),
+                    ("always", SynCookies::Always),
+                ],
+            )?;
+        }
+        if let Some(v) = &self.tw_reuse {
+            c.tw_reuse = choice(
+                &field("tw_reuse"),
+                v,
+                &[
+                    ("off", TwReuse::Off),
+                    ("on", TwReuse::On),
+                    ("loopback", TwReuse::LoopbackOnly),
+                ],
+            )?;
+        }
+        if let Some(n) = self.max_syn_backlog {
+            c.max_syn_backlog = n;
+        }
+        if let Some(n) = self.somaxconn {
+            c.somaxconn = n;
+        }
+        if let Some([low, high]) = self.ephemeral_ports {
+            c.ephemeral_ports = (low, high);
+        }
+        if self.max_open.is_some() {
+            c.max_open = self.max_open;
+        }
+        if let Some(n) = self.max_time_wait {
+            c.max_time_wait = n;
+        }
+        if let Some(t) = self.timestamps {
+            c.tcp.timestamps = t;
+        }
+        c.tcp.two_way_handshake = self.two_way_handshake;
+        c.validate().map_err(|e| bad(&field(e.field), e.message))?;
+        Ok(c)
+    }
+}
+
+struct Built {
+    nodes: Vec<NodeSpec>,
+    links: Vec<LinkSpec>,
+}
+
+impl Built {
+    fn node(&self, name: &str, field: &str) -> Result<NodeId, ScenarioError> {
+        self.nodes
+            .iter()
+            .position(|n| n.name == name)
+            .map(|i| NodeId(i as u32))
+            .ok_or_else(|| {
+                bad(
+                    field,
+                    format!(
+                        "no host {name:?}; the hosts are {}",
+                        self.nodes
+                            .iter()
+                            .filter(|n| n.host.is_some())
+                            .map(|n| n.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })
+    }
+
+    fn addr(&self, id: NodeId) -> u32 {
+        self.nodes[id.0 as usize].addrs[0]
+    }
+}
+
+impl Scenario {
+    /// The world this scenario describes.
+    pub fn world(&self) -> Result<WorldSpec, ScenarioError> {
+        let duration = at("duration_s", self.duration_s)?;
+        let direction = self.link.config()?;
+        let link_config = LinkConfig::symmetric(direction);
+        let client = self.client_tcp.config("client_tcp")?;
+        let server = self.server_tcp.config("server_tcp")?;
+        let host = |name: String, addr: u32, config: &HostConfig| NodeSpec {
+            name,
+            addrs: vec![addr],
+            host: Some(config.clone()),
+        };
+        let router = |name: &str| NodeSpec {
+            name: name.into(),
+            addrs: vec![],
+            host: None,
+        };
+        let mut nodes = Vec::new();
+        let mut links = Vec::new();
+        let link = |name: String, a: usize, b: usize| LinkSpec {
+            name,
+            a: NodeId(a as u32),
+            b: NodeId(b as u32),
+            config: link_config.clone(),
+        };
+        let (clients, servers) = (self.topology.clients, self.topology.servers);
+        if clients == 0 || servers == 0 {
+            return Err(bad("topology", "needs at least one client and one server"));
+        }
+        let client_addr = |i: u32| 0x0a00_0001 + i;
+        let server_addr = |j: u32| 0x0a00_0101 + j;
+        let server_side: usize;
+        match self.topology.kind.as_str() {
+            "point-to-point" => {
+                if clients != 1 || servers != 1 {
+                    return Err(bad(
+                        "topology.kind",
+                        "point-to-point has one client and one server; use star or dumbbell",
+                    ));
+                }
+                nodes.push(host("client0".into(), client_addr(0), &client));
+                nodes.push(host("server0".into(), server_addr(0), &server));
+                links.push(link("link0".into(), 0, 1));
+                server_side = 1;
+            }
+            "star" => {
+                nodes.push(router("router"));
+                for i in 0..clients {
+                    nodes.push(host(format!("client{i}"), client_addr(i), &client));
+                    links.push(link(format!("client{i}"), nodes.len() - 1, 0));
+                }
+                for j in 0..servers {
+                    nodes.push(host(format!("server{j}"), server_addr(j), &server));
+                    links.push(link(format!("server{j}"), 0, nodes.len() - 1));
+                }
+                server_side = 0;
+            }
+            "dumbbell" => {
+                nodes.push(router("left"));
+                nodes.push(router("right"));
+                links.push(link("bottleneck".into(), 0, 1));
+                for i in 0..clients {
+                    nodes.push(host(format!("client{i}"), client_addr(i), &client));
+                    links.push(link(format!("client{i}"), nodes.len() - 1, 0));
+                }
+                for j in 0..servers {
+                    nodes.push(host(format!("server{j}"), server_addr(j), &server));
+                    links.push(link(format!("server{j}"), 1, nodes.len() - 1));
+                }
+                server_side = 1;
+            }
+            other => {
+                return Err(bad(
+                    "topology.kind",
+                    format!("expected point-to-point, star or dumbbell, got {other:?}"),
+                ));
+            }
+        }
+        if !self.flooders.is_empty() {
+            nodes.push(host("attacker".into(), 0x0a00_0201, &server));
+            links.push(link("attacker".into(), nodes.len() - 1, server_side));
+        }
+        let mut built = Built { nodes, links };
+        let mut apps = Vec::new();
+        for (k, s) in self.servers.iter().enumerate() {
+            let f = |x: &str| format!("servers[{k}].{x}");
+            let close = choice(
+                &f("close"),
+                &s.close,
+                &[
+                    ("after-response", ServerClose::AfterResponse),
+                    ("wait-for-client", ServerClose::WaitForClient),
+                    ("never", ServerClose::Never),
+                ],
+            )?;
+            if s.backlog == 0 {
+                return Err(bad(&f("backlog"), "must be at least 1"));
+            }
+            apps.push(AppSpec::Server(ServerSpec {
+                node: built.node(&s.host, &f("host"))?,
+                port: s.port,
+                backlog: s.backlog,
+                accept_interval: seconds(&f("accept_interval_ms"), s.accept_interval_ms / 1e3)?,
+                request_bytes: s.request_bytes,
+                response_bytes: s.response_bytes,
+                close,
+            }));
+        }
+        for (k, c) in self.clients.iter().enumerate() {
+            let f = |x: &str| format!("clients[{k}].{x}");
+            let close = choice(
+                &f("close"),
+                &c.close,
+                &[
+                    ("active", ClientClose::Active),
+                    ("passive", ClientClose::Passive),
+                ],
+            )?;
+            let sched = &c.schedule;
+            let rate = || {
+                if sched.per_second.is_finite() && sched.per_second > 0.0 {
+                    Ok(sched.per_second)
+                } else {
+                    Err(bad(
+                        &f("schedule.per_second"),
+                        format!("must be > 0, got {}", sched.per_second),
+                    ))
+                }
+            };
+            let schedule = match sched.kind.as_str() {
+                "at" => Schedule::At(
+                    sched
+                        .times_s
+                        .iter()
+                        .map(|&t| at(&f("schedule.times_s"), t))
+                        .collect::<Result<_, _>>()?,
+                ),
+                "rate" => Schedule::Rate {
+                    start: at(&f("schedule.start_s"), sched.start_s)?,
+                    per_second: rate()?,
+                    count: sched.count,
+                },
+                "poisson" => Schedule::Poisson {
+                    start: at(&f("schedule.start_s"), sched.start_s)?,
+                    per_second: rate()?,
+                    count: sched.count,
+                },
+                other => {
+                    return Err(bad(
+                        &f("schedule.kind"),
+                        format!("expected at, rate or poisson, got {other:?}"),
+                    ));
+                }
+            };
+            if c.requests_per_connection == 0 {
+                return Err(bad(&f("requests_per_connection"), "must be at least 1"));
+            }
+            let server = built.node(&c.server, &f("server"))?;
+            let hosts: Vec<NodeId> = match &c.host {
+                Some(h) => vec![built.node(h, &f("host"))?],
+                None => (0..clients)
+                    .map(|i| built.node(&format!("client{i}"), &f("host")))
+                    .collect::<Result<_, _>>()?,
+            };
+            for node in hosts {
+                apps.push(AppSpec::Client(ClientSpec {
+                    node,
+                    server_addr: built.addr(server),
+                    server_port: c.port,
+                    schedule: schedule.clone(),
+                    request_bytes: c.request_bytes,
+                    response_bytes: c.response_bytes,
+                    requests_per_connection: c.requests_per_connection,
+                    close,
+                    half_close: c.half_close,
+                }));
+            }
+        }
+        for (k, fl) in self.flooders.iter().enumerate() {
+            let f = |x: &str| format!("flooders[{k}].{x}");
+            let target = built.node(&fl.target, &f("target"))?;
+            if !(fl.per_second.is_finite() && fl.per_second > 0.0) {
+                return Err(bad(
+                    &f("per_second"),
+                    format!("must be > 0, got {}", fl.per_second),
+                ));
+            }
+            apps.push(AppSpec::Flooder(FlooderSpec {
+                node: built.node("attacker", &f("target"))?,
+                target_addr: built.addr(target),
+                target_port: fl.port,
+                per_second: fl.per_second,
+                start: at(&f("start_s"), fl.start_s)?,
+                stop: match fl.stop_s {
+                    Some(s) => at(&f("stop_s"), s)?,
+                    None => duration,
+                },
+                spoof_base: 0xac10_0000,
+                spoof_count: fl.spoofed_sources.max(1),
+            }));
+        }
+        let mut faults = Vec::new();
+        for (k, fault) in self.faults.iter().enumerate() {
+            let f = |x: &str| format!("faults[{k}].{x}");
+            let when = at(&f("at_s"), fault.at_s)?;
+            match fault.kind.as_str() {
+                "crash" | "reboot" => {
+                    let name = fault
+                        .host
+                        .as_deref()
+                        .ok_or_else(|| bad(&f("host"), "a crash or reboot needs its host"))?;
+                    let node = built.node(name, &f("host"))?;
+                    faults.push(if fault.kind == "crash" {
+                        Fault::Crash(node, when)
+                    } else {
+                        Fault::Reboot(node, when)
+                    });
+                }
+                "black-hole" => {
+                    let name = fault
+                        .link
+                        .as_deref()
+                        .ok_or_else(|| bad(&f("link"), "a black hole needs its link"))?;
+                    let until = at(
+                        &f("until_s"),
+                        fault
+                            .until_s
+                            .ok_or_else(|| bad(&f("until_s"), "a black hole needs until_s"))?,
+                    )?;
+                    if until < when {
+                        return Err(bad(
+                            &f("until_s"),
+                            format!("must be at or after at_s ({})", fault.at_s),
+                        ));
+                    }
+                    let names: Vec<String> = built.links.iter().map(|l| l.name.clone()).collect();
+                    let l = built
+                        .links
+                        .iter_mut()
+                        .find(|l| l.name == name)
+                        .ok_or_else(|| {
+                            bad(
+                                &f("link"),
+                                format!("no link {name:?}; the links are {}", names.join(", ")),
+                            )
+                        })?;
+                    l.config.both.black_holes.push((when, until));
+                }
+                other => {
+                    return Err(bad(
+                        &f("kind"),
+                        format!("expected crash, reboot or black-hole, got {other:?}"),
+                    ));
+                }
+            }
+        }
+        Ok(WorldSpec {
+            seed: self.seed,
+            nodes: built.nodes,
+            links: built.links,
+            apps,
+            faults,
+        })
+    }
+
+    /// When the run ends.
+    pub fn duration(&self) -> Result<SimTime, ScenarioError> {
+        at("duration_s", self.duration_s)
+    }
+}
