@@ -447,7 +447,8 @@ impl LinkSection {
             } else {
                 Order::Fifo
             },
-            bandwidth_bps: (self.bandwidth_mbps > 0.0).then(|| (self.bandwidth_mbps * 1e6) as u64),
+            bandwidth_bps: (self.bandwidth_mbps > 0.0)
+                .then_some((self.bandwidth_mbps * 1e6) as u64),
             queue: synack_link::QueueLimit::Packets(self.queue_packets),
             loss,
             duplicate_probability: probability("link.duplicate", self.duplicate)?,
@@ -613,8 +614,7 @@ impl Scenario {
         }
         let client_addr = |i: u32| 0x0a00_0001 + i;
         let server_addr = |j: u32| 0x0a00_0101 + j;
-        let server_side: usize;
-        match self.topology.kind.as_str() {
+        let server_side = match self.topology.kind.as_str() {
             "point-to-point" => {
                 if clients != 1 || servers != 1 {
                     return Err(bad(
@@ -625,7 +625,7 @@ impl Scenario {
                 nodes.push(host("client0".into(), client_addr(0), &client));
                 nodes.push(host("server0".into(), server_addr(0), &server));
                 links.push(link("link0".into(), 0, 1));
-                server_side = 1;
+                1
             }
             "star" => {
                 nodes.push(router("router"));
@@ -637,7 +637,7 @@ impl Scenario {
                     nodes.push(host(format!("server{j}"), server_addr(j), &server));
                     links.push(link(format!("server{j}"), 0, nodes.len() - 1));
                 }
-                server_side = 0;
+                0
             }
             "dumbbell" => {
                 nodes.push(router("left"));
@@ -651,7 +651,7 @@ impl Scenario {
                     nodes.push(host(format!("server{j}"), server_addr(j), &server));
                     links.push(link(format!("server{j}"), 1, nodes.len() - 1));
                 }
-                server_side = 1;
+                1
             }
             other => {
                 return Err(bad(
@@ -659,7 +659,7 @@ impl Scenario {
                     format!("expected point-to-point, star or dumbbell, got {other:?}"),
                 ));
             }
-        }
+        };
         if !self.flooders.is_empty() {
             nodes.push(host("attacker".into(), 0x0a00_0201, &server));
             links.push(link("attacker".into(), nodes.len() - 1, server_side));
