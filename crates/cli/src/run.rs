@@ -23,6 +23,9 @@ pub struct RunArgs {
     /// Write segments.csv and transitions.csv to --out.
     #[arg(long)]
     trace: bool,
+    /// Write one pcap file per link to --out (LINKTYPE_RAW, for Wireshark and tshark).
+    #[arg(long)]
+    pcap: bool,
     /// Stop at this simulated time, in seconds, instead of the scenario's duration_s.
     #[arg(long, value_name = "SECONDS")]
     until: Option<f64>,
@@ -56,10 +59,18 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{name}: {e}"))?,
     };
     let mut world = World::new(spec).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let mut observers: Vec<Box<dyn synack_net::Observer>> = Vec::new();
+    let cannot = || format!("cannot write traces to {}", args.out.display());
     if args.trace {
-        let trace = CsvTrace::create(&args.out)
-            .with_context(|| format!("cannot write traces to {}", args.out.display()))?;
-        world.observe(Box::new(trace));
+        observers.push(Box::new(CsvTrace::create(&args.out).with_context(cannot)?));
+    }
+    if args.pcap {
+        observers.push(Box::new(
+            synack_net::pcap::PcapTrace::create(&args.out).with_context(cannot)?,
+        ));
+    }
+    if !observers.is_empty() {
+        world.observe(Box::new(synack_net::pcap::Tee(observers)));
     }
     let started = Instant::now();
     // Run in slices so a long run can show progress.
@@ -147,6 +158,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             args.out.display(),
             args.out.display()
         );
+    }
+    if args.pcap {
+        println!("pcap: {}/<link>.pcap", args.out.display());
     }
     Ok(())
 }

@@ -137,3 +137,88 @@ fn bad_scenarios_are_one_line_naming_the_field_with_exit_2_and_no_trace() {
         assert!(!out.exists(), "{name} left a trace behind");
     }
 }
+
+/// Retransmissions the simulator made, from segments.csv: sent segments with SYN, FIN or
+/// data whose sequence range their flow had already sent.
+fn retransmissions_in(segments_csv: &str) -> usize {
+    use std::collections::HashMap;
+    let mut max_end: HashMap<(String, String, String, String), u32> = HashMap::new();
+    let mut count = 0;
+    for line in segments_csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[11] != "sent" {
+            continue;
+        }
+        let (seq, len): (u32, u32) = (f[8].parse().unwrap(), f[10].parse().unwrap());
+        let seg_len = len + u32::from(f[7].contains('S')) + u32::from(f[7].contains('F'));
+        if seg_len == 0 {
+            continue;
+        }
+        let flow = (
+            f[3].to_string(),
+            f[4].to_string(),
+            f[5].to_string(),
+            f[6].to_string(),
+        );
+        let end = seq.wrapping_add(seg_len);
+        match max_end.get(&flow) {
+            Some(&m) if (seq.wrapping_sub(m) as i32) < 0 => {
+                count += 1;
+                if (end.wrapping_sub(m) as i32) > 0 {
+                    max_end.insert(flow, end);
+                }
+            }
+            _ => {
+                max_end.insert(flow, end);
+            }
+        }
+    }
+    count
+}
+
+fn tshark_count(pcap: &Path, filter: &str) -> usize {
+    let out = Command::new("tshark")
+        .args(["-r", pcap.to_str().unwrap(), "-Y", filter])
+        .output()
+        .expect("tshark is installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().lines().count()
+}
+
+#[test]
+fn tshark_decodes_every_packet_and_flags_exactly_our_retransmissions() {
+    let lossy = scenarios()
+        .into_iter()
+        .find(|p| p.ends_with("lost_final_ack.toml"))
+        .unwrap();
+    let dir = scratch("pcap");
+    let (code, _, err) = synack(&[
+        "run",
+        lossy.to_str().unwrap(),
+        "--trace",
+        "--pcap",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let pcap = dir.join("link0.pcap");
+    assert!(tshark_count(&pcap, "tcp") > 500);
+    assert_eq!(
+        tshark_count(&pcap, "_ws.malformed || _ws.expert.severity >= warning"),
+        0
+    );
+    let expected = retransmissions_in(&std::fs::read_to_string(dir.join("segments.csv")).unwrap());
+    assert!(
+        expected > 50,
+        "a 20% lossy link makes retransmissions: {expected}"
+    );
+    let flagged = tshark_count(
+        &pcap,
+        "tcp.analysis.retransmission || tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission",
+    );
+    assert_eq!(flagged, expected);
+}

@@ -2,10 +2,11 @@
 //! point-to-point links with static routes, applications that drive the sockets, and
 //! scripted faults, all running on the kernel's scheduler.
 //!
-//! Status: the world, topologies, applications, faults, scenario files and CSV traces are
-//! here; pcap traces and sequence diagrams are still to come.
+//! Status: the world, topologies, applications, faults, scenario files, CSV and pcap traces
+//! are here; sequence diagrams are still to come.
 
 pub mod app;
+pub mod pcap;
 pub mod scenario;
 pub mod topology;
 pub mod trace;

@@ -846,8 +846,13 @@ impl Host {
 
     fn deliver_to_time_wait(&mut self, tuple: FourTuple, seg: &Segment, now: SimTime) {
         let tw = *self.time_wait.get(&tuple).expect("checked");
-        let reply =
-            |flags, seq: Seq, ack: Seq| Segment::new(seg.dst_port, seg.src_port, seq, ack, flags);
+        // A TIME-WAIT ACK offers the receive window, as Linux's timewait sockets do.
+        let window = self.config.tcp.recv_buffer;
+        let reply = |flags, seq: Seq, ack: Seq| {
+            let mut r = Segment::new(seg.dst_port, seg.src_port, seq, ack, flags);
+            r.window = window;
+            r
+        };
         if seg.has(Flags::RST) {
             // An in-window RST kills TIME-WAIT, unless RFC 1337 says to ignore it.
             if !self.config.tcp.rfc1337 && seg.seq == tw.rcv_nxt {
