@@ -26,6 +26,10 @@ pub struct RunArgs {
     /// Write one pcap file per link to --out (LINKTYPE_RAW, for Wireshark and tshark).
     #[arg(long)]
     pcap: bool,
+    /// Draw a sequence diagram, --out/diagram.svg (point-to-point scenarios; long runs are
+    /// cut after the first segments).
+    #[arg(long)]
+    diagram: bool,
     /// Stop at this simulated time, in seconds, instead of the scenario's duration_s.
     #[arg(long, value_name = "SECONDS")]
     until: Option<f64>,
@@ -68,6 +72,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         observers.push(Box::new(
             synack_net::pcap::PcapTrace::create(&args.out).with_context(cannot)?,
         ));
+    }
+    if args.diagram {
+        let lanes = world
+            .point_to_point_hosts()
+            .with_context(|| format!("--diagram: {name} is not a point-to-point scenario"))?;
+        std::fs::create_dir_all(&args.out).with_context(cannot)?;
+        observers.push(Box::new(synack_net::diagram::Diagram::new(
+            &args.out.join("diagram.svg"),
+            lanes,
+        )));
     }
     if !observers.is_empty() {
         world.observe(Box::new(synack_net::pcap::Tee(observers)));
@@ -161,6 +175,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     }
     if args.pcap {
         println!("pcap: {}/<link>.pcap", args.out.display());
+    }
+    if args.diagram {
+        println!("diagram: {}/diagram.svg", args.out.display());
     }
     Ok(())
 }

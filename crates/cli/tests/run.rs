@@ -222,3 +222,51 @@ fn tshark_decodes_every_packet_and_flags_exactly_our_retransmissions() {
     );
     assert_eq!(flagged, expected);
 }
+
+#[test]
+fn diagram_draws_the_handshake_and_teardown_and_refuses_other_topologies() {
+    let teardown = scenarios()
+        .into_iter()
+        .find(|p| p.ends_with("teardown.toml"))
+        .unwrap();
+    let dir = scratch("diagram");
+    let (code, _, err) = synack(&[
+        "run",
+        teardown.to_str().unwrap(),
+        "--diagram",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(dir.join("diagram.svg")).unwrap();
+    assert!(svg.starts_with("<svg"));
+    for needle in [
+        ">client0<",
+        ">server0<",
+        ">SYN seq=0<",
+        ">SYN,ACK seq=0 ack=1<",
+        ">ACK seq=1 ack=1<",
+        ">FIN,ACK seq=1001 ack=1001<",
+        ">SYN-SENT<",
+        ">SYN-RECEIVED<",
+        ">FIN-WAIT-2<",
+        ">CLOSE-WAIT<",
+        ">LAST-ACK<",
+        ">TIME-WAIT<",
+    ] {
+        assert!(svg.contains(needle), "missing {needle}");
+    }
+    let star = scenarios()
+        .into_iter()
+        .find(|p| p.ends_with("crash_reboot.toml"))
+        .unwrap();
+    let (code, _, err) = synack(&[
+        "run",
+        star.to_str().unwrap(),
+        "--diagram",
+        "--out",
+        scratch("star").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is not a point-to-point scenario"), "{err}");
+}

@@ -2,10 +2,11 @@
 //! point-to-point links with static routes, applications that drive the sockets, and
 //! scripted faults, all running on the kernel's scheduler.
 //!
-//! Status: the world, topologies, applications, faults, scenario files, CSV and pcap traces
-//! are here; sequence diagrams are still to come.
+//! Traces stream to disk: segment fates and transitions as CSV, pcap per link, and SVG
+//! sequence diagrams of short point-to-point runs.
 
 pub mod app;
+pub mod diagram;
 pub mod pcap;
 pub mod scenario;
 pub mod topology;

@@ -168,6 +168,8 @@ pub struct World {
     flooded: BTreeMap<usize, u64>,
     unroutable: u64,
     observer: Option<Box<dyn Observer>>,
+    /// Every address and its node.
+    addrs: Vec<(u32, NodeId)>,
 }
 
 /// Size on the wire: IPv4 and TCP headers, options, payload.
@@ -238,6 +240,7 @@ impl World {
             flooded: BTreeMap::new(),
             unroutable: 0,
             observer: None,
+            addrs,
         };
         for (i, app) in spec.apps.iter().enumerate() {
             world.start_app(i, app)?;
@@ -249,6 +252,26 @@ impl World {
             world.schedule(at, Ev::Fault(i));
         }
         Ok(world)
+    }
+
+    /// The two hosts of a point-to-point world (name, first address), for diagrams.
+    pub fn point_to_point_hosts(&self) -> Option<[(String, u32); 2]> {
+        if self.links.len() != 1 || self.nodes.len() < 2 {
+            return None;
+        }
+        let (_, _, a, b) = &self.links[0];
+        let end = |id: &NodeId| {
+            let n = &self.nodes[id.0 as usize];
+            n.host
+                .as_ref()
+                .and_then(|_| self.addr_of(*id))
+                .map(|addr| (n.name.clone(), addr))
+        };
+        Some([end(a)?, end(b)?])
+    }
+
+    fn addr_of(&self, node: NodeId) -> Option<u32> {
+        self.addrs.iter().find(|(_, n)| *n == node).map(|(a, _)| *a)
     }
 
     /// Streams segment fates and transitions to `observer`.
