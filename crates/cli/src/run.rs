@@ -161,7 +161,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                 v.accepted, v.responses, v.accept_refused
             ),
             AppSummary::Flooder(n) => println!("app {i} flooder: {n} SYNs sent"),
+            AppSummary::Peer(p) => println!(
+                "app {i} peer: connected {} failed {} closed {}",
+                p.connected, p.failed, p.closed
+            ),
         }
+    }
+    if s.simultaneous_opens + s.simultaneous_closes > 0 {
+        println!(
+            "simultaneous opens {} closes {} (per endpoint)",
+            s.simultaneous_opens, s.simultaneous_closes
+        );
     }
     if s.unroutable > 0 {
         println!("unroutable datagrams: {}", s.unroutable);

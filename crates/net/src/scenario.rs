@@ -62,6 +62,40 @@ pub struct Scenario {
     /// Scripted faults.
     #[serde(default)]
     pub faults: Vec<FaultSection>,
+    /// Peer-to-peer connections (both sides bind and connect: simultaneous open).
+    #[serde(default)]
+    pub peers: Vec<PeerSection>,
+}
+
+/// A pair of peers that open to each other and later close.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerSection {
+    /// One side's host. Default `client0`.
+    #[serde(default = "client0")]
+    pub a: String,
+    /// The other side's host. Default `server0`.
+    #[serde(default = "server0")]
+    pub b: String,
+    /// The port each side binds. Default 5000 and 6000.
+    #[serde(default = "ports")]
+    pub ports: [u16; 2],
+    /// When each side connects, seconds.
+    pub open_s: [f64; 2],
+    /// When each side closes, seconds.
+    pub close_s: [f64; 2],
+}
+
+fn client0() -> String {
+    "client0".into()
+}
+
+fn server0() -> String {
+    "server0".into()
+}
+
+fn ports() -> [u16; 2] {
+    [5000, 6000]
 }
 
 fn one() -> u64 {
@@ -782,6 +816,20 @@ impl Scenario {
                 spoof_base: 0xac10_0000,
                 spoof_count: fl.spoofed_sources.max(1),
             }));
+        }
+        for (k, p) in self.peers.iter().enumerate() {
+            let f = |x: &str| format!("peers[{k}].{x}");
+            let ends = [built.node(&p.a, &f("a"))?, built.node(&p.b, &f("b"))?];
+            for side in 0..2 {
+                apps.push(AppSpec::Peer(crate::app::PeerSpec {
+                    node: ends[side],
+                    local_port: p.ports[side],
+                    peer_addr: built.addr(ends[1 - side]),
+                    peer_port: p.ports[1 - side],
+                    open_at: at(&f("open_s"), p.open_s[side])?,
+                    close_at: at(&f("close_s"), p.close_s[side])?,
+                }));
+            }
         }
         let mut faults = Vec::new();
         for (k, fault) in self.faults.iter().enumerate() {

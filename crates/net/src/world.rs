@@ -4,7 +4,8 @@
 //! at the far end a router forwards it and a host's TCP layer takes it.
 
 use crate::app::{
-    App, Client, ClientSpec, FlooderSpec, Requests, Server, ServerSpec, spoofed_source,
+    App, Client, ClientSpec, FlooderSpec, Peer, PeerSpec, Requests, Server, ServerSpec,
+    spoofed_source,
 };
 use crate::topology::{LinkId, NodeId, Routes};
 use std::collections::BTreeMap;
@@ -55,6 +56,8 @@ pub enum AppSpec {
     Server(ServerSpec),
     /// A SYN flooder.
     Flooder(FlooderSpec),
+    /// One side of a peer-to-peer connection.
+    Peer(PeerSpec),
 }
 
 /// Everything a world is made of.
@@ -120,6 +123,7 @@ enum Ev {
     AppTimer(usize),
     Flood(usize),
     Fault(usize),
+    PeerClose(usize),
 }
 
 struct Node {
@@ -139,6 +143,10 @@ pub struct Summary {
     pub events: u64,
     /// Datagrams with no route (SYN-ACKs to spoofed sources, say).
     pub unroutable: u64,
+    /// Simultaneous opens seen (SYN-SENT to SYN-RECEIVED).
+    pub simultaneous_opens: u64,
+    /// Simultaneous closes seen (FIN-WAIT-1 to CLOSING).
+    pub simultaneous_closes: u64,
     /// Each host's counters, by node name.
     pub hosts: Vec<(String, HostCounters)>,
     /// Each application, by index.
@@ -154,6 +162,8 @@ pub enum AppSummary {
     Server(crate::app::ServerStats),
     /// A flooder's SYNs sent.
     Flooder(u64),
+    /// A peer's.
+    Peer(crate::app::PeerStats),
 }
 
 /// A network being simulated.
@@ -167,6 +177,7 @@ pub struct World {
     rng: SimRng,
     flooded: BTreeMap<usize, u64>,
     unroutable: u64,
+    simultaneous: (u64, u64),
     observer: Option<Box<dyn Observer>>,
     /// Every address and its node.
     addrs: Vec<(u32, NodeId)>,
@@ -239,6 +250,7 @@ impl World {
             rng: streams.stream("apps"),
             flooded: BTreeMap::new(),
             unroutable: 0,
+            simultaneous: (0, 0),
             observer: None,
             addrs,
         };
@@ -331,6 +343,18 @@ impl World {
                 self.schedule(f.start, Ev::Flood(index));
                 self.apps.push(App::Flooder(f.clone()));
             }
+            AppSpec::Peer(p) => {
+                self.host(p.node)?;
+                if p.close_at < p.open_at {
+                    return Err(WorldError(format!(
+                        "peer: close_at ({}) is before open_at ({})",
+                        p.close_at, p.open_at
+                    )));
+                }
+                self.schedule(p.open_at, Ev::Open(index));
+                self.schedule(p.close_at, Ev::PeerClose(index));
+                self.apps.push(App::Peer(Peer::new(p.clone())));
+            }
         }
         Ok(())
     }
@@ -400,8 +424,14 @@ impl World {
             {
                 break;
             }
-            if let Some(o) = self.observer.as_mut() {
-                for (_, tuple, t) in &output.transitions {
+            for (_, tuple, t) in &output.transitions {
+                use synack_tcp::State;
+                match (t.from, t.to) {
+                    (State::SynSent, State::SynReceived) => self.simultaneous.0 += 1,
+                    (State::FinWait1, State::Closing) => self.simultaneous.1 += 1,
+                    _ => {}
+                }
+                if let Some(o) = self.observer.as_mut() {
                     o.transition(&self.nodes[node.0 as usize].name, tuple, t);
                 }
             }
@@ -431,6 +461,7 @@ impl World {
         match owner.map(|i| &mut self.apps[i]) {
             Some(App::Client(c)) => c.on_event(host, id, event, now),
             Some(App::Server(s)) => s.on_event(host, id, event, now),
+            Some(App::Peer(p)) => p.on_event(host, id, event, now),
             Some(App::Flooder(_)) => {}
             None if event == Event::Connected => {
                 // A passive connection reached an accept queue: its server may accept it.
@@ -498,18 +529,29 @@ impl World {
                 }
                 self.flush(node, now);
             }
-            Ev::Open(i) => {
-                let App::Client(c) = &mut self.apps[i] else {
+            Ev::PeerClose(i) => {
+                let App::Peer(p) = &mut self.apps[i] else {
                     return;
                 };
-                let node = c.spec.node;
-                let n = &mut self.nodes[node.0 as usize];
-                let mut requests = Requests::default();
-                c.open(
-                    n.host.as_mut().expect("checked at start"),
+                let node = p.spec.node;
+                p.close(
+                    self.nodes[node.0 as usize]
+                        .host
+                        .as_mut()
+                        .expect("checked at start"),
                     now,
-                    &mut requests,
                 );
+                self.flush(node, now);
+            }
+            Ev::Open(i) => {
+                let (node, mut requests) = (self.app_node(i), Requests::default());
+                let n = &mut self.nodes[node.0 as usize];
+                let host = n.host.as_mut().expect("checked at start");
+                match &mut self.apps[i] {
+                    App::Client(c) => c.open(host, now, &mut requests),
+                    App::Peer(p) => p.open(host, now, &mut requests),
+                    _ => return,
+                }
                 for id in requests.owned {
                     n.owners.insert(id, i);
                 }
@@ -589,6 +631,15 @@ impl World {
         }
     }
 
+    fn app_node(&self, i: usize) -> NodeId {
+        match &self.apps[i] {
+            App::Client(c) => c.spec.node,
+            App::Server(s) => s.spec.node,
+            App::Flooder(f) => f.node,
+            App::Peer(p) => p.spec.node,
+        }
+    }
+
     fn rng_u32(&mut self) -> u32 {
         use rand::Rng;
         self.rng.next_u32()
@@ -611,6 +662,8 @@ impl World {
             end: self.scheduler.now(),
             events: self.scheduler.events_processed(),
             unroutable: self.unroutable,
+            simultaneous_opens: self.simultaneous.0,
+            simultaneous_closes: self.simultaneous.1,
             hosts: self
                 .nodes
                 .iter()
@@ -626,6 +679,7 @@ impl World {
                     App::Flooder(_) => {
                         AppSummary::Flooder(self.flooded.get(&i).copied().unwrap_or(0))
                     }
+                    App::Peer(p) => AppSummary::Peer(p.stats),
                 })
                 .collect(),
         }

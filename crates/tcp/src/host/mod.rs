@@ -233,6 +233,11 @@ impl Host {
         })
     }
 
+    /// The host's addresses, the default source first.
+    pub fn addrs(&self) -> &[u32] {
+        &self.addrs
+    }
+
     /// The configuration.
     pub fn config(&self) -> &HostConfig {
         &self.config
@@ -463,6 +468,46 @@ impl Host {
             self.counters.port_exhaustion += 1;
             return Err(HostError::AddressNotAvailable);
         };
+        self.open(config, tuple, reuse_isn, now)
+    }
+
+    /// Active open from a fixed local port (bind, then connect): what two peers opening
+    /// to each other at once need for a simultaneous open.
+    pub fn connect_bound(
+        &mut self,
+        local_addr: u32,
+        local_port: u16,
+        remote_addr: u32,
+        remote_port: u16,
+        now: SimTime,
+    ) -> Result<ConnId, HostError> {
+        if !self.up {
+            return Err(HostError::Down);
+        }
+        if self.open_limit_reached() {
+            return Err(HostError::TooManyOpen);
+        }
+        let tuple = FourTuple {
+            local_addr,
+            local_port,
+            remote_addr,
+            remote_port,
+        };
+        if self.by_tuple.contains_key(&tuple) || self.time_wait.get(&tuple).is_some() {
+            return Err(HostError::AddressInUse(local_port));
+        }
+        let config = self.tcp.clone();
+        self.open(config, tuple, None, now)
+    }
+
+    fn open(
+        &mut self,
+        config: Arc<TcpConfigShared>,
+        tuple: FourTuple,
+        reuse_isn: Option<Seq>,
+        now: SimTime,
+    ) -> Result<ConnId, HostError> {
+        let remote_port = tuple.remote_port;
         let iss = reuse_isn.unwrap_or_else(|| self.isn.isn(&tuple, now));
         let incarnation = self.incarnation();
         let conn = Connection::connect(
