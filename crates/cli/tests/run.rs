@@ -50,7 +50,7 @@ fn every_shipped_scenario_runs() {
 }
 
 #[test]
-fn traces_are_byte_identical_for_the_same_seed() {
+fn traces_and_pcap_are_byte_identical_for_the_same_seed() {
     let lossy = scenarios()
         .into_iter()
         .find(|p| p.ends_with("lost_final_ack.toml"))
@@ -61,12 +61,17 @@ fn traces_are_byte_identical_for_the_same_seed() {
             "run",
             lossy.to_str().unwrap(),
             "--trace",
+            "--pcap",
             "--out",
             dir.to_str().unwrap(),
         ]);
         assert_eq!(code, 0, "{err}");
         let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
-        (read("segments.csv"), read("transitions.csv"))
+        (
+            read("segments.csv"),
+            read("transitions.csv"),
+            read("link0.pcap"),
+        )
     };
     let (a, b) = (run("a"), run("b"));
     assert_eq!(a, b);
@@ -100,6 +105,11 @@ fn bad_scenarios_are_one_line_naming_the_field_with_exit_2_and_no_trace() {
             "probability",
             "duration_s = 1.0\n[link]\nloss = 1.5\n",
             "link.loss: must be a probability in [0, 1], got 1.5",
+        ),
+        (
+            "nan_delay",
+            "duration_s = 1.0\n[link]\ndelay_ms = nan\n",
+            "link.delay_ms: must be a finite number of seconds >= 0, got NaN",
         ),
         (
             "negative_delay",

@@ -99,6 +99,9 @@ impl Output {
 /// No deadline.
 pub(crate) const NEVER: SimTime = SimTime::MAX;
 
+/// The smallest MSS we send with, whatever the peer announces (Linux `TCP_MIN_MSS`).
+pub const MIN_MSS: u16 = 88;
+
 /// The connection's booleans, one bit each in [`Connection::bits`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Bit {
@@ -296,7 +299,9 @@ impl Connection {
         self.snd_wnd = syn.window;
         self.snd_wl1 = syn.seq;
         self.snd_wl2 = syn.ack;
-        self.snd_mss = self.config.mss.min(syn.mss.unwrap_or(536));
+        // The peer's MSS, clamped below at Linux's TCP_MIN_MSS: an MSS option of 0 must not
+        // stall (or loop) the sender.
+        self.snd_mss = self.config.mss.min(syn.mss.unwrap_or(536)).max(MIN_MSS);
         self.set(
             Bit::TimestampsOk,
             self.config.timestamps && syn.timestamps.is_some(),

@@ -13,6 +13,8 @@
 mod arrival;
 mod config;
 mod connection;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod host;
 mod isn;
 mod recv;

@@ -289,6 +289,19 @@ fn check(seed: u64, link: DirectionConfig<Segment>) -> Outcome {
             "seed {seed}: {outcome:?}"
         );
     }
+    // Every endpoint ends CLOSED, or, when its peer failed, in a state RFC 9293 lets last
+    // forever: FIN-WAIT-2 after a shutdown (no orphan timeout), or an idle ESTABLISHED or
+    // CLOSE-WAIT (no keepalive).
+    for (state, peer_failed) in [(client_state, server_failed), (server_state, client_failed)] {
+        let long_lived = matches!(
+            state,
+            Some(State::FinWait2 | State::Established | State::CloseWait)
+        );
+        assert!(
+            matches!(state, None | Some(State::Closed)) || (peer_failed && long_lived),
+            "seed {seed}: an endpoint stuck in {state:?}: {outcome:?}"
+        );
+    }
     outcome
 }
 
@@ -337,6 +350,26 @@ fn thousands_of_hostile_runs_never_deliver_a_wrong_byte() {
         completed > runs * 9 / 10,
         "only {completed} of {runs} runs completed"
     );
+}
+
+#[test]
+fn black_holes_delay_but_never_corrupt_and_everything_ends() {
+    for seed in 0..300u64 {
+        let from = SimTime::from_nanos(seed % 7 * 20_000_000);
+        // Shorter than every retry horizon (the SYN-ACK's 63 s; a data retransmission by
+        // 25.4 s), and no random loss: the connection must come through. (Longer holes can
+        // legitimately outlast a half-open request; the severe-loss test covers failures.)
+        let until = from.saturating_add(SimDuration::from_secs(1 + seed % 20));
+        let link = DirectionConfig {
+            black_holes: vec![(from, until)],
+            ..hostile(0.0, 0.1, seed % 2 == 0)
+        };
+        let outcome = check(seed, link);
+        assert!(
+            !outcome.client.1 && !outcome.server.1,
+            "seed {seed}: a black hole of at most 20 s is outlasted: {outcome:?}"
+        );
+    }
 }
 
 #[test]

@@ -302,3 +302,23 @@ fn synreceived_close_finwait1_sends_fin_at_once() {
     d.recv(Flags::ACK, PEER_ISS + 1, ISS + 2, 0);
     assert_eq!(d.transitions(), [(State::FinWait1, State::FinWait2)]);
 }
+
+#[test]
+fn synsent_synack_with_mss_zero_sends_at_the_minimum_mss() {
+    // Found by the fuzzer: an MSS option of 0 made the sender loop on empty segments.
+    let mut d = Driver::connect(config());
+    d.sent();
+    let mut synack = from_peer(Flags::SYN | Flags::ACK, PEER_ISS, ISS + 1, 0);
+    synack.mss = Some(0);
+    d.recv_segment(&synack);
+    d.sent();
+    d.send(200);
+    assert_eq!(
+        d.sent(),
+        [
+            w(".", ISS + 1, PEER_ISS + 1, 88),
+            w(".", ISS + 89, PEER_ISS + 1, 88),
+            w("P.", ISS + 177, PEER_ISS + 1, 24)
+        ]
+    );
+}

@@ -85,6 +85,12 @@ impl HostConfig {
                 message: "must be at least 1".into(),
             });
         }
+        if self.tw_reuse == TwReuse::On && self.tcp.time_wait_length() == SimDuration::ZERO {
+            return Err(ConfigError {
+                field: "tw_reuse",
+                message: "reusing TIME-WAIT tuples needs a TIME-WAIT: time_wait is 0 (set tw_reuse off, or an MSL > 0)".into(),
+            });
+        }
         if self.max_open == Some(0) {
             return Err(ConfigError {
                 field: "max_open",
