@@ -212,7 +212,7 @@ impl Connection {
             if self.snd_una == self.iss {
                 acked -= 1; // our SYN
             }
-            let fin_acked = self.is(Bit::FinSent) && ack == self.snd_max;
+            let fin_acked = self.is(Bit::FinNumbered) && ack == self.snd_max;
             if fin_acked {
                 acked -= 1;
             }
@@ -222,6 +222,9 @@ impl Connection {
                 // ACK of data sent before a go-back: skip what needs no resending.
                 self.snd_nxt = ack;
                 self.nxt_offset = self.una_offset;
+                if fin_acked {
+                    self.set(Bit::FinSent, true);
+                }
             }
             self.take_rtt_sample(ack, now);
             self.retries = 0;
@@ -238,7 +241,7 @@ impl Connection {
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = ack;
         }
-        let our_fin_acked = self.is(Bit::FinSent) && self.snd_una == self.snd_max;
+        let our_fin_acked = self.is(Bit::FinNumbered) && self.snd_una == self.snd_max;
         // The peer's FIN, next in sequence, in this same segment: step eight takes
         // FIN-WAIT-1 straight to TIME-WAIT (the diagram's "rcv FIN, ACK of FIN" edge).
         let fin_next = seg.has(Flags::FIN) && seg.seq + seg.len == self.recv.nxt;
@@ -302,7 +305,7 @@ impl Connection {
                 State::SynReceived | State::Established => {
                     self.set_state(State::CloseWait, Cause::PeerFin, now, out);
                 }
-                State::FinWait1 if self.is(Bit::FinSent) && self.snd_una == self.snd_max => {
+                State::FinWait1 if self.is(Bit::FinNumbered) && self.snd_una == self.snd_max => {
                     self.enter_time_wait(Cause::PeerFinAndAck, now, out);
                 }
                 State::FinWait1 => {

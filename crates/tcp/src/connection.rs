@@ -119,6 +119,9 @@ pub(crate) enum Bit {
     SynRetransmitted = 32,
     /// Both sides sent the timestamps option in their SYNs.
     TimestampsOk = 64,
+    /// Our FIN holds a sequence number (SND.MAX - 1). Unlike `FinSent`, a go-back
+    /// does not clear it: a late ACK of the first FIN still acknowledges it.
+    FinNumbered = 128,
 }
 
 /// One connection endpoint.
@@ -609,6 +612,7 @@ impl Connection {
                     now,
                 );
                 self.set(Bit::FinSent, true);
+                self.set(Bit::FinNumbered, true);
                 self.sent(segment, now, out);
             }
             break;

@@ -371,3 +371,30 @@ fn timewait_zero_length_closes_at_once() {
     d.run_until(secs(0));
     assert_eq!(d.conn.state(), State::Closed);
 }
+
+/// Fuzzer finding: the go-back after an RTO forgets the FIN was sent, and a late ACK
+/// covering the first FIN must still count it (it once overran the send buffer).
+#[test]
+fn finwait1_late_ack_of_fin_after_a_zero_window_go_back_finwait2() {
+    let mut d = Driver::established(config());
+    d.send(500);
+    d.close();
+    assert_eq!(
+        d.sent(),
+        [
+            w("P.", ISS + 1, PEER_ISS + 1, 500),
+            w("F.", ISS + 501, PEER_ISS + 1, 0)
+        ]
+    );
+    let mut closed = from_peer(Flags::ACK, PEER_ISS + 1, ISS + 1, 0);
+    closed.window = 0;
+    d.recv_segment(&closed);
+    let rto = d.conn.next_deadline().unwrap();
+    d.run_until(rto);
+    // The window is shut: the go-back resends one byte only, not the FIN.
+    assert_eq!(d.sent(), [w(".", ISS + 1, PEER_ISS + 1, 1)]);
+    d.recv(Flags::ACK, PEER_ISS + 1, ISS + 502, 0);
+    assert_eq!(d.conn.state(), State::FinWait2);
+    assert_eq!(d.sent(), Vec::<Wire>::new());
+    assert_eq!(d.conn.unacknowledged(), 0);
+}
