@@ -773,6 +773,27 @@ impl Scenario {
             if c.requests_per_connection == 0 {
                 return Err(bad(&f("requests_per_connection"), "must be at least 1"));
             }
+            // The server reads a fixed request size: a mismatch would hang every connection.
+            if let Some((j, s)) = self
+                .servers
+                .iter()
+                .enumerate()
+                .find(|(_, s)| s.host == c.server && s.port == c.port)
+            {
+                for (field, ours, theirs) in [
+                    ("request_bytes", c.request_bytes, s.request_bytes),
+                    ("response_bytes", c.response_bytes, s.response_bytes),
+                ] {
+                    if ours != theirs {
+                        return Err(bad(
+                            &f(field),
+                            format!(
+                                "is {ours} but servers[{j}].{field} is {theirs}; set both to the same size"
+                            ),
+                        ));
+                    }
+                }
+            }
             let server = built.node(&c.server, &f("server"))?;
             let hosts: Vec<NodeId> = match &c.host {
                 Some(h) => vec![built.node(h, &f("host"))?],

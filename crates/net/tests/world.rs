@@ -259,6 +259,8 @@ fn a_crashed_server_resets_old_connections_after_reboot() {
             server(1, 128, ServerClose::Never),
             client(0, Schedule::At(vec![secs(1.0)]), ClientClose::Passive),
             client(0, Schedule::At(vec![secs(20.0)]), ClientClose::Passive),
+            // The SYN-ACK leaves at 1.997 s; the request reaches a dead host.
+            client(0, Schedule::At(vec![secs(1.992)]), ClientClose::Passive),
         ],
         vec![
             Fault::Crash(NodeId(1), secs(2.0)),
@@ -272,6 +274,12 @@ fn a_crashed_server_resets_old_connections_after_reboot() {
     // After the reboot the server listens again: a new connection works.
     let second = client_stats(&s, 2);
     assert_eq!((second.connected, second.completed), (1, 1));
+    // The request retransmitted into the crash gets a RST once the server is back.
+    let speaking = client_stats(&s, 3);
+    assert_eq!(
+        (speaking.connected, speaking.completed, speaking.reset),
+        (1, 0, 1)
+    );
 }
 
 #[test]
