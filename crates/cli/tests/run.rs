@@ -26,6 +26,11 @@ fn scenarios() -> Vec<PathBuf> {
     all
 }
 
+/// A shipped scenario by name.
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../experiments/scenarios/{name}.toml"))
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("synack-run-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -82,10 +87,7 @@ fn every_shipped_scenario_runs_and_shows_its_phenomenon() {
 
 #[test]
 fn traces_and_pcap_are_byte_identical_for_the_same_seed() {
-    let lossy = scenarios()
-        .into_iter()
-        .find(|p| p.ends_with("lost_final_ack.toml"))
-        .unwrap();
+    let lossy = scenario("lost_final_ack");
     let run = |name: &str| {
         let dir = scratch(name);
         let (code, _, err) = synack(&[
@@ -242,10 +244,7 @@ fn tshark_count(pcap: &Path, filter: &str) -> usize {
 
 #[test]
 fn tshark_decodes_every_packet_and_flags_exactly_our_retransmissions() {
-    let lossy = scenarios()
-        .into_iter()
-        .find(|p| p.ends_with("lost_final_ack.toml"))
-        .unwrap();
+    let lossy = scenario("lost_final_ack");
     let dir = scratch("pcap");
     let (code, _, err) = synack(&[
         "run",
@@ -276,10 +275,7 @@ fn tshark_decodes_every_packet_and_flags_exactly_our_retransmissions() {
 
 #[test]
 fn diagram_draws_the_handshake_and_teardown_and_refuses_other_topologies() {
-    let teardown = scenarios()
-        .into_iter()
-        .find(|p| p.ends_with("teardown.toml"))
-        .unwrap();
+    let teardown = scenario("teardown");
     let dir = scratch("diagram");
     let (code, _, err) = synack(&[
         "run",
@@ -307,10 +303,7 @@ fn diagram_draws_the_handshake_and_teardown_and_refuses_other_topologies() {
     ] {
         assert!(svg.contains(needle), "missing {needle}");
     }
-    let star = scenarios()
-        .into_iter()
-        .find(|p| p.ends_with("crash_reboot.toml"))
-        .unwrap();
+    let star = scenario("crash_reboot");
     let (code, _, err) = synack(&[
         "run",
         star.to_str().unwrap(),

@@ -448,6 +448,17 @@ impl Host {
         self.connect_with(config, local_addr, remote_addr, remote_port, now)
     }
 
+    /// Whether an active open may start at all: the host is up and under its limit.
+    fn may_open(&self) -> Result<(), HostError> {
+        if !self.up {
+            return Err(HostError::Down);
+        }
+        if self.open_limit_reached() {
+            return Err(HostError::TooManyOpen);
+        }
+        Ok(())
+    }
+
     /// Active open with a configuration of its own (socket options set before connect).
     pub fn connect_with(
         &mut self,
@@ -457,12 +468,7 @@ impl Host {
         remote_port: u16,
         now: SimTime,
     ) -> Result<ConnId, HostError> {
-        if !self.up {
-            return Err(HostError::Down);
-        }
-        if self.open_limit_reached() {
-            return Err(HostError::TooManyOpen);
-        }
+        self.may_open()?;
         let Some((tuple, reuse_isn)) = self.pick_port(local_addr, remote_addr, remote_port, now)
         else {
             self.counters.port_exhaustion += 1;
@@ -481,12 +487,7 @@ impl Host {
         remote_port: u16,
         now: SimTime,
     ) -> Result<ConnId, HostError> {
-        if !self.up {
-            return Err(HostError::Down);
-        }
-        if self.open_limit_reached() {
-            return Err(HostError::TooManyOpen);
-        }
+        self.may_open()?;
         let tuple = FourTuple {
             local_addr,
             local_port,
