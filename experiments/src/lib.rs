@@ -7,6 +7,7 @@
 //! `<out>/<name>.svg` (the headline plot). Every binary takes the same options.
 
 pub mod grid;
+pub mod handshake_loss;
 pub mod link_loss;
 mod output;
 pub mod plot;
@@ -90,7 +91,7 @@ impl ExperimentArgs {
 
 /// Every experiment, in the order `all` runs them.
 pub fn all() -> Vec<&'static dyn Experiment> {
-    vec![&link_loss::LinkLoss]
+    vec![&link_loss::LinkLoss, &handshake_loss::HandshakeLoss]
 }
 
 #[derive(Parser)]

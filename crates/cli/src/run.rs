@@ -6,6 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::time::Instant;
 use synack_kernel::{SimDuration, SimTime};
+use synack_net::app::percentile;
 use synack_net::scenario::parse;
 use synack_net::trace::CsvTrace;
 use synack_net::{AppSummary, World};
@@ -33,13 +34,6 @@ pub struct RunArgs {
     /// Stop at this simulated time, in seconds, instead of the scenario's duration_s.
     #[arg(long, value_name = "SECONDS")]
     until: Option<f64>,
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((p * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)]
 }
 
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {

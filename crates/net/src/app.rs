@@ -137,6 +137,16 @@ pub struct ClientStats {
     pub timed_out: u64,
     /// Handshake times, in seconds, in completion order.
     pub setup_times_s: Vec<f64>,
+    /// Seconds from connect to each handshake that failed, in failure order.
+    pub handshake_failure_times_s: Vec<f64>,
+}
+
+/// The `p` quantile (0 to 1) of sorted values, nearest rank; NaN when there are none.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((p * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)]
 }
 
 /// What a server saw.
@@ -153,6 +163,7 @@ pub struct ServerStats {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ClientConn {
     started: SimTime,
+    connected: bool,
     received: u64,
     exchanges_left: u32,
     closed: bool,
@@ -260,6 +271,7 @@ impl Client {
             Ok(id) => {
                 let conn = ClientConn {
                     started: now,
+                    connected: false,
                     received: 0,
                     exchanges_left: self.spec.requests_per_connection,
                     closed: false,
@@ -282,6 +294,7 @@ impl Client {
         };
         match event {
             Event::Connected => {
+                conn.connected = true;
                 self.stats.connected += 1;
                 self.stats
                     .setup_times_s
@@ -321,6 +334,11 @@ impl Client {
                     ErrorKind::Refused => self.stats.refused += 1,
                     ErrorKind::Reset => self.stats.reset += 1,
                     ErrorKind::TimedOut => self.stats.timed_out += 1,
+                }
+                if !conn.connected {
+                    self.stats
+                        .handshake_failure_times_s
+                        .push(now.saturating_since(conn.started).as_secs_f64());
                 }
                 self.conns.remove(&id);
             }

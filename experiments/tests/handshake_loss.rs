@@ -1,0 +1,80 @@
+//! The `handshake_loss` experiment's claims on its quick preset: one RTT without loss,
+//! failures rising with loss, and each profile giving up at its documented time.
+
+use experiments::ExperimentArgs;
+use experiments::sweep::sweep;
+use std::collections::BTreeMap;
+
+#[test]
+fn setup_is_one_rtt_failures_rise_with_loss_and_each_profile_gives_up_on_time() {
+    let out = std::env::temp_dir().join(format!("synack-handshake-loss-{}", std::process::id()));
+    let report = sweep(
+        &experiments::handshake_loss::HandshakeLoss,
+        &ExperimentArgs::quick(out.clone(), 2),
+    )
+    .unwrap();
+    assert_eq!((report.points, report.failed), (50, 0));
+    let mut reader = csv::Reader::from_path(&report.csv).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    // Failed and attempted handshakes per profile and loss rate, over replications.
+    let mut failures: BTreeMap<(String, u64), (f64, f64)> = BTreeMap::new();
+    for r in reader.records() {
+        let r = r.unwrap();
+        let get = |name: &str| {
+            r.get(headers.iter().position(|h| h == name).unwrap())
+                .unwrap()
+        };
+        let num = |name: &str| get(name).parse::<f64>().unwrap();
+        let profile = get("profile").to_string();
+        let loss = num("loss_rate");
+        if loss == 0.0 {
+            for p in ["setup_p50_s", "setup_p90_s", "setup_p99_s"] {
+                assert_eq!(num(p), 0.020, "{profile}: {p}");
+            }
+            assert_eq!(num("failed"), 0.0, "{profile}");
+        }
+        if num("failed") > 0.0 {
+            // Every failed handshake failed at the profile's documented give-up time.
+            let documented = match profile.as_str() {
+                "linux" => 131.0,
+                "linux-classic" => 127.0,
+                "windows" => 21.0,
+                "freebsd" | "macos" => 75.0,
+                other => panic!("unexpected profile {other}"),
+            };
+            assert_eq!(num("give_up_min_s"), documented, "{profile} at {loss}");
+            assert_eq!(num("give_up_max_s"), documented, "{profile} at {loss}");
+        }
+        let entry = failures
+            .entry((profile, (loss * 1000.0).round() as u64))
+            .or_default();
+        entry.0 += num("failed");
+        entry.1 += num("connections");
+    }
+    let mut profiles = 0;
+    for profile in ["linux", "linux-classic", "freebsd", "macos", "windows"] {
+        let rates: Vec<(u64, f64)> = failures
+            .iter()
+            .filter(|((p, _), _)| p == profile)
+            .map(|((_, loss), (failed, total))| (*loss, failed / total))
+            .collect();
+        assert_eq!(rates.len(), 5, "{profile}");
+        assert!(
+            rates.windows(2).all(|w| w[0].1 <= w[1].1),
+            "{profile}: failure rate not monotonic in loss: {rates:?}"
+        );
+        assert_eq!(rates.first().unwrap().1, 0.0, "{profile}");
+        assert!(
+            rates[3].1 > 0.0,
+            "{profile}: 60% loss fails some: {rates:?}"
+        );
+        assert_eq!(
+            rates.last().unwrap().1,
+            1.0,
+            "{profile}: total loss fails all"
+        );
+        profiles += 1;
+    }
+    assert_eq!(profiles, 5);
+    let _ = std::fs::remove_dir_all(&out);
+}
