@@ -60,7 +60,7 @@ impl Experiment for HandshakeLoss {
     }
 
     fn about(&self) -> &'static str {
-        "Handshake setup time and failure rate against loss, per OS retry policy"
+        "Handshake setup time and failure rate against loss, per OS retry policy: one RTT without loss, more failures as loss grows (soonest for Windows, with two SYN retries), and under total loss each OS gives up at its documented time"
     }
 
     fn axes(&self) -> Vec<Axis> {

@@ -4,7 +4,8 @@
 //! ([`sweep::Experiment`]). The harness runs the points in parallel, each on a seed derived
 //! from the base seed and its parameters, and writes `<out>/<name>.csv` (one row per point
 //! and replication, units in the column names), `<out>/<name>.json` (what produced it) and
-//! `<out>/<name>.svg` (the headline plot). Every binary takes the same options.
+//! `<out>/<name>.svg` (the headline plot). Every binary takes the same options; `all` also
+//! writes `<out>/README.md`, which shows every plot with its sentence.
 
 pub mod grid;
 pub mod handshake_loss;
@@ -145,7 +146,28 @@ fn axes_help(experiments: &[&dyn Experiment]) -> String {
 }
 
 /// Runs experiments with parsed options; exit 2 for bad input, 1 if a point failed.
-fn run_all(experiments: &[&dyn Experiment], args: &ExperimentArgs) -> ExitCode {
+/// `results/README.md`: every experiment's plot, each with the sentence on what it shows.
+pub fn results_index(experiments: &[&dyn Experiment], args: &ExperimentArgs) -> String {
+    let preset = match args.preset() {
+        Preset::Quick => "quick",
+        Preset::Full => "full",
+    };
+    let mut index = format!(
+        "# Results\n\nWritten by `all` on the {preset} preset with base seed {}. Each CSV has one \
+         row per point and replication; its JSON sidecar says what produced it.\n",
+        args.seed
+    );
+    for e in experiments {
+        let name = e.name();
+        index.push_str(&format!(
+            "\n## {name}\n\n{}.\n\n![{name}]({name}.svg)\n\n[CSV]({name}.csv), [metadata]({name}.json)\n",
+            e.about().trim_end_matches('.')
+        ));
+    }
+    index
+}
+
+fn run_all(experiments: &[&dyn Experiment], args: &ExperimentArgs, index: bool) -> ExitCode {
     let mut failed = 0;
     for e in experiments {
         match sweep::sweep(*e, args) {
@@ -162,6 +184,12 @@ fn run_all(experiments: &[&dyn Experiment], args: &ExperimentArgs) -> ExitCode {
                 );
             }
             Err(err) => return fail(&format!("{}: error: {err:#}", e.name())),
+        }
+    }
+    if index && args.shard.is_none() && args.stop_after.is_none() {
+        let readme = args.out.join("README.md");
+        if let Err(err) = write_atomic(&readme, results_index(experiments, args).as_bytes()) {
+            return fail(&format!("all: error: {err:#}"));
         }
     }
     if failed > 0 {
@@ -184,7 +212,7 @@ pub fn main_for(experiment: &'static dyn Experiment) -> ExitCode {
         Ok(args) => args,
         Err(err) => return clap_exit(err, ""),
     };
-    run_all(&[experiment], &args)
+    run_all(&[experiment], &args, false)
 }
 
 /// `main` of `all`: every experiment with the same options.
@@ -200,5 +228,5 @@ pub fn main_all() -> ExitCode {
         Ok(cli) => cli.args,
         Err(err) => return clap_exit(err, ""),
     };
-    run_all(&experiments, &args)
+    run_all(&experiments, &args, true)
 }

@@ -33,7 +33,7 @@ impl Experiment for LinkLoss {
     }
 
     fn about(&self) -> &'static str {
-        "Measured loss rate and burst length of Bernoulli and Gilbert-Elliott loss against theory"
+        "Measured loss rate and burst length of Bernoulli and Gilbert-Elliott loss against theory: at equal rates, Gilbert-Elliott loses in bursts of 4 packets where Bernoulli's runs stay near 1 / (1 - rate)"
     }
 
     fn axes(&self) -> Vec<Axis> {

@@ -256,3 +256,23 @@ fn a_failing_point_sets_the_exit_code_and_bad_input_is_exit_2_without_files() {
         );
     }
 }
+
+#[test]
+fn the_results_index_shows_every_experiment_with_its_sentence() {
+    let experiments = experiments::all();
+    let index = experiments::results_index(
+        &experiments,
+        &ExperimentArgs::quick(PathBuf::from("results"), 1),
+    );
+    assert!(
+        index.starts_with("# Results\n\nWritten by `all` on the quick preset with base seed 1.")
+    );
+    for e in &experiments {
+        let name = e.name();
+        assert!(
+            index.contains(&format!("\n## {name}\n\n{}.\n", e.about())),
+            "{index}"
+        );
+        assert!(index.contains(&format!("![{name}]({name}.svg)")), "{index}");
+    }
+}
