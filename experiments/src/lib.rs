@@ -8,6 +8,7 @@
 //! writes `<out>/README.md`, which shows every plot with its sentence.
 
 pub mod grid;
+pub mod half_open;
 pub mod handshake_loss;
 pub mod link_loss;
 mod output;
@@ -92,7 +93,11 @@ impl ExperimentArgs {
 
 /// Every experiment, in the order `all` runs them.
 pub fn all() -> Vec<&'static dyn Experiment> {
-    vec![&link_loss::LinkLoss, &handshake_loss::HandshakeLoss]
+    vec![
+        &link_loss::LinkLoss,
+        &handshake_loss::HandshakeLoss,
+        &half_open::HalfOpen,
+    ]
 }
 
 #[derive(Parser)]
