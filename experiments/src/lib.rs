@@ -13,6 +13,7 @@ pub mod handshake_loss;
 pub mod link_loss;
 mod output;
 pub mod plot;
+pub mod simultaneous;
 pub mod sweep;
 
 pub use output::{point_seed, write_atomic};
@@ -97,6 +98,7 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &link_loss::LinkLoss,
         &handshake_loss::HandshakeLoss,
         &half_open::HalfOpen,
+        &simultaneous::Simultaneous,
     ]
 }
 

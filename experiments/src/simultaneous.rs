@@ -1,0 +1,119 @@
+//! `simultaneous`: two peers that open connections to each other, and later close, a little
+//! apart. An open is simultaneous (SYN-SENT -> SYN-RECEIVED) when each SYN leaves before the
+//! other's arrives, so when the offset is below the one-way delay; likewise a close
+//! (FIN-WAIT-1 -> CLOSING) with the FINs.
+//!
+//! Two peers bind ports 5000 and 6000 on a link of infinite bandwidth. `phase = open` puts
+//! the offset between the connects and closes them 0 s apart; `phase = close` connects them
+//! 0 s apart (a simultaneous open, so the connection exists) and puts the offset between the
+//! closes. Offsets are given as a ratio of the one-way delay; ratio 1 (an exact tie) is left
+//! out of the grid.
+
+use crate::grid::{Axis, Point, Value};
+use crate::plot::PlotSpec;
+use crate::{Experiment, Measured, Preset};
+use synack_net::World;
+
+/// The experiment.
+pub struct Simultaneous;
+
+fn scenario(delay_ms: f64, open_offset_s: f64, close_offset_s: f64) -> String {
+    format!(
+        r#"duration_s = 200.0
+[link]
+delay_ms = {delay_ms}
+bandwidth_mbps = 0.0
+[[peers]]
+open_s = [1.0, {open}]
+close_s = [30.0, {close}]
+"#,
+        open = 1.0 + open_offset_s,
+        close = 30.0 + close_offset_s,
+    )
+}
+
+impl Experiment for Simultaneous {
+    fn name(&self) -> &'static str {
+        "simultaneous"
+    }
+
+    fn about(&self) -> &'static str {
+        "Simultaneous opens and closes against the offset between the peers, as a ratio of the one-way delay: simultaneous exactly when the offset is below the delay"
+    }
+
+    fn axes(&self) -> Vec<Axis> {
+        vec![
+            Axis::strs(
+                "phase",
+                "open (offset between the connects) or close (between the closes)",
+                &["open", "close"],
+                &["open", "close"],
+            ),
+            Axis::floats(
+                "one_way_delay_ms",
+                "the link's delay, each way",
+                &[1.0, 20.0],
+                &[0.1, 1.0, 5.0, 20.0, 100.0],
+            ),
+            Axis::floats(
+                "offset_ratio",
+                "offset between the peers / one-way delay",
+                &[0.0, 0.5, 0.9, 1.1, 2.0],
+                &[
+                    0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1.01, 1.1, 1.5, 2.0, 4.0,
+                ],
+            ),
+        ]
+    }
+
+    fn replications(&self, _preset: Preset) -> u32 {
+        // Nothing in the run is random but the ISNs, which do not decide the outcome.
+        1
+    }
+
+    fn columns(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            (
+                "simultaneous_open_fraction",
+                "endpoints that went SYN-SENT -> SYN-RECEIVED, of 2",
+            ),
+            (
+                "simultaneous_close_fraction",
+                "endpoints that went FIN-WAIT-1 -> CLOSING, of 2",
+            ),
+        ]
+    }
+
+    fn run(&self, point: &Point, _preset: Preset) -> Result<Measured, String> {
+        let delay_ms = point.f64("one_way_delay_ms");
+        let offset_s = point.f64("offset_ratio") * delay_ms / 1e3;
+        let (open, close) = match point.str("phase") {
+            "open" => (offset_s, 0.0),
+            "close" => (0.0, offset_s),
+            other => return Err(format!("phase {other}: expected open or close")),
+        };
+        let mut scenario = synack_net::scenario::parse(&scenario(delay_ms, open, close))
+            .map_err(|e| e.to_string())?;
+        scenario.seed = point.seed;
+        let end = scenario.duration().map_err(|e| e.to_string())?;
+        let mut world =
+            World::new(scenario.world().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+        let summary = world.run_until(end);
+        Ok(Measured {
+            values: vec![
+                Value::Float(summary.simultaneous_opens as f64 / 2.0),
+                Value::Float(summary.simultaneous_closes as f64 / 2.0),
+            ],
+            events: summary.events,
+        })
+    }
+
+    fn plot(&self) -> PlotSpec {
+        PlotSpec::new(
+            "Simultaneous closes against the offset between the FINs",
+            "offset_ratio",
+            "simultaneous_close_fraction",
+            Some("one_way_delay_ms"),
+        )
+    }
+}
