@@ -9,27 +9,17 @@
 
 use crate::grid::{Axis, Point, Value};
 use crate::plot::PlotSpec;
-use crate::{Experiment, Measured, Preset};
+use crate::{Experiment, Measured, Preset, run_scenario};
 use std::cell::RefCell;
 use std::rc::Rc;
 use synack_kernel::SimTime;
 use synack_link::Way;
-use synack_net::{Observer, SegmentFate, World};
-use synack_tcp::host::Datagram;
+use synack_net::{Observer, SegmentFate};
+use synack_tcp::host::{Datagram, PROFILES};
 use synack_tcp::{Flags, FourTuple, State, Transition};
 
 /// The experiment.
 pub struct HalfOpen;
-
-/// The profiles compared.
-pub const PROFILES: [&str; 6] = [
-    "linux",
-    "linux-classic",
-    "freebsd",
-    "macos",
-    "windows",
-    "rfc9293",
-];
 
 const SCENARIO_SERVER: &str = "server0";
 
@@ -132,15 +122,12 @@ impl Experiment for HalfOpen {
     }
 
     fn run(&self, point: &Point, _preset: Preset) -> Result<Measured, String> {
-        let mut scenario = synack_net::scenario::parse(&scenario(point.str("profile")))
-            .map_err(|e| e.to_string())?;
-        scenario.seed = point.seed;
-        let end = scenario.duration().map_err(|e| e.to_string())?;
-        let mut world =
-            World::new(scenario.world().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
         let seen = Rc::new(RefCell::new(Seen::default()));
-        world.observe(Box::new(Watch(Rc::clone(&seen))));
-        let summary = world.run_until(end);
+        let summary = run_scenario(
+            &scenario(point.str("profile")),
+            point.seed,
+            Some(Box::new(Watch(Rc::clone(&seen)))),
+        )?;
         let seen = seen.borrow();
         let arrived = seen.syn_arrived.ok_or("the SYN never arrived")?;
         let freed = seen

@@ -13,10 +13,9 @@
 
 use crate::grid::{Axis, Point, Value};
 use crate::plot::PlotSpec;
-use crate::{Experiment, Measured, Preset};
-use synack_kernel::SimTime;
+use crate::{Experiment, Measured, Preset, run_scenario};
+use synack_net::AppSummary;
 use synack_net::app::percentile;
-use synack_net::{AppSummary, World};
 
 /// The experiment.
 pub struct HandshakeLoss;
@@ -110,12 +109,7 @@ impl Experiment for HandshakeLoss {
     fn run(&self, point: &Point, preset: Preset) -> Result<Measured, String> {
         let count = connections(preset);
         let text = scenario(point.str("profile"), point.f64("loss_rate"), count);
-        let mut scenario = synack_net::scenario::parse(&text).map_err(|e| e.to_string())?;
-        scenario.seed = point.seed;
-        let end: SimTime = scenario.duration().map_err(|e| e.to_string())?;
-        let mut world =
-            World::new(scenario.world().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-        let summary = world.run_until(end);
+        let summary = run_scenario(&text, point.seed, None)?;
         let client = summary
             .apps
             .iter()

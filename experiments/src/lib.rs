@@ -92,6 +92,24 @@ impl ExperimentArgs {
     }
 }
 
+/// Runs a scenario given as TOML text on `seed` to its `duration_s`, with `observer`
+/// watching if given: how experiments built on scenarios run a point.
+pub fn run_scenario(
+    text: &str,
+    seed: u64,
+    observer: Option<Box<dyn synack_net::Observer>>,
+) -> Result<synack_net::Summary, String> {
+    let mut scenario = synack_net::scenario::parse(text).map_err(|e| e.to_string())?;
+    scenario.seed = seed;
+    let end = scenario.duration().map_err(|e| e.to_string())?;
+    let mut world = synack_net::World::new(scenario.world().map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    if let Some(observer) = observer {
+        world.observe(observer);
+    }
+    Ok(world.run_until(end))
+}
+
 /// Every experiment, in the order `all` runs them.
 pub fn all() -> Vec<&'static dyn Experiment> {
     vec![

@@ -11,8 +11,7 @@
 
 use crate::grid::{Axis, Point, Value};
 use crate::plot::PlotSpec;
-use crate::{Experiment, Measured, Preset};
-use synack_net::World;
+use crate::{Experiment, Measured, Preset, run_scenario};
 
 /// The experiment.
 pub struct Simultaneous;
@@ -92,13 +91,7 @@ impl Experiment for Simultaneous {
             "close" => (0.0, offset_s),
             other => return Err(format!("phase {other}: expected open or close")),
         };
-        let mut scenario = synack_net::scenario::parse(&scenario(delay_ms, open, close))
-            .map_err(|e| e.to_string())?;
-        scenario.seed = point.seed;
-        let end = scenario.duration().map_err(|e| e.to_string())?;
-        let mut world =
-            World::new(scenario.world().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-        let summary = world.run_until(end);
+        let summary = run_scenario(&scenario(delay_ms, open, close), point.seed, None)?;
         Ok(Measured {
             values: vec![
                 Value::Float(summary.simultaneous_opens as f64 / 2.0),

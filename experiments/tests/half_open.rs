@@ -39,6 +39,6 @@ fn linux_resends_at_1_3_7_15_31_and_frees_the_slot_at_63_and_every_profile_match
         assert_eq!(held, alone.gives_up.as_secs_f64(), "{name}");
         rows += 1;
     }
-    assert_eq!(rows, experiments::half_open::PROFILES.len());
+    assert_eq!(rows, synack_tcp::host::PROFILES.len());
     let _ = std::fs::remove_dir_all(&out);
 }
