@@ -1,18 +1,7 @@
 //! The `synack` binary as a user runs it.
 
-use std::process::Command;
-
-fn synack(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_synack"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+mod common;
+use common::synack;
 
 #[test]
 fn profiles_prints_the_measured_schedules() {

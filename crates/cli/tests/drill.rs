@@ -2,20 +2,14 @@
 //! directory), and failures and bad scripts are reported as the issue asks.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::synack;
 
 fn drill(args: &[&str], scripts: &[PathBuf]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_synack"))
-        .arg("drill")
-        .args(args)
-        .args(scripts)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let mut all = vec!["drill"];
+    all.extend_from_slice(args);
+    all.extend(scripts.iter().map(|s| s.to_str().unwrap()));
+    synack(&all)
 }
 
 fn scripts_in(dir: &Path) -> Vec<PathBuf> {

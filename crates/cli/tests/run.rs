@@ -1,19 +1,9 @@
 //! `synack run` on every shipped scenario, traces, determinism, and bad scenarios.
 
 use std::path::{Path, PathBuf};
+mod common;
+use common::synack;
 use std::process::Command;
-
-fn synack(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_synack"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 fn scenarios() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/scenarios");
