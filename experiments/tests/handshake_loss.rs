@@ -1,39 +1,25 @@
 //! The `handshake_loss` experiment's claims on its quick preset: one RTT without loss,
 //! failures rising with loss, and each profile giving up at its documented time.
 
-use experiments::ExperimentArgs;
-use experiments::sweep::sweep;
+mod common;
 use std::collections::BTreeMap;
 
 #[test]
 fn setup_is_one_rtt_failures_rise_with_loss_and_each_profile_gives_up_on_time() {
-    let out = std::env::temp_dir().join(format!("synack-handshake-loss-{}", std::process::id()));
-    let report = sweep(
-        &experiments::handshake_loss::HandshakeLoss,
-        &ExperimentArgs::quick(out.clone(), 2),
-    )
-    .unwrap();
+    let (report, rows) = common::quick_rows(&experiments::handshake_loss::HandshakeLoss, 2);
     assert_eq!((report.points, report.failed), (50, 0));
-    let mut reader = csv::Reader::from_path(&report.csv).unwrap();
-    let headers = reader.headers().unwrap().clone();
     // Failed and attempted handshakes per profile and loss rate, over replications.
     let mut failures: BTreeMap<(String, u64), (f64, f64)> = BTreeMap::new();
-    for r in reader.records() {
-        let r = r.unwrap();
-        let get = |name: &str| {
-            r.get(headers.iter().position(|h| h == name).unwrap())
-                .unwrap()
-        };
-        let num = |name: &str| get(name).parse::<f64>().unwrap();
-        let profile = get("profile").to_string();
-        let loss = num("loss_rate");
+    for r in &rows {
+        let profile = r.get("profile").to_string();
+        let loss = r.num("loss_rate");
         if loss == 0.0 {
             for p in ["setup_p50_s", "setup_p90_s", "setup_p99_s"] {
-                assert_eq!(num(p), 0.020, "{profile}: {p}");
+                assert_eq!(r.num(p), 0.020, "{profile}: {p}");
             }
-            assert_eq!(num("failed"), 0.0, "{profile}");
+            assert_eq!(r.num("failed"), 0.0, "{profile}");
         }
-        if num("failed") > 0.0 {
+        if r.num("failed") > 0.0 {
             // Every failed handshake failed at the profile's documented give-up time.
             let documented = match profile.as_str() {
                 "linux" => 131.0,
@@ -42,14 +28,14 @@ fn setup_is_one_rtt_failures_rise_with_loss_and_each_profile_gives_up_on_time() 
                 "freebsd" | "macos" => 75.0,
                 other => panic!("unexpected profile {other}"),
             };
-            assert_eq!(num("give_up_min_s"), documented, "{profile} at {loss}");
-            assert_eq!(num("give_up_max_s"), documented, "{profile} at {loss}");
+            assert_eq!(r.num("give_up_min_s"), documented, "{profile} at {loss}");
+            assert_eq!(r.num("give_up_max_s"), documented, "{profile} at {loss}");
         }
         let entry = failures
             .entry((profile, (loss * 1000.0).round() as u64))
             .or_default();
-        entry.0 += num("failed");
-        entry.1 += num("connections");
+        entry.0 += r.num("failed");
+        entry.1 += r.num("connections");
     }
     let mut profiles = 0;
     for profile in ["linux", "linux-classic", "freebsd", "macos", "windows"] {
@@ -76,5 +62,4 @@ fn setup_is_one_rtt_failures_rise_with_loss_and_each_profile_gives_up_on_time() 
         profiles += 1;
     }
     assert_eq!(profiles, 5);
-    let _ = std::fs::remove_dir_all(&out);
 }

@@ -1,41 +1,26 @@
 //! The `link_loss` experiment's claims on its quick preset: each loss model loses what it
 //! is configured to lose, in bursts of the configured length.
 
-use experiments::ExperimentArgs;
-use experiments::sweep::sweep;
+mod common;
 
 #[test]
 fn loss_rates_and_bursts_match_the_configuration() {
-    let out = std::env::temp_dir().join(format!("synack-link-loss-{}", std::process::id()));
-    let report = sweep(
-        &experiments::link_loss::LinkLoss,
-        &ExperimentArgs::quick(out.clone(), 1),
-    )
-    .unwrap();
+    let (report, rows) = common::quick_rows(&experiments::link_loss::LinkLoss, 1);
     assert_eq!((report.points, report.failed), (30, 0));
-    let mut reader = csv::Reader::from_path(&report.csv).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    let col = |r: &csv::StringRecord, name: &str| -> f64 {
-        r.get(headers.iter().position(|h| h == name).unwrap())
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
     let mut checked = 0;
-    for r in reader.records() {
-        let r = r.unwrap();
+    for r in &rows {
         let (rate, measured, sigma4) = (
-            col(&r, "loss_rate"),
-            col(&r, "loss_rate_measured"),
-            col(&r, "loss_rate_4sigma"),
+            r.num("loss_rate"),
+            r.num("loss_rate_measured"),
+            r.num("loss_rate_4sigma"),
         );
         assert!((measured - rate).abs() <= sigma4, "{r:?}");
-        let bursts = col(&r, "bursts");
+        let bursts = r.num("bursts");
         if bursts > 100.0 {
             // Geometric burst lengths: 4 sigma of their mean.
             let (expected, got) = (
-                col(&r, "burst_len_expected_pkts"),
-                col(&r, "burst_len_measured_pkts"),
+                r.num("burst_len_expected_pkts"),
+                r.num("burst_len_measured_pkts"),
             );
             let q = 1.0 / expected;
             assert!(
@@ -46,5 +31,4 @@ fn loss_rates_and_bursts_match_the_configuration() {
         }
     }
     assert_eq!(checked, 24, "every lossy point has enough bursts to check");
-    let _ = std::fs::remove_dir_all(&out);
 }
