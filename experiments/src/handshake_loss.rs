@@ -13,8 +13,7 @@
 
 use crate::grid::{Axis, Point, Value};
 use crate::plot::PlotSpec;
-use crate::{Experiment, Measured, Preset, run_scenario};
-use synack_net::AppSummary;
+use crate::{Experiment, Measured, Preset, client_stats, run_scenario};
 use synack_net::app::percentile;
 
 /// The experiment.
@@ -110,14 +109,7 @@ impl Experiment for HandshakeLoss {
         let count = connections(preset);
         let text = scenario(point.str("profile"), point.f64("loss_rate"), count);
         let summary = run_scenario(&text, point.seed, None)?;
-        let client = summary
-            .apps
-            .iter()
-            .find_map(|a| match a {
-                AppSummary::Client(c) => Some(c.clone()),
-                _ => None,
-            })
-            .ok_or("the scenario has no client")?;
+        let client = client_stats(&summary)?;
         if client.not_started > 0 {
             return Err(format!("{} connects refused locally", client.not_started));
         }

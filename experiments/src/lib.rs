@@ -7,12 +7,14 @@
 //! `<out>/<name>.svg` (the headline plot). Every binary takes the same options; `all` also
 //! writes `<out>/README.md`, which shows every plot with its sentence.
 
+pub mod close_wait_leak;
 pub mod grid;
 pub mod half_open;
 pub mod handshake_loss;
 pub mod link_loss;
 mod output;
 pub mod plot;
+pub mod port_exhaustion;
 pub mod simultaneous;
 pub mod sweep;
 
@@ -99,15 +101,64 @@ pub fn run_scenario(
     seed: u64,
     observer: Option<Box<dyn synack_net::Observer>>,
 ) -> Result<synack_net::Summary, String> {
+    run_world(text, seed, |_| Ok(()), observer)
+}
+
+/// [`run_scenario`], with `tweak` changing the built world first: for what the TOML form
+/// does not say (ISN generators, link rules, socket options).
+pub fn run_world(
+    text: &str,
+    seed: u64,
+    tweak: impl FnOnce(&mut synack_net::WorldSpec) -> Result<(), String>,
+    observer: Option<Box<dyn synack_net::Observer>>,
+) -> Result<synack_net::Summary, String> {
     let mut scenario = synack_net::scenario::parse(text).map_err(|e| e.to_string())?;
     scenario.seed = seed;
     let end = scenario.duration().map_err(|e| e.to_string())?;
-    let mut world = synack_net::World::new(scenario.world().map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
+    let mut spec = scenario.world().map_err(|e| e.to_string())?;
+    tweak(&mut spec)?;
+    let mut world = synack_net::World::new(spec).map_err(|e| e.to_string())?;
     if let Some(observer) = observer {
         world.observe(observer);
     }
     Ok(world.run_until(end))
+}
+
+/// The statistics of a run's first client.
+pub fn client_stats(summary: &synack_net::Summary) -> Result<synack_net::app::ClientStats, String> {
+    summary
+        .apps
+        .iter()
+        .find_map(|a| match a {
+            synack_net::AppSummary::Client(c) => Some(c.clone()),
+            _ => None,
+        })
+        .ok_or_else(|| "the scenario has no client".to_string())
+}
+
+/// The statistics of a run's first server.
+pub fn server_stats(summary: &synack_net::Summary) -> Result<synack_net::app::ServerStats, String> {
+    summary
+        .apps
+        .iter()
+        .find_map(|a| match a {
+            synack_net::AppSummary::Server(s) => Some(*s),
+            _ => None,
+        })
+        .ok_or_else(|| "the scenario has no server".to_string())
+}
+
+/// The TCP counters of the host named `node` at the end of a run.
+pub fn host_counters(
+    summary: &synack_net::Summary,
+    node: &str,
+) -> Result<synack_tcp::host::HostCounters, String> {
+    summary
+        .hosts
+        .iter()
+        .find(|(name, _)| name == node)
+        .map(|(_, c)| *c)
+        .ok_or_else(|| format!("no host {node}"))
 }
 
 /// Every experiment, in the order `all` runs them.
@@ -117,6 +168,8 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &handshake_loss::HandshakeLoss,
         &half_open::HalfOpen,
         &simultaneous::Simultaneous,
+        &close_wait_leak::CloseWaitLeak,
+        &port_exhaustion::PortExhaustion,
     ]
 }
 

@@ -41,6 +41,9 @@ pub enum ClientClose {
     Active,
     /// The client waits for the server's FIN, then closes.
     Passive,
+    /// The client closes once it has the response, with SO_LINGER {on, 0}: a RST and no
+    /// TIME-WAIT (the port-exhaustion workaround).
+    LingerZero,
 }
 
 /// A client.
@@ -316,8 +319,11 @@ impl Client {
                         }
                     } else {
                         self.stats.completed += 1;
-                        if spec.close == ClientClose::Active && !conn.closed {
+                        if spec.close != ClientClose::Passive && !conn.closed {
                             conn.closed = true;
+                            if spec.close == ClientClose::LingerZero {
+                                let _ = host.set_linger_zero(id, true);
+                            }
                             let _ = host.close(id, now);
                         }
                     }

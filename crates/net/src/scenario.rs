@@ -293,7 +293,8 @@ pub struct ClientSection {
     pub response_bytes: u64,
     /// Requests per connection (keep-alive above 1). Default 1.
     pub requests_per_connection: u32,
-    /// `active` (default: the client closes first) or `passive`.
+    /// `active` (default: the client closes first), `passive`, or `linger-zero` (active,
+    /// with SO_LINGER 0: a RST, no TIME-WAIT).
     pub close: String,
     /// Shut down writing after the last request (half-close). Default false.
     pub half_close: bool,
@@ -732,6 +733,7 @@ impl Scenario {
                 &[
                     ("active", ClientClose::Active),
                     ("passive", ClientClose::Passive),
+                    ("linger-zero", ClientClose::LingerZero),
                 ],
             )?;
             let sched = &c.schedule;

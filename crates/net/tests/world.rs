@@ -128,6 +128,40 @@ fn request_response_over_a_wire_closes_cleanly_with_exact_setup_times() {
 }
 
 #[test]
+fn a_linger_zero_client_resets_instead_of_holding_time_wait() {
+    let mut world = pair(
+        vec![
+            server(1, 128, ServerClose::WaitForClient),
+            client(
+                0,
+                Schedule::Rate {
+                    start: secs(1.0),
+                    per_second: 10.0,
+                    count: 20,
+                },
+                ClientClose::LingerZero,
+            ),
+        ],
+        vec![],
+    );
+    let s = world.run_until(secs(10.0));
+    let c = client_stats(&s, 1);
+    assert_eq!((c.attempted, c.completed), (20, 20));
+    let (_, client_host) = &s.hosts[0];
+    let (_, server_host) = &s.hosts[1];
+    assert_eq!((client_host.time_wait, client_host.time_wait_peak), (0, 0));
+    // The server learns of each close from the RST.
+    assert_eq!(
+        (
+            server_host.reset,
+            server_host.close_wait,
+            server_host.time_wait
+        ),
+        (20, 0, 0)
+    );
+}
+
+#[test]
 fn a_star_routes_through_its_router() {
     let linux = profile("linux").unwrap();
     let mut world = World::new(WorldSpec {

@@ -1,0 +1,35 @@
+//! The `port_exhaustion` experiment's claims: no connect fails below ports / TIME-WAIT x
+//! 0.95, some fail above x 1.05, and each mitigation lifts the limit.
+
+mod common;
+
+#[test]
+fn connects_fail_exactly_past_ports_over_time_wait_unless_mitigated() {
+    let (report, rows) = common::quick_rows(&experiments::port_exhaustion::PortExhaustion, 11);
+    assert_eq!((report.points, report.failed), (24, 0));
+    let linux = rows
+        .iter()
+        .find(|r| r.get("setup") == "linux")
+        .expect("a linux row");
+    assert_eq!(linux.num("limit_per_s"), 28_232.0 / 60.0);
+    for r in &rows {
+        let (ratio, failures) = (r.num("rate_ratio"), r.num("connect_failures"));
+        if r.get("setup").contains('+') {
+            assert_eq!(failures, 0.0, "the mitigation lifts the limit: {r:?}");
+        } else if ratio <= 0.95 {
+            assert_eq!(failures, 0.0, "{r:?}");
+            // Steady state: one TIME-WAIT entry per connection of the last T seconds.
+            let expected = r.num("requests_per_s") * 28_232.0 / r.num("limit_per_s");
+            let peak = r.num("time_wait_peak");
+            assert!((peak - expected).abs() <= 0.001 * expected, "{r:?}");
+        } else {
+            assert!(ratio >= 1.05);
+            assert!(failures > 0.0, "{r:?}");
+            assert_eq!(
+                r.num("time_wait_peak"),
+                28_232.0,
+                "every port pinned: {r:?}"
+            );
+        }
+    }
+}
