@@ -17,6 +17,7 @@ pub mod plot;
 pub mod port_exhaustion;
 pub mod simultaneous;
 pub mod sweep;
+pub mod syn_flood;
 
 pub use output::{point_seed, write_atomic};
 pub use sweep::{Experiment, Measured, Report, Shard};
@@ -170,6 +171,7 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &simultaneous::Simultaneous,
         &close_wait_leak::CloseWaitLeak,
         &port_exhaustion::PortExhaustion,
+        &syn_flood::SynFlood,
     ]
 }
 

@@ -119,6 +119,10 @@ pub struct FlooderSpec {
     pub spoof_base: u32,
     /// How many spoofed addresses.
     pub spoof_count: u32,
+    /// Poisson arrivals (exponential gaps of mean 1 / `per_second`) rather than a constant
+    /// gap. A constant flood against a fixed half-open lifetime frees and refills SYN-queue
+    /// slots in lockstep; real floods arrive jittered.
+    pub poisson: bool,
 }
 
 /// What a client saw, over all its connections.

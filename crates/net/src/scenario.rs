@@ -366,6 +366,8 @@ pub struct FlooderSection {
     pub stop_s: Option<f64>,
     /// Spoofed source addresses (172.16.0.0 onward). Default 65536.
     pub spoofed_sources: u32,
+    /// `constant` (default: one SYN every 1 / per_second) or `poisson`.
+    pub arrivals: String,
 }
 
 impl Default for FlooderSection {
@@ -377,6 +379,7 @@ impl Default for FlooderSection {
             start_s: 0.0,
             stop_s: None,
             spoofed_sources: 65536,
+            arrivals: "constant".into(),
         }
     }
 }
@@ -838,6 +841,11 @@ impl Scenario {
                 },
                 spoof_base: 0xac10_0000,
                 spoof_count: fl.spoofed_sources.max(1),
+                poisson: choice(
+                    &f("arrivals"),
+                    &fl.arrivals,
+                    &[("constant", false), ("poisson", true)],
+                )?,
             }));
         }
         for (k, p) in self.peers.iter().enumerate() {

@@ -601,8 +601,16 @@ impl World {
                     now,
                 );
                 *self.flooded.entry(i).or_default() += 1;
-                let gap =
-                    SimDuration::try_from_secs_f64(1.0 / f.per_second).unwrap_or(SimDuration::MAX);
+                let mean = 1.0 / f.per_second;
+                let gap = if f.poisson {
+                    use rand::RngExt;
+                    rand_distr::Exp::new(f.per_second)
+                        .map(|exp| self.rng.sample(exp))
+                        .unwrap_or(mean)
+                } else {
+                    mean
+                };
+                let gap = SimDuration::try_from_secs_f64(gap).unwrap_or(SimDuration::MAX);
                 self.schedule(now.saturating_add(gap), Ev::Flood(i));
             }
             Ev::Fault(i) => match self.faults[i] {

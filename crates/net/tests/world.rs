@@ -235,6 +235,7 @@ fn flood(cookies: SynCookies) -> synack_net::app::ClientStats {
                 stop: secs(60.0),
                 spoof_base: 0xac10_0000,
                 spoof_count: 10_000,
+                poisson: false,
             }),
         ],
         faults: vec![],

@@ -4,7 +4,7 @@
 
 use synack_kernel::{RandomStreams, Scheduler, SimDuration, SimTime};
 use synack_tcp::host::{
-    ConnId, Datagram, Host, HostConfig, HostError, SynCookies, TwReuse, profile,
+    ConnId, Datagram, Host, HostConfig, HostError, SynCookies, SynRateLimit, TwReuse, profile,
 };
 use synack_tcp::{Event, Flags, Segment, Seq, State, TcpConfig, TimeWaitLength};
 
@@ -248,6 +248,38 @@ fn listen_syn_queue_full_without_cookies_drops() {
     assert_eq!(host.syn_queue_len(PORT), 4);
     assert_eq!(host.output().datagrams.len(), 4);
     assert_eq!(host.counters().syn_queue_drops, 2);
+}
+
+#[test]
+fn listen_syn_rate_filter_drops_past_the_burst_per_source_and_refills() {
+    let mut host = server(HostConfig {
+        syn_rate_limit: Some(SynRateLimit {
+            per_second: 2.0,
+            burst: 2,
+        }),
+        ..linux_without_timestamps()
+    });
+    // Three SYNs from one address at once: the burst admits two.
+    for port in 1000..1003 {
+        host.handle(&raw_syn(port, 100), SimTime::ZERO);
+    }
+    assert_eq!(
+        (host.syn_queue_len(PORT), host.counters().syn_rate_limited),
+        (2, 1)
+    );
+    // Another address has its own bucket.
+    let mut other = raw_syn(1003, 100);
+    other.src = CLIENT + 1;
+    host.handle(&other, SimTime::ZERO);
+    assert_eq!(host.syn_queue_len(PORT), 3);
+    // At 2 per second, 499 ms refill less than a token; 999 ms refill more than one.
+    host.handle(&raw_syn(1004, 100), ms(499));
+    assert_eq!(host.counters().syn_rate_limited, 2);
+    host.handle(&raw_syn(1005, 100), ms(999));
+    assert_eq!(
+        (host.syn_queue_len(PORT), host.counters().syn_rate_limited),
+        (4, 2)
+    );
 }
 
 #[test]

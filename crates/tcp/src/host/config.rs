@@ -1,6 +1,7 @@
 //! The host's knobs, and the OS profiles: named values of the whole configuration, each
 //! number from `shared/reference/tcp-behaviour.md` with its source.
 
+use super::ratelimit::SynRateLimit;
 use crate::{Backoff, ConfigError, Keepalive, TcpConfig, TimeWaitLength};
 use synack_kernel::SimDuration;
 
@@ -52,6 +53,9 @@ pub struct HostConfig {
     /// Most open connections (application sockets) at once, like a file-descriptor limit;
     /// `None` is no limit (the default).
     pub max_open: Option<u32>,
+    /// A per-source SYN rate filter in front of the listeners (a firewall rule, not TCP);
+    /// `None`, the default, admits every SYN.
+    pub syn_rate_limit: Option<SynRateLimit>,
 }
 
 impl Default for HostConfig {
@@ -95,6 +99,17 @@ impl HostConfig {
             return Err(ConfigError {
                 field: "max_open",
                 message: "must be at least 1, or unset".into(),
+            });
+        }
+        if let Some(limit) = self.syn_rate_limit
+            && (!(limit.per_second.is_finite() && limit.per_second > 0.0) || limit.burst == 0)
+        {
+            return Err(ConfigError {
+                field: "syn_rate_limit",
+                message: format!(
+                    "needs per_second > 0 and burst >= 1, got {} per second, burst {}",
+                    limit.per_second, limit.burst
+                ),
             });
         }
         Ok(())
@@ -142,6 +157,7 @@ pub fn profile(name: &str) -> Option<HostConfig> {
         tw_reuse: TwReuse::LoopbackOnly,
         max_time_wait: 32_768,
         max_open: None,
+        syn_rate_limit: None,
     };
     Some(match name {
         "linux" => linux,

@@ -17,10 +17,12 @@
 
 mod config;
 pub mod cookies;
+mod ratelimit;
 pub mod schedule;
 mod timewait;
 
 pub use config::{HostConfig, PROFILES, SynCookies, TwReuse, keepalive_detection, profile};
+pub use ratelimit::SynRateLimit;
 
 use crate::connection::Output;
 use crate::{
@@ -118,6 +120,8 @@ pub struct HostCounters {
     pub port_exhaustion: u64,
     /// Connections in CLOSE-WAIT now.
     pub close_wait: u64,
+    /// SYNs the per-source rate filter dropped.
+    pub syn_rate_limited: u64,
 }
 
 /// What the host produced since the last drain.
@@ -185,6 +189,7 @@ pub struct Host {
     port_counter: u32,
     next_incarnation: u32,
     open: u32,
+    syn_buckets: ratelimit::SourceBuckets,
     counters: HostCounters,
     out: Output,
     output: HostOutput,
@@ -227,6 +232,7 @@ impl Host {
             port_counter: 0,
             next_incarnation: incarnation_base,
             open: 0,
+            syn_buckets: ratelimit::SourceBuckets::default(),
             counters: HostCounters::default(),
             out: Output::default(),
             output: HostOutput::default(),
@@ -963,6 +969,12 @@ impl Host {
             }
             return;
         }
+        if let Some(limit) = &self.config.syn_rate_limit
+            && !self.syn_buckets.admit(limit, tuple.remote_addr, now)
+        {
+            self.counters.syn_rate_limited += 1;
+            return;
+        }
         let listener = &self.listeners[&port];
         if listener.accept_queue.len() >= self.accept_limit(listener) {
             self.counters.accept_queue_drops += 1;
@@ -1014,6 +1026,12 @@ impl Host {
 
     fn cookie_established(&mut self, tuple: FourTuple, seg: &Segment, mss: u16, now: SimTime) {
         let port = seg.dst_port;
+        if let Some(limit) = &self.config.syn_rate_limit
+            && !self.syn_buckets.admit(limit, tuple.remote_addr, now)
+        {
+            self.counters.syn_rate_limited += 1;
+            return;
+        }
         let listener = &self.listeners[&port];
         if listener.accept_queue.len() >= self.accept_limit(listener) {
             self.counters.accept_queue_drops += 1;
@@ -1051,6 +1069,7 @@ impl Host {
         self.time_wait = TimeWaitTable::default();
         self.timers = TimingWheel::default();
         self.open = 0;
+        self.syn_buckets.clear();
         self.counters.close_wait = 0;
         self.out.clear();
     }
