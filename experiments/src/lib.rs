@@ -18,6 +18,7 @@ pub mod port_exhaustion;
 pub mod simultaneous;
 pub mod sweep;
 pub mod syn_flood;
+pub mod two_vs_three_way;
 
 pub use output::{point_seed, write_atomic};
 pub use sweep::{Experiment, Measured, Report, Shard};
@@ -172,6 +173,7 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &close_wait_leak::CloseWaitLeak,
         &port_exhaustion::PortExhaustion,
         &syn_flood::SynFlood,
+        &two_vs_three_way::TwoVsThreeWay,
     ]
 }
 
