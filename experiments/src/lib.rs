@@ -18,6 +18,7 @@ pub mod port_exhaustion;
 pub mod simultaneous;
 pub mod sweep;
 pub mod syn_flood;
+pub mod time_wait_msl;
 pub mod two_vs_three_way;
 
 pub use output::{point_seed, write_atomic};
@@ -174,6 +175,7 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &port_exhaustion::PortExhaustion,
         &syn_flood::SynFlood,
         &two_vs_three_way::TwoVsThreeWay,
+        &time_wait_msl::TimeWaitMsl,
     ]
 }
 

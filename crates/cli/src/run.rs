@@ -108,11 +108,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         s.events
     );
     println!(
-        "host\topened\taccepted\trefused\treset\ttimed_out\thalf_open_expired\tsyn_queue_drops\taccept_queue_drops\tcookies_sent\tcookies_validated\tcookies_rejected\ttime_wait\ttime_wait_peak\ttime_wait_skipped\tport_exhaustion\tclose_wait"
+        "host\topened\taccepted\trefused\treset\ttimed_out\thalf_open_expired\tsyn_queue_drops\taccept_queue_drops\tcookies_sent\tcookies_validated\tcookies_rejected\ttime_wait\ttime_wait_peak\ttime_wait_skipped\tport_exhaustion\tclose_wait\tsyn_rate_limited\tmisdelivered_connections\tmisdelivered_bytes"
     );
     for (host, c) in &s.hosts {
         println!(
-            "{host}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            "{host}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             c.opened,
             c.accepted,
             c.refused,
@@ -128,7 +128,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             c.time_wait_peak,
             c.time_wait_skipped,
             c.port_exhaustion,
-            c.close_wait
+            c.close_wait,
+            c.syn_rate_limited,
+            c.misdelivered_connections,
+            c.misdelivered_bytes
         );
     }
     for (i, app) in s.apps.iter().enumerate() {

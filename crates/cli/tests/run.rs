@@ -31,7 +31,8 @@ fn scratch(name: &str) -> PathBuf {
 fn phenomenon(scenario: &str) -> &'static [&'static str] {
     // Columns: host opened accepted refused reset timed_out half_open_expired syn_queue_drops
     // accept_queue_drops cookies_sent cookies_validated cookies_rejected time_wait
-    // time_wait_peak time_wait_skipped port_exhaustion close_wait.
+    // time_wait_peak time_wait_skipped port_exhaustion close_wait syn_rate_limited
+    // misdelivered_connections misdelivered_bytes.
     match scenario {
         "handshake" => &[
             "completed 10 ",
@@ -48,10 +49,10 @@ fn phenomenon(scenario: &str) -> &'static [&'static str] {
         // 10,000 ports, 60 s of TIME-WAIT: the peak is the port range, then connects fail.
         "time_wait_pileup" => &[
             "client0\t11998\t",
-            "\t10000\t0\t2002\t0\n",
+            "\t10000\t0\t2002\t0\t0\t0\t0\n",
             "completed 11998 ",
         ],
-        "close_wait_leak" => &["server0\t0\t200\t", "\t200\n"],
+        "close_wait_leak" => &["server0\t0\t200\t", "\t200\t0\t0\t0\n"],
         "crash_reboot" => &["completed 3 refused 0 reset 1 "],
         other => panic!("scenario {other} has no expected phenomenon: add one"),
     }
@@ -153,6 +154,21 @@ fn bad_scenarios_are_one_line_naming_the_field_with_exit_2_and_no_trace() {
             "sizes",
             "duration_s = 1.0\n[[servers]]\n[[clients]]\nrequest_bytes = 100\n",
             "clients[0].request_bytes: is 100 but servers[0].request_bytes is 1000",
+        ),
+        (
+            "source_port",
+            "duration_s = 1.0\n[[clients]]\nsource_port = 0\n",
+            "clients[0].source_port: must be a port 1-65535, or unset",
+        ),
+        (
+            "arrivals",
+            "duration_s = 1.0\n[[flooders]]\narrivals = \"bursty\"\n",
+            "flooders[0].arrivals: expected one of constant, poisson",
+        ),
+        (
+            "close",
+            "duration_s = 1.0\n[[clients]]\nclose = \"never\"\n",
+            "clients[0].close: expected one of active, passive, linger-zero",
         ),
         (
             "ports",

@@ -68,6 +68,10 @@ pub struct ClientSpec {
     /// Shut down writing right after the (last) request: the server then answers from
     /// CLOSE-WAIT, data flowing toward the side that sent FIN first.
     pub half_close: bool,
+    /// Bind this local port before each connect, so every connection reuses one 4-tuple;
+    /// a connect while the tuple is still taken (TIME-WAIT) fails locally (EADDRINUSE) and
+    /// counts as not started. `None`: an ephemeral port.
+    pub source_port: Option<u16>,
 }
 
 /// When a server closes.
@@ -274,7 +278,20 @@ impl Client {
     /// Opens a connection now.
     pub fn open(&mut self, host: &mut Host, now: SimTime, requests: &mut Requests) {
         self.stats.attempted += 1;
-        match host.connect(self.spec.server_addr, self.spec.server_port, now) {
+        let opened = match self.spec.source_port {
+            Some(port) => match host.addrs().first() {
+                Some(&local) => host.connect_bound(
+                    local,
+                    port,
+                    self.spec.server_addr,
+                    self.spec.server_port,
+                    now,
+                ),
+                None => Err(HostError::AddressNotAvailable),
+            },
+            None => host.connect(self.spec.server_addr, self.spec.server_port, now),
+        };
+        match opened {
             Ok(id) => {
                 let conn = ClientConn {
                     started: now,
@@ -286,9 +303,12 @@ impl Client {
                 self.conns.insert(id, conn);
                 requests.owned.push(id);
             }
-            Err(HostError::AddressNotAvailable | HostError::TooManyOpen | HostError::Down) => {
-                self.stats.not_started += 1
-            }
+            Err(
+                HostError::AddressNotAvailable
+                | HostError::AddressInUse(_)
+                | HostError::TooManyOpen
+                | HostError::Down,
+            ) => self.stats.not_started += 1,
             Err(e) => panic!("connect: {e}"),
         }
     }

@@ -298,6 +298,9 @@ pub struct ClientSection {
     pub close: String,
     /// Shut down writing after the last request (half-close). Default false.
     pub half_close: bool,
+    /// Bind this local port for every connection (one 4-tuple, reused once its TIME-WAIT
+    /// ends; connects while it is taken fail locally). Default: an ephemeral port.
+    pub source_port: Option<u16>,
 }
 
 impl Default for ClientSection {
@@ -312,6 +315,7 @@ impl Default for ClientSection {
             requests_per_connection: 1,
             close: "active".into(),
             half_close: false,
+            source_port: None,
         }
     }
 }
@@ -778,6 +782,9 @@ impl Scenario {
             if c.requests_per_connection == 0 {
                 return Err(bad(&f("requests_per_connection"), "must be at least 1"));
             }
+            if c.source_port == Some(0) {
+                return Err(bad(&f("source_port"), "must be a port 1-65535, or unset"));
+            }
             // The server reads a fixed request size: a mismatch would hang every connection.
             if let Some((j, s)) = self
                 .servers
@@ -817,6 +824,7 @@ impl Scenario {
                     requests_per_connection: c.requests_per_connection,
                     close,
                     half_close: c.half_close,
+                    source_port: c.source_port,
                 }));
             }
         }

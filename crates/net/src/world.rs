@@ -446,6 +446,8 @@ impl World {
         let Some(deadline) = n.host.as_ref().and_then(Host::next_deadline) else {
             return;
         };
+        // Armed for when the wake-up will really come: a deadline already due comes now.
+        let deadline = deadline.max(now);
         if n.armed.is_some_and(|armed| armed <= deadline) {
             return;
         }
@@ -523,6 +525,12 @@ impl World {
             }
             Ev::Wake(node) => {
                 let n = &mut self.nodes[node.0 as usize];
+                // A wake-up superseded by an earlier one: the node is armed for another
+                // time, or was woken already. Acting on it would arm a second wake-up for
+                // the same deadline, and such duplicates would never drain.
+                if n.armed != Some(now) {
+                    return;
+                }
                 n.armed = None;
                 if let Some(host) = n.host.as_mut() {
                     host.on_timeout(now);

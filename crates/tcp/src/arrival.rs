@@ -114,7 +114,7 @@ impl Connection {
         // First: sequence number.
         if !self.acceptable(seg.seq, seg.seg_len()) {
             if !seg.has(Flags::RST) {
-                self.send_ack(now, out);
+                self.send_invalid_ack(seg, now, out);
             }
             return;
         }
@@ -127,7 +127,7 @@ impl Connection {
         // Second: RST.
         if seg.has(Flags::RST) {
             if self.config.rfc5961 && seg.seq != self.recv.nxt {
-                self.send_ack(now, out); // challenge ACK
+                self.send_invalid_ack(seg, now, out); // challenge ACK
                 return;
             }
             self.reset(now, out);
@@ -140,7 +140,7 @@ impl Connection {
                 self.set_state(State::Listen, Cause::Reset, now, out);
                 out.events.push(Event::ReturnedToListen);
             } else if self.config.rfc5961 {
-                self.send_ack(now, out); // challenge ACK
+                self.send_invalid_ack(seg, now, out); // challenge ACK
             } else {
                 // RFC 793: a SYN in the window is an error; reset the connection.
                 self.send_rst(now, out);
@@ -204,7 +204,7 @@ impl Connection {
         let ack = seg.ack;
         if ack.gt(self.snd_max) {
             // Acknowledges something not yet sent.
-            self.send_ack(now, out);
+            self.send_invalid_ack(seg, now, out);
             return false;
         }
         if ack.gt(self.snd_una) {

@@ -145,6 +145,11 @@ pub struct TcpConfig {
     pub rfc5961: bool,
     /// RFC 1337: ignore RSTs in TIME-WAIT. Default off (`tcp_rfc1337`).
     pub rfc1337: bool,
+    /// At most one ACK per this interval in answer to invalid segments that carry no data
+    /// (out-of-window sequence or ACK number, RFC 5961 challenges), per connection and per
+    /// TIME-WAIT entry, so two endpoints that disagree cannot ACK each other in a loop.
+    /// Default 500 ms (Linux `tcp_invalid_ratelimit`); `None` answers every one (RFC 9293).
+    pub invalid_ack_interval: Option<SimDuration>,
     /// How initial sequence numbers are chosen. Default RFC 6528.
     pub isn: IsnGenerator,
     /// MSS we announce and use at most. Default 1460 (Ethernet).
@@ -181,6 +186,7 @@ impl Default for TcpConfig {
             timestamps: true,
             rfc5961: true,
             rfc1337: false,
+            invalid_ack_interval: Some(SimDuration::from_millis(500)),
             isn: IsnGenerator::Rfc6528,
             mss: 1460,
             recv_buffer: 131_072,

@@ -124,6 +124,30 @@ pub(crate) enum Bit {
     FinNumbered = 128,
 }
 
+/// Whether an ACK may answer the invalid segment `seg` at `now`, given when the last one
+/// went (`last_ms`: simulated ms, wrapping; 0 is never), and records it if so. As Linux's
+/// `tcp_oow_rate_limited`: segments with data are always answered (they are not part of
+/// an ACK loop); SYNs and bare ACKs get at most one answer per `interval`.
+pub(crate) fn invalid_ack_allowed(
+    last_ms: &mut u32,
+    interval: Option<SimDuration>,
+    seg: &Segment,
+    now: SimTime,
+) -> bool {
+    let Some(interval) = interval else {
+        return true;
+    };
+    if seg.len > 0 && !seg.has(Flags::SYN) {
+        return true;
+    }
+    let now_ms = (now.as_nanos() / 1_000_000) as u32;
+    if *last_ms != 0 && u64::from(now_ms.wrapping_sub(*last_ms)) < interval.as_nanos() / 1_000_000 {
+        return false;
+    }
+    *last_ms = now_ms.max(1);
+    true
+}
+
 /// One connection endpoint.
 pub struct Connection {
     pub(crate) config: Arc<TcpConfig>,
@@ -168,6 +192,9 @@ pub struct Connection {
     pub(crate) state_deadline: SimTime,
     pub(crate) keepalive_deadline: SimTime,
     pub(crate) keepalive_probes: u8,
+    /// When we last answered an invalid segment, in simulated ms, wrapping (0: never), as
+    /// Linux keeps jiffies: a u32 keeps the endpoint within its size.
+    pub(crate) last_invalid_ack_ms: u32,
 }
 
 impl Connection {
@@ -209,6 +236,7 @@ impl Connection {
             state_deadline: NEVER,
             keepalive_deadline: NEVER,
             keepalive_probes: 0,
+            last_invalid_ack_ms: 0,
             config,
         }
     }
@@ -522,6 +550,15 @@ impl Connection {
             Flags::SYN | Flags::ACK
         };
         out.segments.push(self.segment(self.iss, flags, 0, 0, now));
+    }
+
+    /// An ACK in answer to an invalid segment (out of window, unacceptable ACK number, RFC
+    /// 5961 challenge), unless [`invalid_ack_allowed`] says one went too recently.
+    pub(crate) fn send_invalid_ack(&mut self, seg: &Segment, now: SimTime, out: &mut Output) {
+        let interval = self.config.invalid_ack_interval;
+        if invalid_ack_allowed(&mut self.last_invalid_ack_ms, interval, seg, now) {
+            self.send_ack(now, out);
+        }
     }
 
     /// An ACK of everything received, now.

@@ -541,6 +541,33 @@ fn time_wait_syn_newer_starts_a_new_incarnation_older_is_acked() {
 }
 
 #[test]
+fn time_wait_stray_acks_answered_once_per_500ms_fins_always() {
+    let (mut net, _) = time_wait_pair(linux_without_timestamps());
+    let (_, _, fin) = *net
+        .log
+        .iter()
+        .rev()
+        .find(|(_, w, d)| *w == Who::Server && d.segment.has(Flags::FIN))
+        .unwrap();
+    let mut stray = fin;
+    stray.segment.flags = Flags::ACK;
+    stray.segment.seq = fin.segment.seq + 70_000;
+    let answers = |net: &mut Net| net.client.output().datagrams.drain(..).count();
+    net.client.handle(&stray, secs(2));
+    assert_eq!(answers(&mut net), 1);
+    // Within 500 ms of that answer: stray ACKs get nothing, a retransmitted FIN its ACK.
+    net.client
+        .handle(&stray, secs(2) + SimDuration::from_millis(499));
+    assert_eq!(answers(&mut net), 0);
+    net.client
+        .handle(&fin, secs(2) + SimDuration::from_millis(499));
+    assert_eq!(answers(&mut net), 1);
+    net.client
+        .handle(&stray, secs(2) + SimDuration::from_millis(500));
+    assert_eq!(answers(&mut net), 1);
+}
+
+#[test]
 fn time_wait_retransmitted_fin_reacked_and_restarted() {
     let (mut net, _) = time_wait_pair(linux_without_timestamps());
     let (_, _, fin) = *net

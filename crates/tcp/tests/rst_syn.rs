@@ -116,3 +116,36 @@ fn timewait_rst_in_window_not_at_rcv_nxt_challenge_acked() {
     assert_eq!(d.conn.state(), State::TimeWait);
     assert_eq!(d.sent(), [w(".", ISS + 2, PEER_ISS + 2, 0)]);
 }
+
+#[test]
+fn established_bare_acks_out_of_window_answered_once_per_500ms() {
+    let mut d = Driver::established(config());
+    d.now = ms(1000);
+    d.recv(Flags::ACK, PEER_ISS - 500, ISS + 1, 0);
+    assert_eq!(d.sent(), [w(".", ISS + 1, PEER_ISS + 1, 0)]);
+    // tcp_invalid_ratelimit: the next two within 500 ms get nothing, be they bare ACKs,
+    // ACKs of unsent data or SYNs (challenge ACKs).
+    d.now = ms(1499);
+    d.recv(Flags::ACK, PEER_ISS - 400, ISS + 1, 0);
+    d.recv(Flags::ACK, PEER_ISS + 1, ISS + 5000, 0);
+    d.recv(Flags::SYN, PEER_ISS + 1, 0, 0);
+    assert_eq!(d.sent(), Vec::<Wire>::new());
+    // Data out of window is always answered.
+    d.recv(Flags::ACK, PEER_ISS - 500, ISS + 1, 100);
+    assert_eq!(d.sent(), [w(".", ISS + 1, PEER_ISS + 1, 0)]);
+    d.now = ms(1500);
+    d.recv(Flags::ACK, PEER_ISS - 400, ISS + 1, 0);
+    assert_eq!(d.sent(), [w(".", ISS + 1, PEER_ISS + 1, 0)]);
+}
+
+#[test]
+fn established_bare_acks_out_of_window_all_answered_without_the_limit() {
+    let mut d = Driver::established(TcpConfig {
+        invalid_ack_interval: None,
+        ..config()
+    });
+    for _ in 0..3 {
+        d.recv(Flags::ACK, PEER_ISS - 500, ISS + 1, 0);
+        assert_eq!(d.sent(), [w(".", ISS + 1, PEER_ISS + 1, 0)]);
+    }
+}

@@ -230,6 +230,8 @@ pub fn profile(name: &str) -> Option<HostConfig> {
                 data_retries: 6,
                 delayed_ack: Some(SimDuration::from_millis(200)),
                 keepalive: None,
+                // RFC 9293 3.10.7.4 answers every unacceptable segment.
+                invalid_ack_interval: None,
                 ..linux.tcp.clone()
             },
             ..linux.clone()

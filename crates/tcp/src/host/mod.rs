@@ -122,6 +122,11 @@ pub struct HostCounters {
     pub close_wait: u64,
     /// SYNs the per-source rate filter dropped.
     pub syn_rate_limited: u64,
+    /// Connections that delivered bytes of another incarnation of their 4-tuple, or at a
+    /// wrong stream offset (byte identity), counted when they end.
+    pub misdelivered_connections: u64,
+    /// The bytes those connections misdelivered.
+    pub misdelivered_bytes: u64,
 }
 
 /// What the host produced since the last drain.
@@ -340,6 +345,12 @@ impl Host {
             self.slots[id.slot as usize].generation.wrapping_add(1);
         self.free.push(id.slot);
         self.by_tuple.remove(&socket.tuple);
+        let integrity = socket.conn.integrity();
+        if !integrity.is_clean() {
+            self.counters.misdelivered_connections += 1;
+            self.counters.misdelivered_bytes +=
+                integrity.wrong_incarnation + integrity.wrong_offset;
+        }
         if socket.in_close_wait {
             self.counters.close_wait -= 1;
         }
@@ -752,6 +763,7 @@ impl Host {
             expiry: conn.next_deadline().unwrap_or(now),
             ts_recent: conn.ts_recent(),
             last_seen: now,
+            last_invalid_ack_ms: 0,
         };
         self.remove(id);
         self.output.events.push((id, Event::Closed));
@@ -898,6 +910,7 @@ impl Host {
 
     fn deliver_to_time_wait(&mut self, tuple: FourTuple, seg: &Segment, now: SimTime) {
         let tw = *self.time_wait.get(&tuple).expect("checked");
+        let interval = self.config.tcp.invalid_ack_interval;
         // A TIME-WAIT ACK offers the receive window, as Linux's timewait sockets do.
         let window = self.config.tcp.recv_buffer;
         let reply = |flags, seq: Seq, ack: Seq| {
@@ -921,24 +934,26 @@ impl Host {
                 } else {
                     self.reply_closed(tuple, seg);
                 }
-            } else {
-                let ack = reply(Flags::ACK, tw.snd_nxt, tw.rcv_nxt);
+            } else if self.time_wait.answer_invalid(&tuple, interval, seg, now) {
                 self.output.datagrams.push(Datagram {
                     src: tuple.local_addr,
                     dst: tuple.remote_addr,
-                    segment: ack,
+                    segment: reply(Flags::ACK, tw.snd_nxt, tw.rcv_nxt),
                 });
             }
             return;
         }
-        let ack = reply(Flags::ACK, tw.snd_nxt, tw.rcv_nxt);
-        self.output.datagrams.push(Datagram {
-            src: tuple.local_addr,
-            dst: tuple.remote_addr,
-            segment: ack,
-        });
-        if seg.has(Flags::FIN) {
-            // The peer's FIN again: our ACK was lost; restart the 2 MSL.
+        // The peer's FIN again means our ACK was lost: ACK it and restart the 2 MSL.
+        // Anything else is answered with an ACK, at a limited rate.
+        let fin = seg.has(Flags::FIN);
+        if fin || self.time_wait.answer_invalid(&tuple, interval, seg, now) {
+            self.output.datagrams.push(Datagram {
+                src: tuple.local_addr,
+                dst: tuple.remote_addr,
+                segment: reply(Flags::ACK, tw.snd_nxt, tw.rcv_nxt),
+            });
+        }
+        if fin {
             self.time_wait.restart(
                 &tuple,
                 now.saturating_add(self.config.tcp.time_wait_length()),

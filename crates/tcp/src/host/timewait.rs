@@ -18,6 +18,8 @@ pub struct Entry {
     pub ts_recent: Option<u32>,
     /// When that timestamp (or the last segment) was seen.
     pub last_seen: SimTime,
+    /// When the entry last answered an invalid segment, in simulated ms (0: never).
+    pub last_invalid_ack_ms: u32,
 }
 
 impl Entry {
@@ -65,6 +67,25 @@ impl TimeWaitTable {
     /// Removes an entry (reuse, RST, new incarnation).
     pub fn remove(&mut self, tuple: &FourTuple) {
         self.entries.remove(tuple);
+    }
+
+    /// Whether the entry may answer the invalid segment `seg` now (see
+    /// `invalid_ack_allowed`); records the answer if so.
+    pub fn answer_invalid(
+        &mut self,
+        tuple: &FourTuple,
+        interval: Option<SimDuration>,
+        seg: &Segment,
+        now: SimTime,
+    ) -> bool {
+        self.entries.get_mut(tuple).is_some_and(|entry| {
+            crate::connection::invalid_ack_allowed(
+                &mut entry.last_invalid_ack_ms,
+                interval,
+                seg,
+                now,
+            )
+        })
     }
 
     /// Restarts an entry's timer.
