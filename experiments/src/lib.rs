@@ -11,6 +11,7 @@ pub mod close_wait_leak;
 pub mod grid;
 pub mod half_open;
 pub mod handshake_loss;
+pub mod last_ack_loss;
 pub mod link_loss;
 mod output;
 pub mod plot;
@@ -176,6 +177,7 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &syn_flood::SynFlood,
         &two_vs_three_way::TwoVsThreeWay,
         &time_wait_msl::TimeWaitMsl,
+        &last_ack_loss::LastAckLoss,
     ]
 }
 
