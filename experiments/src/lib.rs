@@ -13,6 +13,7 @@ pub mod half_open;
 pub mod handshake_loss;
 pub mod last_ack_loss;
 pub mod link_loss;
+pub mod os_profiles;
 mod output;
 pub mod plot;
 pub mod port_exhaustion;
@@ -178,6 +179,7 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &two_vs_three_way::TwoVsThreeWay,
         &time_wait_msl::TimeWaitMsl,
         &last_ack_loss::LastAckLoss,
+        &os_profiles::OsProfiles,
     ]
 }
 
