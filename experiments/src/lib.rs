@@ -11,6 +11,7 @@ pub mod close_wait_leak;
 pub mod grid;
 pub mod half_open;
 pub mod handshake_loss;
+pub mod isn_guessing;
 pub mod last_ack_loss;
 pub mod link_loss;
 pub mod os_profiles;
@@ -180,6 +181,7 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &time_wait_msl::TimeWaitMsl,
         &last_ack_loss::LastAckLoss,
         &os_profiles::OsProfiles,
+        &isn_guessing::IsnGuessing,
     ]
 }
 

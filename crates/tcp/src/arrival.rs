@@ -156,6 +156,7 @@ impl Connection {
         if self.state == State::SynReceived {
             if seg.ack.gt(self.snd_una) && seg.ack.le(self.snd_nxt) {
                 self.snd_wnd = seg.window;
+                self.max_snd_wnd = self.max_snd_wnd.max(seg.window);
                 self.snd_wl1 = seg.seq;
                 self.snd_wl2 = seg.ack;
                 self.set_state(State::Established, Cause::HandshakeAck, now, out);
@@ -207,6 +208,12 @@ impl Connection {
             self.send_invalid_ack(seg, now, out);
             return false;
         }
+        if self.config.rfc5961 && ack.lt(self.snd_una - self.max_snd_wnd) {
+            // RFC 5961 section 5: older than any window the peer could have seen, so
+            // blind: challenge ACK, drop (Linux: tcp_ack, "too old ack").
+            self.send_invalid_ack(seg, now, out);
+            return false;
+        }
         if ack.gt(self.snd_una) {
             let mut acked = ack - self.snd_una;
             if self.snd_una == self.iss {
@@ -238,6 +245,7 @@ impl Connection {
         }
         if self.snd_wl1.lt(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.le(ack)) {
             self.snd_wnd = seg.window;
+            self.max_snd_wnd = self.max_snd_wnd.max(seg.window);
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = ack;
         }
@@ -265,10 +273,10 @@ impl Connection {
     }
 
     fn take_rtt_sample(&mut self, ack: Seq, now: SimTime) {
-        if let Some((seq, sent)) = self.rtt_probe
+        if let Some((seq, sent)) = self.rtt_probe()
             && seq.le(ack)
         {
-            self.rtt_probe = None;
+            self.set_rtt_probe(None);
             self.rtt.sample(now.saturating_since(sent), &self.config);
         }
     }

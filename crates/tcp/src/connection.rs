@@ -164,6 +164,8 @@ pub struct Connection {
     /// The highest sequence number sent: a segment below it is a retransmission.
     pub(crate) snd_max: Seq,
     pub(crate) snd_wnd: u32,
+    /// MAX.SND.WND: the largest window the peer has offered (RFC 5961 section 5).
+    pub(crate) max_snd_wnd: u32,
     pub(crate) snd_wl1: Seq,
     pub(crate) snd_wl2: Seq,
     /// MSS for sending: ours, capped by the peer's option (536 without one).
@@ -178,8 +180,10 @@ pub struct Connection {
     /// The peer's latest TSval (TS.Recent).
     pub(crate) ts_recent: u32,
     pub(crate) rtt: RttEstimator,
-    /// The segment being timed: (sequence number that acknowledges it, when it was sent).
-    pub(crate) rtt_probe: Option<(Seq, SimTime)>,
+    /// The segment being timed: the sequence number that acknowledges it, and when it was
+    /// sent (`NEVER`: none). Two fields, not an `Option` of a pair: 8 bytes less.
+    pub(crate) rtt_probe_ack: Seq,
+    pub(crate) rtt_probe_sent: SimTime,
     /// Consecutive retransmission timeouts.
     pub(crate) retries: u16,
     /// When the oldest unacknowledged segment was first sent (for the user timeout).
@@ -218,6 +222,7 @@ impl Connection {
             snd_nxt: iss + 1,
             snd_max: iss + 1,
             snd_wnd: 0,
+            max_snd_wnd: 0,
             snd_wl1: Seq(0),
             snd_wl2: Seq(0),
             snd_mss: config.mss,
@@ -227,7 +232,8 @@ impl Connection {
             recv: Receiver::default(),
             ts_recent: 0,
             rtt,
-            rtt_probe: None,
+            rtt_probe_ack: Seq(0),
+            rtt_probe_sent: NEVER,
             retries: 0,
             unacked_since: NEVER,
             rto_deadline: NEVER,
@@ -257,7 +263,7 @@ impl Connection {
         if let Some(timeout) = c.config.connect_timeout {
             c.state_deadline = now.saturating_add(timeout);
         }
-        c.rtt_probe = Some((iss + 1, now));
+        c.set_rtt_probe(Some((iss + 1, now)));
         c.unacked_since = now;
         c.send_syn(now, out);
         c.rto_deadline = now.saturating_add(c.handshake_wait(0));
@@ -288,7 +294,7 @@ impl Connection {
             out.events.push(Event::Connected);
             c.arm_keepalive(now);
         } else {
-            c.rtt_probe = Some((iss + 1, now));
+            c.set_rtt_probe(Some((iss + 1, now)));
             c.unacked_since = now;
             c.rto_deadline = now.saturating_add(c.handshake_wait(0));
         }
@@ -328,6 +334,7 @@ impl Connection {
     pub(crate) fn synchronize(&mut self, syn: &Segment) {
         self.recv = Receiver::new(syn.seq, syn.data.incarnation);
         self.snd_wnd = syn.window;
+        self.max_snd_wnd = self.max_snd_wnd.max(syn.window);
         self.snd_wl1 = syn.seq;
         self.snd_wl2 = syn.ack;
         // The peer's MSS, clamped below at Linux's TCP_MIN_MSS: an MSS option of 0 must not
@@ -552,6 +559,15 @@ impl Connection {
         out.segments.push(self.segment(self.iss, flags, 0, 0, now));
     }
 
+    /// The segment being timed, if any: (ACK that acknowledges it, when it was sent).
+    pub(crate) fn rtt_probe(&self) -> Option<(Seq, SimTime)> {
+        (self.rtt_probe_sent != NEVER).then_some((self.rtt_probe_ack, self.rtt_probe_sent))
+    }
+
+    pub(crate) fn set_rtt_probe(&mut self, probe: Option<(Seq, SimTime)>) {
+        (self.rtt_probe_ack, self.rtt_probe_sent) = probe.unwrap_or((Seq(0), NEVER));
+    }
+
     /// An ACK in answer to an invalid segment (out of window, unacceptable ACK number, RFC
     /// 5961 challenge), unless [`invalid_ack_allowed`] says one went too recently.
     pub(crate) fn send_invalid_ack(&mut self, seg: &Segment, now: SimTime, out: &mut Output) {
@@ -668,8 +684,8 @@ impl Connection {
     fn sent(&mut self, segment: Segment, now: SimTime, out: &mut Output) {
         let end = segment.seq + segment.seg_len();
         let fresh = segment.seq == self.snd_max;
-        if fresh && self.rtt_probe.is_none() {
-            self.rtt_probe = Some((end, now));
+        if fresh && self.rtt_probe().is_none() {
+            self.set_rtt_probe(Some((end, now)));
         }
         if self.unacked_since == NEVER {
             self.unacked_since = now;

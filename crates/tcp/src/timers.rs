@@ -41,7 +41,7 @@ impl Connection {
             }
             self.retries += 1;
             self.set(Bit::SynRetransmitted, true);
-            self.rtt_probe = None;
+            self.set_rtt_probe(None);
             self.send_syn(now, out);
             self.rto_deadline = now.saturating_add(self.handshake_wait(u32::from(self.retries)));
             return;
@@ -59,7 +59,7 @@ impl Connection {
             return;
         }
         self.retries += 1;
-        self.rtt_probe = None; // Karn: never time a retransmission
+        self.set_rtt_probe(None); // Karn: never time a retransmission
         // Go back to SND.UNA and resend what the window allows; a closed window still
         // lets one byte through, as a zero-window probe.
         self.snd_nxt = self.snd_una;

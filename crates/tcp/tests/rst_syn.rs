@@ -149,3 +149,43 @@ fn established_bare_acks_out_of_window_all_answered_without_the_limit() {
         assert_eq!(d.sent(), [w(".", ISS + 1, PEER_ISS + 1, 0)]);
     }
 }
+
+#[test]
+fn established_data_with_ack_older_than_the_peer_window_challenge_acked_and_dropped() {
+    // RFC 5961 section 5: SEG.ACK below SND.UNA - MAX.SND.WND is blind.
+    let mut d = Driver::established(config());
+    d.recv(
+        Flags::ACK,
+        PEER_ISS + 1,
+        ISS.wrapping_add(1).wrapping_sub(200_000),
+        100,
+    );
+    assert_eq!(d.sent(), [w(".", ISS + 1, PEER_ISS + 1, 0)]);
+    assert_eq!(d.conn.integrity().intact, 0);
+    assert_eq!(d.conn.rcv_nxt().0, PEER_ISS + 1);
+}
+
+#[test]
+fn established_data_with_old_ack_within_the_peer_window_accepted() {
+    let mut d = Driver::established(config());
+    d.recv(
+        Flags::ACK,
+        PEER_ISS + 1,
+        ISS.wrapping_add(1).wrapping_sub(1000),
+        100,
+    );
+    assert_eq!(d.conn.integrity().intact, 100);
+}
+
+#[test]
+fn established_data_with_ack_older_than_the_peer_window_without_5961_accepted() {
+    // RFC 9293: an old ACK is ignored and the text still processed.
+    let mut d = Driver::established(without_5961());
+    d.recv(
+        Flags::ACK,
+        PEER_ISS + 1,
+        ISS.wrapping_add(1).wrapping_sub(200_000),
+        100,
+    );
+    assert_eq!(d.conn.integrity().intact, 100);
+}
