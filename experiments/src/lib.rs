@@ -18,6 +18,7 @@ pub mod os_profiles;
 mod output;
 pub mod plot;
 pub mod port_exhaustion;
+pub mod server_capacity;
 pub mod simultaneous;
 pub mod sweep;
 pub mod syn_flood;
@@ -182,6 +183,7 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &last_ack_loss::LastAckLoss,
         &os_profiles::OsProfiles,
         &isn_guessing::IsnGuessing,
+        &server_capacity::ServerCapacity,
     ]
 }
 

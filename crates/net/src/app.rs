@@ -148,6 +148,9 @@ pub struct ClientStats {
     pub timed_out: u64,
     /// Handshake times, in seconds, in completion order.
     pub setup_times_s: Vec<f64>,
+    /// From connect to the first complete response, in seconds, in completion order: what
+    /// the user waits, including a server that has not accepted yet.
+    pub response_times_s: Vec<f64>,
     /// Seconds from connect to each handshake that failed, in failure order.
     pub handshake_failure_times_s: Vec<f64>,
 }
@@ -335,6 +338,11 @@ impl Client {
                 conn.received += host.receive(id, u64::MAX, now).unwrap_or(0);
                 if conn.received >= spec.response_bytes && conn.exchanges_left > 0 {
                     conn.received -= spec.response_bytes;
+                    if conn.exchanges_left == spec.requests_per_connection {
+                        self.stats
+                            .response_times_s
+                            .push(now.saturating_since(conn.started).as_secs_f64());
+                    }
                     conn.exchanges_left -= 1;
                     if conn.exchanges_left > 0 {
                         let _ = host.send(id, spec.request_bytes, now);

@@ -112,6 +112,15 @@ fn request_response_over_a_wire_closes_cleanly_with_exact_setup_times() {
         "{:?}",
         c.setup_times_s
     );
+    // The response one more RTT later (plus serialization of 1000 and 5000 bytes).
+    assert_eq!(c.response_times_s.len(), 20);
+    assert!(
+        c.response_times_s
+            .iter()
+            .all(|&t| (0.020..0.0201).contains(&t)),
+        "{:?}",
+        c.response_times_s
+    );
     let (_, client_host) = &s.hosts[0];
     let (_, server_host) = &s.hosts[1];
     assert_eq!(

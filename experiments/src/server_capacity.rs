@@ -1,0 +1,175 @@
+//! `server_capacity`: many clients connect to one server at once. The server application
+//! accepts 10,000 connections a second; what it has not accepted yet waits in the accept
+//! queue, min(backlog, somaxconn = 4096) long. When the queue is full, Linux drops the
+//! SYN (and the final ACK of a handshake already under way), and the client waits for its
+//! SYN retransmission a second later: the p99 time to a response jumps from milliseconds
+//! to seconds once the clients outrun the accept rate by more than the queue holds.
+//!
+//! N connections open evenly over one second from ceil(N / 20,000) client hosts (so no
+//! host runs out of ports) through a star to the server, 1 ms per link; each sends 100
+//! bytes and waits for 100 back. The run goes on until every SYN retry has ended.
+
+use crate::grid::{Axis, Point, Value};
+use crate::plot::PlotSpec;
+use crate::{Experiment, Measured, Preset, host_counters, run_scenario};
+use std::cell::Cell;
+use std::rc::Rc;
+use synack_kernel::SimTime;
+use synack_link::Way;
+use synack_net::app::percentile;
+use synack_net::{AppSummary, Observer, SegmentFate};
+use synack_tcp::host::Datagram;
+use synack_tcp::{Flags, FourTuple, Transition};
+
+/// The experiment.
+pub struct ServerCapacity;
+
+/// Connections the server application accepts per second.
+pub const ACCEPTS_PER_S: f64 = 10_000.0;
+const PER_HOST: u64 = 20_000;
+
+fn scenario(clients: u64, backlog: u32) -> String {
+    let hosts = clients.div_ceil(PER_HOST);
+    format!(
+        r#"duration_s = 200.0
+[topology]
+kind = "star"
+clients = {hosts}
+[[servers]]
+backlog = {backlog}
+accept_interval_ms = {interval}
+request_bytes = 100
+response_bytes = 100
+[[clients]]
+schedule = {{ kind = "rate", start_s = 1.0, per_second = {rate}, count = {count} }}
+request_bytes = 100
+response_bytes = 100
+"#,
+        interval = 1e3 / ACCEPTS_PER_S,
+        rate = (clients / hosts) as f64,
+        count = clients / hosts,
+    )
+}
+
+/// The first SYN sent and the last response the server sent (its last accept: the
+/// server answers as soon as it has accepted and read the request).
+#[derive(Default)]
+struct Span {
+    first_syn: Cell<Option<SimTime>>,
+    last_response: Cell<Option<SimTime>>,
+}
+
+struct Watch(Rc<Span>);
+
+impl Observer for Watch {
+    fn segment(&mut self, at: SimTime, _: &str, _: Way, d: &Datagram, fate: SegmentFate) {
+        let s = &d.segment;
+        if fate != SegmentFate::Sent {
+            return;
+        }
+        if s.dst_port == 80 && s.flags == Flags::SYN && self.0.first_syn.get().is_none() {
+            self.0.first_syn.set(Some(at));
+        } else if s.src_port == 80 && s.len > 0 {
+            self.0.last_response.set(Some(at));
+        }
+    }
+
+    fn transition(&mut self, _: &str, _: &FourTuple, _: &Transition) {}
+}
+
+impl Experiment for ServerCapacity {
+    fn name(&self) -> &'static str {
+        "server_capacity"
+    }
+
+    fn about(&self) -> &'static str {
+        "The p99 time to a response when N clients connect within one second to a server that accepts 10,000 a second, by backlog: milliseconds while the accept queue holds the excess, seconds (SYN retransmissions) once it overflows"
+    }
+
+    fn axes(&self) -> Vec<Axis> {
+        vec![
+            Axis::ints(
+                "backlog",
+                "listen() backlog (the accept queue is min(backlog, 4096))",
+                &[128, 1024, 4096],
+                &[128, 512, 1024, 4096],
+            ),
+            Axis::ints(
+                "clients",
+                "connections opened within one second",
+                &[1000, 5000, 12000, 20000],
+                &[1000, 5000, 10000, 12000, 15000, 20000, 50000, 100000],
+            ),
+        ]
+    }
+
+    fn columns(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("accepted", "connections the server application accepted"),
+            (
+                "accepted_per_s",
+                "accepted / (last response sent - first SYN sent), per simulated second",
+            ),
+            ("setup_p99_s", "99th percentile handshake time, client side"),
+            ("response_p50_s", "median time from connect to the response"),
+            (
+                "response_p99_s",
+                "99th percentile time from connect to the response",
+            ),
+            (
+                "accept_queue_drops",
+                "SYNs and final ACKs dropped because the accept queue was full",
+            ),
+            ("failed", "connections that never got a response"),
+        ]
+    }
+
+    fn run(&self, point: &Point, _preset: Preset) -> Result<Measured, String> {
+        let clients = point.i64("clients") as u64;
+        let backlog = point.i64("backlog") as u32;
+        let span = Rc::new(Span::default());
+        let summary = run_scenario(
+            &scenario(clients, backlog),
+            point.seed,
+            Some(Box::new(Watch(Rc::clone(&span)))),
+        )?;
+        let (mut setup, mut response, mut attempted) = (Vec::new(), Vec::new(), 0);
+        for app in &summary.apps {
+            if let AppSummary::Client(c) = app {
+                setup.extend_from_slice(&c.setup_times_s);
+                response.extend_from_slice(&c.response_times_s);
+                attempted += c.attempted;
+            }
+        }
+        setup.sort_by(f64::total_cmp);
+        response.sort_by(f64::total_cmp);
+        let server = host_counters(&summary, "server0")?;
+        let span = match (span.first_syn.get(), span.last_response.get()) {
+            (Some(first), Some(last)) => last.saturating_since(first).as_secs_f64(),
+            _ => f64::NAN,
+        };
+        Ok(Measured {
+            values: vec![
+                Value::Int(server.accepted as i64),
+                Value::Float(server.accepted as f64 / span),
+                Value::Float(percentile(&setup, 0.99)),
+                Value::Float(percentile(&response, 0.5)),
+                Value::Float(percentile(&response, 0.99)),
+                Value::Int(server.accept_queue_drops as i64),
+                Value::Int((attempted - response.len() as u64) as i64),
+            ],
+            events: summary.events,
+        })
+    }
+
+    fn plot(&self) -> PlotSpec {
+        let mut spec = PlotSpec::new(
+            "p99 time to a response against clients connecting within a second, by backlog",
+            "clients",
+            "response_p99_s",
+            Some("backlog"),
+        );
+        spec.log_y = true;
+        spec
+    }
+}
