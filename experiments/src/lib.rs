@@ -173,16 +173,16 @@ pub fn all() -> Vec<&'static dyn Experiment> {
     vec![
         &link_loss::LinkLoss,
         &handshake_loss::HandshakeLoss,
-        &half_open::HalfOpen,
-        &simultaneous::Simultaneous,
-        &close_wait_leak::CloseWaitLeak,
-        &port_exhaustion::PortExhaustion,
-        &syn_flood::SynFlood,
         &two_vs_three_way::TwoVsThreeWay,
         &time_wait_msl::TimeWaitMsl,
         &last_ack_loss::LastAckLoss,
-        &os_profiles::OsProfiles,
+        &port_exhaustion::PortExhaustion,
+        &syn_flood::SynFlood,
+        &close_wait_leak::CloseWaitLeak,
+        &half_open::HalfOpen,
+        &simultaneous::Simultaneous,
         &isn_guessing::IsnGuessing,
+        &os_profiles::OsProfiles,
         &server_capacity::ServerCapacity,
     ]
 }

@@ -214,11 +214,14 @@ impl Experiment for SynFlood {
     }
 
     fn plot(&self) -> PlotSpec {
-        PlotSpec::new(
-            "Legitimate handshakes done on the first SYN against spoofed SYNs per second",
-            "flood_per_s",
+        // Against the predicted load, both SYN-ACK retry counts fall on one curve.
+        let mut spec = PlotSpec::new(
+            "Legitimate handshakes done on the first SYN against flood rate x half-open lifetime / backlog",
+            "predicted_load",
             "first_try_rate",
             Some("defence"),
-        )
+        );
+        spec.log_x = true;
+        spec
     }
 }
