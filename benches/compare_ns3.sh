@@ -37,3 +37,25 @@ echo "hold benchmark, $reps interleaved runs each, medians ($(nproc) cores)"
 compare "k=1000 wheel vs ns-3 Map" 10 "--pending 1000 --events 10000000" "--k=1000 --events=10000000 --sched=ns3::MapScheduler"
 compare "k=1000000 wheel vs ns-3 Heap" 20 "--pending 1000000 --events 10000000" "--k=1000000 --events=10000000 --sched=ns3::HeapScheduler"
 compare "k=1000000 wheel vs ns-3 Map" - "--pending 1000000 --events 10000000" "--k=1000000 --events=10000000 --sched=ns3::MapScheduler"
+
+lifecycles() { grep -o 'lifecycles_per_wall_s=[0-9.]*' | cut -d= -f2; }
+
+# compare_lifecycle LABEL TARGET ARGS...: the same workload on both sides (flag names differ).
+compare_lifecycle() {
+  local label=$1 target=$2 n=$3 rate=$4 msl=$5 s=() t=()
+  for _ in $(seq "$reps"); do
+    s+=("$("$synack" bench lifecycle --connections "$n" --rate "$rate" --msl "$msl" --bytes 1000 | lifecycles)")
+    t+=("$("$ns3_dir/ns3_lifecycle" --n="$n" --rate="$rate" --msl="$msl" --bytes=1000 | lifecycles)")
+  done
+  local sm nm
+  sm=$(printf '%s\n' "${s[@]}" | median)
+  nm=$(printf '%s\n' "${t[@]}" | median)
+  awk -v l="$label" -v s="$sm" -v n="$nm" -v t="$target" 'BEGIN {
+    printf "%-34s synack=%9.0f/s  ns3=%7.0f/s  ratio=%6.1fx  target>=%sx\n", l, s, n, s / n, t }'
+}
+
+if [ "${LIFECYCLE:-1}" = 1 ]; then
+  echo "lifecycle benchmark (lifecycles per wall second), $reps interleaved runs each, medians"
+  compare_lifecycle "n=100000 rate=10000 msl=0.05" 300 100000 10000 0.05
+  compare_lifecycle "n=15000 all at once, msl=10" - 15000 10000000 10
+fi

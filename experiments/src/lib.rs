@@ -18,6 +18,7 @@ pub mod os_profiles;
 mod output;
 pub mod plot;
 pub mod port_exhaustion;
+pub mod scale;
 pub mod server_capacity;
 pub mod simultaneous;
 pub mod sweep;
@@ -184,6 +185,7 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &isn_guessing::IsnGuessing,
         &os_profiles::OsProfiles,
         &server_capacity::ServerCapacity,
+        &scale::Scale,
     ]
 }
 

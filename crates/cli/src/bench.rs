@@ -5,12 +5,42 @@ use std::time::Instant;
 use synack_kernel::hold::{HoldConfig, HoldEvent, HoldModel, HoldPayload, HoldReport};
 use synack_kernel::queue::{EventQueue, HeapQueue, IndexedQueue, QueueKind, TimingWheel};
 use synack_kernel::{DEFAULT_SEED, SimDuration};
+use synack_net::lifecycle::Lifecycle;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
     /// The classic hold model: K events pending, each fired event schedules one more at
     /// now + 1 ns + Exp(mean). Same workload as shared/anchors/ns3_hold.cc.
     Hold(HoldArgs),
+    /// Short connections: open, send, close, TIME-WAIT. Same scenario as
+    /// shared/anchors/ns3_lifecycle.cc (10 Gbit/s, 1 ms link; connection i at 1 s + i/R).
+    Lifecycle(LifecycleArgs),
+}
+
+#[derive(Args)]
+pub struct LifecycleArgs {
+    /// Connections (n).
+    #[arg(long, default_value_t = 100_000, value_parser = positive_count, allow_negative_numbers = true)]
+    connections: u64,
+    /// Connections opened per simulated second.
+    #[arg(long, default_value_t = 10_000.0, value_parser = positive_rate, allow_negative_numbers = true)]
+    rate: f64,
+    /// Maximum segment lifetime, seconds; TIME-WAIT is twice it.
+    #[arg(long, default_value_t = 0.05, value_parser = positive_rate, allow_negative_numbers = true)]
+    msl: f64,
+    /// Bytes each connection sends.
+    #[arg(long, default_value_t = 1000, value_parser = positive_count, allow_negative_numbers = true)]
+    bytes: u64,
+    /// Run seed.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+}
+
+fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err("expected a number above 0 (e.g. 10000 or 0.05)".into()),
+    }
 }
 
 #[derive(Args)]
@@ -45,6 +75,7 @@ fn positive_count(s: &str) -> Result<u64, String> {
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Hold(args) => hold(&args),
+        BenchCommand::Lifecycle(args) => lifecycle(&args),
     }
 }
 
@@ -75,6 +106,36 @@ fn hold(args: &HoldArgs) -> anyhow::Result<()> {
         report.sim_end_nanos as f64 * 1e-9,
         wall,
         report.fired as f64 / wall,
+    );
+    Ok(())
+}
+
+fn lifecycle(args: &LifecycleArgs) -> anyhow::Result<()> {
+    let workload = Lifecycle {
+        connections: args.connections,
+        rate: args.rate,
+        msl: SimDuration::try_from_secs_f64(args.msl)
+            .ok_or_else(|| anyhow::anyhow!("--msl: out of range, got {}", args.msl))?,
+        bytes: args.bytes,
+        seed: args.seed,
+    };
+    // Built before the clock starts, as the anchor schedules its opens before timing.
+    let mut world = workload.world()?;
+    let start = Instant::now();
+    let report = workload.finish(&mut world);
+    let wall = start.elapsed().as_secs_f64();
+    println!(
+        "synack n={} connected={} server_closed={} client_closed={} bytes={} sim_end={:.3}s wall={:.3}s lifecycles_per_wall_s={:.0} events={} client_addresses={}",
+        args.connections,
+        report.connected,
+        report.server_closed,
+        report.client_closed,
+        report.bytes,
+        report.sim_end.as_secs_f64(),
+        wall,
+        report.connected as f64 / wall,
+        report.events,
+        report.client_addresses,
     );
     Ok(())
 }

@@ -4,7 +4,7 @@
 use crate::topology::NodeId;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use synack_kernel::{SimDuration, SimRng, SimTime};
 use synack_tcp::host::{ConnId, Host, HostError};
 use synack_tcp::{ErrorKind, Event};
@@ -72,6 +72,10 @@ pub struct ClientSpec {
     /// a connect while the tuple is still taken (TIME-WAIT) fails locally (EADDRINUSE) and
     /// counts as not started. `None`: an ephemeral port.
     pub source_port: Option<u16>,
+    /// Open each connection from the host's next address in turn, so a host with several
+    /// addresses has a port range per address (for more connections at once than one
+    /// range holds). `false`: always the first address.
+    pub rotate_addresses: bool,
 }
 
 /// When a server closes.
@@ -172,6 +176,8 @@ pub struct ServerStats {
     pub responses: u64,
     /// accept() calls refused (too many open).
     pub accept_refused: u64,
+    /// Request bytes read.
+    pub bytes_received: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,7 +224,8 @@ pub struct Client {
     pub spec: ClientSpec,
     /// What it saw.
     pub stats: ClientStats,
-    conns: BTreeMap<ConnId, ClientConn>,
+    /// By connection; looked up, never iterated (no order leaks out).
+    conns: FxHashMap<ConnId, ClientConn>,
 }
 
 /// A running server.
@@ -228,7 +235,8 @@ pub struct Server {
     pub spec: ServerSpec,
     /// What it saw.
     pub stats: ServerStats,
-    conns: BTreeMap<ConnId, ServerConn>,
+    /// By connection; looked up, never iterated.
+    conns: FxHashMap<ConnId, ServerConn>,
     accept_armed: bool,
 }
 
@@ -238,7 +246,7 @@ impl Client {
         Client {
             spec,
             stats: ClientStats::default(),
-            conns: BTreeMap::new(),
+            conns: FxHashMap::default(),
         }
     }
 
@@ -292,6 +300,11 @@ impl Client {
                 ),
                 None => Err(HostError::AddressNotAvailable),
             },
+            None if self.spec.rotate_addresses && host.addrs().len() > 1 => {
+                let addrs = host.addrs();
+                let local = addrs[(self.stats.attempted as usize - 1) % addrs.len()];
+                host.connect_from(local, self.spec.server_addr, self.spec.server_port, now)
+            }
             None => host.connect(self.spec.server_addr, self.spec.server_port, now),
         };
         match opened {
@@ -330,7 +343,16 @@ impl Client {
                     .setup_times_s
                     .push(now.saturating_since(conn.started).as_secs_f64());
                 let _ = host.send(id, spec.request_bytes, now);
-                if spec.half_close && conn.exchanges_left == 1 {
+                if spec.response_bytes == 0 && spec.close != ClientClose::Passive {
+                    // Nothing to wait for: send and close, as ns-3's lifecycle anchor does.
+                    conn.exchanges_left = 0;
+                    conn.closed = true;
+                    self.stats.completed += 1;
+                    if spec.close == ClientClose::LingerZero {
+                        let _ = host.set_linger_zero(id, true);
+                    }
+                    let _ = host.close(id, now);
+                } else if spec.half_close && conn.exchanges_left == 1 {
                     let _ = host.shutdown(id, now);
                 }
             }
@@ -393,7 +415,7 @@ impl Server {
         Server {
             spec,
             stats: ServerStats::default(),
-            conns: BTreeMap::new(),
+            conns: FxHashMap::default(),
             accept_armed: false,
         }
     }
@@ -455,7 +477,9 @@ impl Server {
         };
         match event {
             Event::Readable => {
-                conn.received += host.receive(id, u64::MAX, now).unwrap_or(0);
+                let read = host.receive(id, u64::MAX, now).unwrap_or(0);
+                self.stats.bytes_received += read;
+                conn.received += read;
                 while conn.received >= spec.request_bytes && spec.request_bytes > 0 {
                     conn.received -= spec.request_bytes;
                     let _ = host.send(id, spec.response_bytes, now);

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod diagram;
+pub mod lifecycle;
 pub mod pcap;
 pub mod scenario;
 pub mod topology;

@@ -825,6 +825,7 @@ impl Scenario {
                     close,
                     half_close: c.half_close,
                     source_port: c.source_port,
+                    rotate_addresses: false,
                 }));
             }
         }

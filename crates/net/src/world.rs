@@ -8,10 +8,11 @@ use crate::app::{
     spoofed_source,
 };
 use crate::topology::{LinkId, NodeId, Routes};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use synack_kernel::{RandomStreams, Scheduler, SimDuration, SimRng, SimTime};
 use synack_link::{DropCause, Fate, Link, LinkConfig, Packet, Way};
-use synack_tcp::host::{ConnId, Datagram, Host, HostConfig, HostCounters};
+use synack_tcp::host::{ConnId, Datagram, Host, HostConfig, HostCounters, HostOutput};
 use synack_tcp::{Event, Flags, FourTuple, Segment, Seq, Transition};
 
 /// A node: a host with a TCP layer, or a router that only forwards.
@@ -131,7 +132,8 @@ struct Node {
     host: Option<Host>,
     armed: Option<SimTime>,
     /// Which application owns each connection.
-    owners: BTreeMap<ConnId, usize>,
+    /// Looked up, never iterated (no order leaks out).
+    owners: FxHashMap<ConnId, usize>,
 }
 
 /// What a run did.
@@ -181,6 +183,8 @@ pub struct World {
     observer: Option<Box<dyn Observer>>,
     /// Every address and its node.
     addrs: Vec<(u32, NodeId)>,
+    /// An empty host output, swapped with a host's to take what it produced.
+    spare_output: HostOutput,
 }
 
 /// Size on the wire: IPv4 and TCP headers, options, payload.
@@ -218,7 +222,7 @@ impl World {
                 name: n.name.clone(),
                 host,
                 armed: None,
-                owners: BTreeMap::new(),
+                owners: FxHashMap::default(),
             });
         }
         let mut links = Vec::new();
@@ -253,6 +257,7 @@ impl World {
             simultaneous: (0, 0),
             observer: None,
             addrs,
+            spare_output: HostOutput::default(),
         };
         for (i, app) in spec.apps.iter().enumerate() {
             world.start_app(i, app)?;
@@ -372,10 +377,9 @@ impl World {
         };
         let verdict = link.transmit(way, &packet, now);
         let to = if way == Way::Forward { *b } else { *a };
-        let name = name.clone();
-        let mut arrivals = Vec::new();
+        let mut arrivals = [None; 2];
         if let Some(o) = self.observer.as_mut() {
-            o.segment(now, &name, way, &datagram, SegmentFate::Sent);
+            o.segment(now, name, way, &datagram, SegmentFate::Sent);
         }
         for (copy, fate) in [Some(verdict.original), verdict.duplicate]
             .into_iter()
@@ -385,18 +389,18 @@ impl World {
             if copy == 1
                 && let Some(o) = self.observer.as_mut()
             {
-                o.segment(now, &name, way, &datagram, SegmentFate::Duplicated);
+                o.segment(now, name, way, &datagram, SegmentFate::Duplicated);
             }
             match fate {
-                Fate::Delivered { at, corrupt } => arrivals.push((at, corrupt)),
+                Fate::Delivered { at, corrupt } => arrivals[copy] = Some((at, corrupt)),
                 Fate::Dropped(cause) => {
                     if let Some(o) = self.observer.as_mut() {
-                        o.segment(now, &name, way, &datagram, SegmentFate::Dropped(cause));
+                        o.segment(now, name, way, &datagram, SegmentFate::Dropped(cause));
                     }
                 }
             }
         }
-        for (at, corrupt) in arrivals {
+        for (at, corrupt) in arrivals.into_iter().flatten() {
             self.schedule(
                 at,
                 Ev::Arrive {
@@ -417,11 +421,14 @@ impl World {
             let Some(host) = self.nodes[node.0 as usize].host.as_mut() else {
                 return;
             };
-            let output = std::mem::take(host.output());
+            // Swapped with a spare buffer, not taken, so neither side reallocates.
+            let mut output = std::mem::take(&mut self.spare_output);
+            std::mem::swap(&mut output, host.output());
             if output.datagrams.is_empty()
                 && output.events.is_empty()
                 && output.transitions.is_empty()
             {
+                self.spare_output = output;
                 break;
             }
             for (_, tuple, t) in &output.transitions {
@@ -435,15 +442,17 @@ impl World {
                     o.transition(&self.nodes[node.0 as usize].name, tuple, t);
                 }
             }
-            for d in output.datagrams {
+            output.transitions.clear();
+            for d in output.datagrams.drain(..) {
                 self.send(node, d, now);
             }
-            for (id, event) in output.events {
+            for (id, event) in output.events.drain(..) {
                 self.dispatch(node, id, event, now);
             }
+            self.spare_output = output;
         }
         let n = &mut self.nodes[node.0 as usize];
-        let Some(deadline) = n.host.as_ref().and_then(Host::next_deadline) else {
+        let Some(deadline) = n.host.as_mut().and_then(Host::next_deadline) else {
             return;
         };
         // Armed for when the wake-up will really come: a deadline already due comes now.
@@ -659,6 +668,14 @@ impl World {
     fn rng_u32(&mut self) -> u32 {
         use rand::Rng;
         self.rng.next_u32()
+    }
+
+    /// Runs until nothing is left to do; the summary's `end` is the last event's time.
+    pub fn run(&mut self) -> Summary {
+        while let Some((now, ev)) = self.scheduler.step() {
+            self.handle(now, ev);
+        }
+        self.summary()
     }
 
     /// Runs until `until` (or until nothing is left to do); returns the summary.

@@ -46,6 +46,7 @@ fn client(node: u32, schedule: Schedule, close: ClientClose) -> AppSpec {
         close,
         half_close: false,
         source_port: None,
+        rotate_addresses: false,
     })
 }
 
@@ -127,6 +128,7 @@ fn request_response_over_a_wire_closes_cleanly_with_exact_setup_times() {
         client_host.time_wait, 20,
         "the active closer holds TIME-WAIT"
     );
+    assert_eq!((client_host.closed, server_host.closed), (20, 20));
     assert_eq!(
         (
             server_host.accepted,

@@ -127,6 +127,8 @@ pub struct HostCounters {
     pub misdelivered_connections: u64,
     /// The bytes those connections misdelivered.
     pub misdelivered_bytes: u64,
+    /// Connections that closed cleanly: into TIME-WAIT, or CLOSED with no error.
+    pub closed: u64,
 }
 
 /// What the host produced since the last drain.
@@ -345,6 +347,11 @@ impl Host {
             self.slots[id.slot as usize].generation.wrapping_add(1);
         self.free.push(id.slot);
         self.by_tuple.remove(&socket.tuple);
+        if socket.conn.failure().is_none()
+            && matches!(socket.conn.state(), State::Closed | State::TimeWait)
+        {
+            self.counters.closed += 1;
+        }
         let integrity = socket.conn.integrity();
         if !integrity.is_clean() {
             self.counters.misdelivered_connections += 1;
@@ -797,8 +804,21 @@ impl Host {
 
     // ---- Time ----------------------------------------------------------------------------
 
-    /// The earliest time [`Host::on_timeout`] has work, if any.
-    pub fn next_deadline(&self) -> Option<SimTime> {
+    /// The earliest time [`Host::on_timeout`] has work, if any. Superseded timers at the
+    /// front are dropped first, so a deadline that moved wakes nobody.
+    pub fn next_deadline(&mut self) -> Option<SimTime> {
+        while let Some(at) = self.timers.peek_time() {
+            let entry = self.timers.pop_until(at).expect("peeked");
+            let (slot, generation) = entry.event;
+            if self
+                .socket(ConnId { slot, generation })
+                .is_some_and(|s| s.armed == entry.time)
+            {
+                self.timers.push(entry);
+                break;
+            }
+        }
+        self.time_wait.drop_stale_expiries();
         let timers = self.timers.peek_time();
         let tw = self.time_wait.next_expiry();
         match (timers, tw) {

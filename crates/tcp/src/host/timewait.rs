@@ -101,6 +101,16 @@ impl TimeWaitTable {
         self.expiries.front().map(|&(at, _)| at)
     }
 
+    /// Forgets queued expiries of entries removed or restarted since, at the front.
+    pub fn drop_stale_expiries(&mut self) {
+        while let Some(&(at, tuple)) = self.expiries.front() {
+            if self.entries.get(&tuple).is_some_and(|e| e.expiry == at) {
+                break;
+            }
+            self.expiries.pop_front();
+        }
+    }
+
     /// Drops every entry expired at `now`.
     pub fn expire(&mut self, now: SimTime) {
         while let Some(&(at, tuple)) = self.expiries.front() {
