@@ -84,8 +84,9 @@ fn client_stats(s: &synack_net::Summary, i: usize) -> synack_net::app::ClientSta
     }
 }
 
-#[test]
-fn request_response_over_a_wire_closes_cleanly_with_exact_setup_times() {
+/// 20 request/response exchanges, 10 a second from 1 s, to a server that closes after
+/// the client; run to 10 s.
+fn twenty_exchanges(close: ClientClose) -> synack_net::Summary {
     let mut world = pair(
         vec![
             server(1, 128, ServerClose::WaitForClient),
@@ -96,12 +97,17 @@ fn request_response_over_a_wire_closes_cleanly_with_exact_setup_times() {
                     per_second: 10.0,
                     count: 20,
                 },
-                ClientClose::Active,
+                close,
             ),
         ],
         vec![],
     );
-    let s = world.run_until(secs(10.0));
+    world.run_until(secs(10.0))
+}
+
+#[test]
+fn request_response_over_a_wire_closes_cleanly_with_exact_setup_times() {
+    let s = twenty_exchanges(ClientClose::Active);
     let c = client_stats(&s, 1);
     assert_eq!(
         (c.attempted, c.connected, c.completed, c.timed_out),
@@ -141,22 +147,7 @@ fn request_response_over_a_wire_closes_cleanly_with_exact_setup_times() {
 
 #[test]
 fn a_linger_zero_client_resets_instead_of_holding_time_wait() {
-    let mut world = pair(
-        vec![
-            server(1, 128, ServerClose::WaitForClient),
-            client(
-                0,
-                Schedule::Rate {
-                    start: secs(1.0),
-                    per_second: 10.0,
-                    count: 20,
-                },
-                ClientClose::LingerZero,
-            ),
-        ],
-        vec![],
-    );
-    let s = world.run_until(secs(10.0));
+    let s = twenty_exchanges(ClientClose::LingerZero);
     let c = client_stats(&s, 1);
     assert_eq!((c.attempted, c.completed), (20, 20));
     let (_, client_host) = &s.hosts[0];

@@ -540,15 +540,20 @@ fn time_wait_syn_newer_starts_a_new_incarnation_older_is_acked() {
     assert_eq!(net.server.syn_queue_len(PORT), 1);
 }
 
-#[test]
-fn time_wait_stray_acks_answered_once_per_500ms_fins_always() {
-    let (mut net, _) = time_wait_pair(linux_without_timestamps());
-    let (_, _, fin) = *net
-        .log
+/// The server's last FIN, as the client received it.
+fn last_server_fin(net: &Net) -> Datagram {
+    net.log
         .iter()
         .rev()
         .find(|(_, w, d)| *w == Who::Server && d.segment.has(Flags::FIN))
-        .unwrap();
+        .map(|&(_, _, d)| d)
+        .expect("the server sent a FIN")
+}
+
+#[test]
+fn time_wait_stray_acks_answered_once_per_500ms_fins_always() {
+    let (mut net, _) = time_wait_pair(linux_without_timestamps());
+    let fin = last_server_fin(&net);
     let mut stray = fin;
     stray.segment.flags = Flags::ACK;
     stray.segment.seq = fin.segment.seq + 70_000;
@@ -570,12 +575,7 @@ fn time_wait_stray_acks_answered_once_per_500ms_fins_always() {
 #[test]
 fn time_wait_retransmitted_fin_reacked_and_restarted() {
     let (mut net, _) = time_wait_pair(linux_without_timestamps());
-    let (_, _, fin) = *net
-        .log
-        .iter()
-        .rev()
-        .find(|(_, w, d)| *w == Who::Server && d.segment.has(Flags::FIN))
-        .unwrap();
+    let fin = last_server_fin(&net);
     net.client.handle(&fin, secs(30));
     let ack = net.client.output().datagrams.pop().unwrap().segment;
     assert_eq!(
