@@ -33,10 +33,13 @@ compare() {
     printf "%-34s synack=%6.2fM/s  ns3=%6.2fM/s  ratio=%5.1fx  target>=%sx\n", l, s / 1e6, n / 1e6, s / n, t }'
 }
 
-echo "hold benchmark, $reps interleaved runs each, medians ($(nproc) cores)"
-compare "k=1000 wheel vs ns-3 Map" 10 "--pending 1000 --events 10000000" "--k=1000 --events=10000000 --sched=ns3::MapScheduler"
-compare "k=1000000 wheel vs ns-3 Heap" 20 "--pending 1000000 --events 10000000" "--k=1000000 --events=10000000 --sched=ns3::HeapScheduler"
-compare "k=1000000 wheel vs ns-3 Map" - "--pending 1000000 --events 10000000" "--k=1000000 --events=10000000 --sched=ns3::MapScheduler"
+# HOLD=0 or LIFECYCLE=0 skips that half.
+if [ "${HOLD:-1}" = 1 ]; then
+  echo "hold benchmark, $reps interleaved runs each, medians ($(nproc) cores)"
+  compare "k=1000 wheel vs ns-3 Map" 10 "--pending 1000 --events 10000000" "--k=1000 --events=10000000 --sched=ns3::MapScheduler"
+  compare "k=1000000 wheel vs ns-3 Heap" 20 "--pending 1000000 --events 10000000" "--k=1000000 --events=10000000 --sched=ns3::HeapScheduler"
+  compare "k=1000000 wheel vs ns-3 Map" - "--pending 1000000 --events 10000000" "--k=1000000 --events=10000000 --sched=ns3::MapScheduler"
+fi
 
 lifecycles() { grep -o 'lifecycles_per_wall_s=[0-9.]*' | cut -d= -f2; }
 

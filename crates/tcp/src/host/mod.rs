@@ -804,20 +804,10 @@ impl Host {
 
     // ---- Time ----------------------------------------------------------------------------
 
-    /// The earliest time [`Host::on_timeout`] has work, if any. Superseded timers at the
-    /// front are dropped first, so a deadline that moved wakes nobody.
+    /// The earliest time [`Host::on_timeout`] may have work, if any. Expiries of removed
+    /// TIME-WAIT entries at the front are dropped first. Superseded connection timers are
+    /// not: popping one to look would move the timer wheel's horizon past `now`.
     pub fn next_deadline(&mut self) -> Option<SimTime> {
-        while let Some(at) = self.timers.peek_time() {
-            let entry = self.timers.pop_until(at).expect("peeked");
-            let (slot, generation) = entry.event;
-            if self
-                .socket(ConnId { slot, generation })
-                .is_some_and(|s| s.armed == entry.time)
-            {
-                self.timers.push(entry);
-                break;
-            }
-        }
         self.time_wait.drop_stale_expiries();
         let timers = self.timers.peek_time();
         let tw = self.time_wait.next_expiry();
