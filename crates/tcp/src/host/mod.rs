@@ -231,7 +231,7 @@ impl Host {
             by_tuple: FxHashMap::default(),
             listeners: FxHashMap::default(),
             time_wait: TimeWaitTable::default(),
-            timers: TimingWheel::default(),
+            timers: TimingWheel::with_fast_peek(),
             timer_seq: 0,
             isn,
             cookie_key: [rng.next_u64(), rng.next_u64()],
@@ -1092,7 +1092,7 @@ impl Host {
         self.by_tuple.clear();
         self.listeners.clear();
         self.time_wait = TimeWaitTable::default();
-        self.timers = TimingWheel::default();
+        self.timers = TimingWheel::with_fast_peek();
         self.open = 0;
         self.syn_buckets.clear();
         self.counters.close_wait = 0;
