@@ -147,6 +147,32 @@ macro_rules! conformance {
 conformance!(heap, HeapQueue<u64>);
 conformance!(priority_queue, IndexedQueue<u64>);
 conformance!(wheel, TimingWheel<u64>);
+conformance!(wheel_fast_peek, FastPeek);
+
+/// The wheel built with `with_fast_peek`, under the same suite.
+struct FastPeek(TimingWheel<u64>);
+
+impl Default for FastPeek {
+    fn default() -> Self {
+        FastPeek(TimingWheel::with_fast_peek())
+    }
+}
+
+impl EventQueue<u64> for FastPeek {
+    const NAME: &'static str = "wheel-fast-peek";
+    fn push(&mut self, entry: Entry<u64>) {
+        self.0.push(entry);
+    }
+    fn pop_until(&mut self, limit: SimTime) -> Option<Entry<u64>> {
+        self.0.pop_until(limit)
+    }
+    fn peek_time(&self) -> Option<SimTime> {
+        self.0.peek_time()
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
 
 #[derive(Debug, Clone)]
 enum Op {
