@@ -8,7 +8,9 @@
 //! change from run to run: `wall_s`, `events_per_wall_s`, `lifecycles_per_wall_s` and
 //! the memory columns. The points run one at a time (whatever `--jobs` says) so that
 //! their timings and peak memory are their own: the process's peak RSS is reset before
-//! each point (`/proc/self/clear_refs`) and read after it (`VmHWM`).
+//! each point (`/proc/self/clear_refs`) and read after it (`VmHWM`). Memory the process
+//! already holds (from earlier experiments under `all`) is reused first, so a small point
+//! can show 0 bytes per pair there; run `scale` alone for its memory figures.
 
 use crate::grid::{Axis, Point, Value};
 use crate::plot::PlotSpec;
