@@ -283,6 +283,39 @@ fn listen_syn_rate_filter_drops_past_the_burst_per_source_and_refills() {
 }
 
 #[test]
+fn listen_syn_rate_filter_counts_syns_only_not_cookie_acks() {
+    let mut host = server(HostConfig {
+        syncookies: SynCookies::Always,
+        syn_rate_limit: Some(SynRateLimit {
+            per_second: 1.0,
+            burst: 1,
+        }),
+        ..linux_without_timestamps()
+    });
+    host.handle(&raw_syn(2000, 100), SimTime::ZERO);
+    let synack = host.output().datagrams.pop().unwrap().segment;
+    // The SYN took the only token; the ACK that completes the cookie handshake needs none.
+    let mut ack = Segment::new(2000, PORT, Seq(101), synack.seq + 1, Flags::ACK);
+    ack.window = 65535;
+    host.handle(
+        &Datagram {
+            src: CLIENT,
+            dst: SERVER,
+            segment: ack,
+        },
+        ms(10),
+    );
+    assert_eq!(
+        (
+            host.counters().cookies_validated,
+            host.counters().syn_rate_limited,
+            host.accept_queue_len(PORT)
+        ),
+        (1, 0, 1)
+    );
+}
+
+#[test]
 fn listen_syn_queue_full_with_cookies_sends_stateless_synack_and_validates_the_ack() {
     let mut host = server(linux_without_timestamps());
     for port in 1000..1004 {

@@ -1051,12 +1051,6 @@ impl Host {
 
     fn cookie_established(&mut self, tuple: FourTuple, seg: &Segment, mss: u16, now: SimTime) {
         let port = seg.dst_port;
-        if let Some(limit) = &self.config.syn_rate_limit
-            && !self.syn_buckets.admit(limit, tuple.remote_addr, now)
-        {
-            self.counters.syn_rate_limited += 1;
-            return;
-        }
         let listener = &self.listeners[&port];
         if listener.accept_queue.len() >= self.accept_limit(listener) {
             self.counters.accept_queue_drops += 1;
