@@ -135,24 +135,16 @@ pub fn run_world(
 /// The statistics of a run's first client.
 pub fn client_stats(summary: &synack_net::Summary) -> Result<synack_net::app::ClientStats, String> {
     summary
-        .apps
-        .iter()
-        .find_map(|a| match a {
-            synack_net::AppSummary::Client(c) => Some(c.clone()),
-            _ => None,
-        })
+        .first_client()
+        .cloned()
         .ok_or_else(|| "the scenario has no client".to_string())
 }
 
 /// The statistics of a run's first server.
 pub fn server_stats(summary: &synack_net::Summary) -> Result<synack_net::app::ServerStats, String> {
     summary
-        .apps
-        .iter()
-        .find_map(|a| match a {
-            synack_net::AppSummary::Server(s) => Some(*s),
-            _ => None,
-        })
+        .first_server()
+        .copied()
         .ok_or_else(|| "the scenario has no server".to_string())
 }
 
@@ -162,10 +154,8 @@ pub fn host_counters(
     node: &str,
 ) -> Result<synack_tcp::host::HostCounters, String> {
     summary
-        .hosts
-        .iter()
-        .find(|(name, _)| name == node)
-        .map(|(_, c)| *c)
+        .host(node)
+        .copied()
         .ok_or_else(|| format!("no host {node}"))
 }
 

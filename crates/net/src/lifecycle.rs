@@ -11,7 +11,7 @@
 
 use crate::app::{ClientClose, ClientSpec, Schedule, ServerClose, ServerSpec};
 use crate::topology::NodeId;
-use crate::{AppSpec, AppSummary, LinkSpec, NodeSpec, World, WorldError, WorldSpec};
+use crate::{AppSpec, LinkSpec, NodeSpec, World, WorldError, WorldSpec};
 use synack_kernel::{SimDuration, SimTime};
 use synack_link::{DirectionConfig, LinkConfig, QueueLimit};
 use synack_tcp::TimeWaitLength;
@@ -140,28 +140,12 @@ impl Lifecycle {
     /// Runs `world` (from [`Lifecycle::world`]) to its last event.
     pub fn finish(&self, world: &mut World) -> LifecycleReport {
         let summary = world.run();
-        let counters = |i: usize| summary.hosts[i].1;
-        let connected = summary
-            .apps
-            .iter()
-            .find_map(|a| match a {
-                AppSummary::Client(c) => Some(c.connected),
-                _ => None,
-            })
-            .unwrap_or(0);
-        let bytes = summary
-            .apps
-            .iter()
-            .find_map(|a| match a {
-                AppSummary::Server(s) => Some(s.bytes_received),
-                _ => None,
-            })
-            .unwrap_or(0);
+        let closed = |node: &str| summary.host(node).map_or(0, |c| c.closed);
         LifecycleReport {
-            connected,
-            server_closed: counters(1).closed,
-            client_closed: counters(0).closed,
-            bytes,
+            connected: summary.first_client().map_or(0, |c| c.connected),
+            server_closed: closed("server"),
+            client_closed: closed("client"),
+            bytes: summary.first_server().map_or(0, |s| s.bytes_received),
             sim_end: summary.end,
             events: summary.events,
             client_addresses: self.client_addresses(),

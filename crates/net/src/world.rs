@@ -155,6 +155,32 @@ pub struct Summary {
     pub apps: Vec<AppSummary>,
 }
 
+impl Summary {
+    /// The first client's statistics, if the run had a client.
+    pub fn first_client(&self) -> Option<&crate::app::ClientStats> {
+        self.apps.iter().find_map(|a| match a {
+            AppSummary::Client(c) => Some(c),
+            _ => None,
+        })
+    }
+
+    /// The first server's statistics, if the run had a server.
+    pub fn first_server(&self) -> Option<&crate::app::ServerStats> {
+        self.apps.iter().find_map(|a| match a {
+            AppSummary::Server(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The TCP counters of the host named `node`.
+    pub fn host(&self, node: &str) -> Option<&HostCounters> {
+        self.hosts
+            .iter()
+            .find(|(name, _)| name == node)
+            .map(|(_, c)| c)
+    }
+}
+
 /// One application's results.
 #[derive(Debug, Clone)]
 pub enum AppSummary {
