@@ -243,3 +243,131 @@ fn check_against_oracle<Q: EventQueue<u64>>(ops: &[Op]) {
     let rest: Vec<_> = oracle.into_keys().collect();
     assert_eq!(drain(&mut q), rest);
 }
+
+// ---- TimingWheel::remove_first_if ----------------------------------------------------------
+
+#[derive(Debug, Clone)]
+enum RemovalOp {
+    Push(u64),
+    PopUntil(u64),
+    /// Remove the earliest entry if this says it is stale.
+    RemoveFirstIf(bool),
+}
+
+fn removal_ops() -> impl Strategy<Value = Vec<RemovalOp>> {
+    prop::collection::vec(
+        prop_oneof![
+            3 => offset().prop_map(RemovalOp::Push),
+            1 => offset().prop_map(RemovalOp::PopUntil),
+            2 => any::<bool>().prop_map(RemovalOp::RemoveFirstIf),
+        ],
+        1..400,
+    )
+}
+
+/// Removals see exactly the oracle's first entry, take it only when told, and never move the
+/// horizon: pushes keep landing at the last pop's time plus an offset.
+fn check_removals(mut q: TimingWheel<u64>, ops: &[RemovalOp]) {
+    let mut oracle: BTreeMap<(u64, u64), ()> = BTreeMap::new();
+    let (mut horizon, mut seq) = (0u64, 0u64);
+    for op in ops {
+        match *op {
+            RemovalOp::Push(offset) => {
+                let time = horizon.saturating_add(offset);
+                q.push(Entry {
+                    time: t(time),
+                    seq,
+                    event: seq,
+                });
+                oracle.insert((time, seq), ());
+                seq += 1;
+            }
+            RemovalOp::PopUntil(offset) => {
+                let limit = horizon.saturating_add(offset);
+                let expected = oracle
+                    .first_key_value()
+                    .map(|(&k, _)| k)
+                    .filter(|&(time, _)| time <= limit);
+                if let Some(k) = expected {
+                    oracle.remove(&k);
+                }
+                let got = q.pop_until(t(limit)).map(|e| (e.time.as_nanos(), e.seq));
+                assert_eq!(got, expected);
+                horizon = got.map_or(limit, |(time, _)| time);
+            }
+            RemovalOp::RemoveFirstIf(stale) => {
+                let first = oracle.first_key_value().map(|(&k, _)| k);
+                let mut asked = None;
+                let removed = q.remove_first_if(|e| {
+                    asked = Some((e.time.as_nanos(), e.seq));
+                    stale
+                });
+                if asked.is_some() {
+                    assert_eq!(asked, first, "offered an entry that is not the earliest");
+                }
+                assert_eq!(removed, asked.is_some() && stale);
+                if removed {
+                    oracle.remove(&first.expect("removed one"));
+                }
+            }
+        }
+        assert_eq!(q.len(), oracle.len());
+        assert_eq!(
+            q.peek_time(),
+            oracle.first_key_value().map(|(&(time, _), _)| t(time))
+        );
+    }
+    let rest: Vec<_> = oracle.into_keys().collect();
+    let mut got = Vec::new();
+    while let Some(e) = q.pop_until(SimTime::MAX) {
+        got.push((e.time.as_nanos(), e.seq));
+    }
+    assert_eq!(got, rest);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn wheel_removals_match_the_ordered_map_oracle(ops in removal_ops()) {
+        check_removals(TimingWheel::default(), &ops);
+    }
+    #[test]
+    fn wheel_fast_peek_removals_match_the_ordered_map_oracle(ops in removal_ops()) {
+        check_removals(TimingWheel::with_fast_peek(), &ops);
+    }
+}
+
+#[test]
+fn wheel_remove_first_if_leaves_the_horizon_where_it_was() {
+    let mut q = TimingWheel::with_fast_peek();
+    push_all(&mut q, 0, &[1_000_000_000]);
+    assert!(q.remove_first_if(|_| true));
+    // A pop of that entry would have moved the horizon to 1 s; 5 ns is still allowed.
+    push_all(&mut q, 1, &[5]);
+    assert_eq!(drain(&mut q), [(5, 1)]);
+}
+
+#[test]
+fn wheel_remove_first_if_gives_up_on_a_crowded_slot() {
+    let mut q = TimingWheel::with_fast_peek();
+    // 40 entries in one level-2 slot (65,536 ns wide) far from the horizon.
+    let times: Vec<u64> = (0..40).map(|i| 1 << 20 | i).collect();
+    push_all(&mut q, 0, &times);
+    let mut asked = false;
+    assert!(!q.remove_first_if(|_| {
+        asked = true;
+        true
+    }));
+    assert!(!asked);
+    assert_eq!(q.len(), 40);
+}
+
+#[test]
+fn wheel_remove_first_if_keeps_the_slot_minimum() {
+    let mut q = TimingWheel::with_fast_peek();
+    push_all(&mut q, 0, &[1 << 20 | 7, 1 << 20 | 3, 1 << 20 | 5]);
+    assert!(q.remove_first_if(|e| e.time == t(1 << 20 | 3)));
+    assert_eq!(q.peek_time(), Some(t(1 << 20 | 5)));
+    assert!(!q.remove_first_if(|_| false));
+    assert_eq!(drain(&mut q), [(1 << 20 | 5, 2), (1 << 20 | 7, 0)]);
+}

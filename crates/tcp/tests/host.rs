@@ -169,6 +169,35 @@ fn listen_syn_synack_ack_accepted() {
 }
 
 #[test]
+fn established_superseded_handshake_timers_are_not_deadlines() {
+    let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
+    net.server.listen(PORT, 16).unwrap();
+    let id = net.connect();
+    net.run_until(ms(10));
+    let accepted = net.server.accept(PORT).unwrap().unwrap();
+    // The SYN's and the SYN-ACK's retransmission timers (1 s, 1.001 s) were armed and are
+    // now superseded: each host's deadline is its connection's own.
+    let own = |h: &Host, id| h.connection(id).unwrap().next_deadline();
+    assert_eq!(net.client.next_deadline(), own(&net.client, id));
+    assert_eq!(net.server.next_deadline(), own(&net.server, accepted));
+    assert!(net.client.next_deadline() != Some(secs(1)));
+    // Closed both ways: the server's connection is gone, and with it every timer.
+    net.client.close(id, ms(10)).unwrap();
+    net.flush(Who::Client);
+    net.run_until(ms(20));
+    net.server.close(accepted, ms(20)).unwrap();
+    net.flush(Who::Server);
+    net.run_until(ms(30));
+    assert_eq!(net.server.connections(), 0);
+    assert_eq!(net.server.next_deadline(), None);
+    assert_eq!(net.client.state(id), None);
+    assert_eq!(
+        net.client.next_deadline(),
+        Some(ms(21) + net.client.time_wait_length())
+    );
+}
+
+#[test]
 fn listen_half_open_synacks_at_1_3_7_15_31_dropped_at_63_then_ack_gets_rst() {
     let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
     net.server.listen(PORT, 16).unwrap();

@@ -28,6 +28,8 @@ const LEVELS: usize = 64 / SLOT_BITS as usize;
 const POOL_MAX: usize = 16;
 /// Buckets up to this capacity stay in their slot when drained; larger ones are pooled.
 const SMALL_BUCKET: usize = 256;
+/// [`TimingWheel::remove_first_if`] scans buckets above level 0 up to this length.
+const SCAN_MAX: usize = 32;
 const _: () = assert!(
     LEVELS * WORDS <= 32,
     "occupied_words must have a bit per word"
@@ -51,11 +53,12 @@ pub struct TimingWheel<E> {
     /// The level-0 slot being drained, reversed so `pop` takes the next entry; all at `elapsed`.
     ready: Vec<Entry<E>>,
     len: usize,
-    /// With [`TimingWheel::with_fast_peek`]: the earliest time filed in each slot
-    /// (`u64::MAX` when empty), so `peek_time` never scans a bucket. A TCP host with many
-    /// timers in one far slot peeks after every event; the kernel's queue never peeks, and
-    /// keeping the minima costs it 15% in the hold benchmark, so it is off by default.
-    slot_min: Option<Box<[[u64; SLOTS]; LEVELS]>>,
+    /// With [`TimingWheel::with_fast_peek`]: the earliest entry filed in each slot above
+    /// level 0, as its time (`u64::MAX` when empty) and its index in the bucket, so neither
+    /// `peek_time` nor `remove_first_if` scans a bucket. A TCP host with many timers in one
+    /// far slot peeks after every event; the kernel's queue never peeks, and keeping the
+    /// minima costs it 15% in the hold benchmark, so it is off by default.
+    slot_min: Option<Box<[[SlotMin; SLOTS]; LEVELS]>>,
 }
 
 impl<E> Default for TimingWheel<E> {
@@ -73,6 +76,27 @@ impl<E> Default for TimingWheel<E> {
     }
 }
 
+/// A slot's earliest entry, for [`TimingWheel::with_fast_peek`].
+#[derive(Clone, Copy)]
+struct SlotMin {
+    time: u64,
+    index: u32,
+}
+
+impl SlotMin {
+    const EMPTY: SlotMin = SlotMin {
+        time: u64::MAX,
+        index: 0,
+    };
+}
+
+/// The index of the earliest entry of a non-empty bucket, by `(time, seq)`.
+fn first_index<E>(bucket: &[Entry<E>]) -> usize {
+    (0..bucket.len())
+        .min_by_key(|&i| (bucket[i].time, bucket[i].seq))
+        .expect("non-empty")
+}
+
 /// The occupancy word of `slot` of `level`.
 #[inline]
 fn word_index(level: usize, slot: usize) -> usize {
@@ -83,7 +107,7 @@ impl<E> TimingWheel<E> {
     /// A wheel whose `peek_time` is O(1) at every level, at a small cost per push.
     pub fn with_fast_peek() -> Self {
         TimingWheel {
-            slot_min: Some(Box::new([[u64::MAX; SLOTS]; LEVELS])),
+            slot_min: Some(Box::new([[SlotMin::EMPTY; SLOTS]; LEVELS])),
             ..TimingWheel::default()
         }
     }
@@ -98,13 +122,20 @@ impl<E> TimingWheel<E> {
         if bucket.len() == bucket.capacity() {
             self.make_room(level, slot);
         }
-        self.slots[level][slot].push(entry);
+        let bucket = &mut self.slots[level][slot];
+        bucket.push(entry);
         if level > 0
             && let Some(mins) = self.slot_min.as_mut()
         {
-            // Level-0 slots hold one time each: their start is their minimum.
+            // Level-0 slots hold one time each: their start is their minimum. A tie keeps
+            // the earlier entry, which has the smaller `seq`.
             let min = &mut mins[level][slot];
-            *min = (*min).min(time);
+            if time < min.time {
+                *min = SlotMin {
+                    time,
+                    index: (bucket.len() - 1) as u32,
+                };
+            }
         }
         let word = word_index(level, slot);
         self.occupied[word] |= 1 << (slot % 64);
@@ -126,7 +157,7 @@ impl<E> TimingWheel<E> {
     #[inline]
     fn clear_slot_bit(&mut self, level: usize, slot: usize) {
         if let Some(mins) = self.slot_min.as_mut() {
-            mins[level][slot] = u64::MAX;
+            mins[level][slot] = SlotMin::EMPTY;
         }
         let word = word_index(level, slot);
         self.occupied[word] &= !(1 << (slot % 64));
@@ -145,6 +176,52 @@ impl<E> TimingWheel<E> {
             (self.elapsed >> span_bits) << span_bits
         };
         prefix | ((slot as u64) << (level as u32 * SLOT_BITS))
+    }
+
+    /// Removes the earliest entry if `stale` says so, and returns whether it did. Unlike a
+    /// pop it leaves the horizon alone, so a caller may still push at any time at or after
+    /// its clock: a TCP host drops superseded timers this way before it reports its next
+    /// deadline. It gives up (without calling `stale`) when the earliest entry's slot holds
+    /// more than 32 entries: an ordered remove and the new minimum cost a pass over it.
+    pub fn remove_first_if(&mut self, stale: impl FnOnce(&Entry<E>) -> bool) -> bool {
+        if let Some(first) = self.ready.last() {
+            if !stale(first) {
+                return false;
+            }
+            self.ready.pop();
+            self.len -= 1;
+            return true;
+        }
+        let Some((level, slot)) = self.lowest_occupied() else {
+            return false;
+        };
+        let bucket = &self.slots[level][slot];
+        // A level-0 slot is one instant in `seq` order; above, the bucket is unordered.
+        let index = match &self.slot_min {
+            _ if level == 0 => 0,
+            Some(mins) => mins[level][slot].index as usize,
+            None if bucket.len() <= SCAN_MAX => first_index(bucket),
+            None => return false,
+        };
+        if bucket.len() > SCAN_MAX || !stale(&bucket[index]) {
+            return false;
+        }
+        // An ordered remove: the others keep their FIFO order for a later cascade.
+        let bucket = &mut self.slots[level][slot];
+        bucket.remove(index);
+        self.len -= 1;
+        if bucket.is_empty() {
+            self.clear_slot_bit(level, slot);
+        } else if level > 0
+            && let Some(mins) = self.slot_min.as_mut()
+        {
+            let index = first_index(bucket);
+            mins[level][slot] = SlotMin {
+                time: bucket[index].time.as_nanos(),
+                index: index as u32,
+            };
+        }
+        true
     }
 
     #[inline]
@@ -237,7 +314,7 @@ impl<E> EventQueue<E> for TimingWheel<E> {
             return Some(SimTime::from_nanos(self.slot_start(0, slot)));
         }
         match &self.slot_min {
-            Some(mins) => Some(SimTime::from_nanos(mins[level][slot])),
+            Some(mins) => Some(SimTime::from_nanos(mins[level][slot].time)),
             None => self.slots[level][slot].iter().map(|e| e.time).min(),
         }
     }

@@ -788,6 +788,8 @@ impl Host {
     fn arm(&mut self, id: ConnId) {
         let socket = self.socket_mut(id).expect("present");
         let Some(deadline) = socket.conn.next_deadline() else {
+            // Whatever is queued is superseded, and `next_deadline` may drop it.
+            socket.armed = NEVER;
             return;
         };
         if socket.armed <= deadline {
@@ -804,11 +806,19 @@ impl Host {
 
     // ---- Time ----------------------------------------------------------------------------
 
-    /// The earliest time [`Host::on_timeout`] may have work, if any. Expiries of removed
-    /// TIME-WAIT entries at the front are dropped first. Superseded connection timers are
-    /// not: popping one to look would move the timer wheel's horizon past `now`.
+    /// The earliest time [`Host::on_timeout`] may have work, if any. Superseded timers at
+    /// the front (of removed connections, or re-armed since) are dropped first, so a
+    /// caller is not woken for nothing; the timer wheel drops them without moving its
+    /// horizon, so later timers may still be armed at any time from `now` on.
     pub fn next_deadline(&mut self) -> Option<SimTime> {
         self.time_wait.drop_stale_expiries();
+        let slots = &self.slots;
+        while self.timers.remove_first_if(|e| {
+            let (slot, generation) = e.event;
+            !slots.get(slot as usize).is_some_and(|s| {
+                s.generation == generation && s.entry.as_ref().is_some_and(|k| k.armed == e.time)
+            })
+        }) {}
         let timers = self.timers.peek_time();
         let tw = self.time_wait.next_expiry();
         match (timers, tw) {
