@@ -1,10 +1,11 @@
 //! Applications: what drives the sockets. Each is plain data (its spec) plus a small state
 //! machine that reacts to socket events and its own timers by calling its host.
 
+use crate::connmap::ConnMap;
 use crate::topology::NodeId;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
-use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use synack_kernel::{SimDuration, SimRng, SimTime};
 use synack_tcp::host::{ConnId, Host, HostError};
 use synack_tcp::{ErrorKind, Event};
@@ -225,7 +226,18 @@ pub struct Client {
     /// What it saw.
     pub stats: ClientStats,
     /// By connection; looked up, never iterated (no order leaks out).
-    conns: FxHashMap<ConnId, ClientConn>,
+    conns: ConnMap<ClientConn>,
+    /// The connections still to open.
+    opens: Opens,
+}
+
+/// A client's connections still to open, in time order.
+#[derive(Debug)]
+enum Opens {
+    /// These times.
+    List(VecDeque<SimTime>),
+    /// Connection `next` of a [`Schedule::Rate`] and those after it, up to `count`.
+    Rate { next: u64, count: u64 },
 }
 
 /// A running server.
@@ -236,7 +248,7 @@ pub struct Server {
     /// What it saw.
     pub stats: ServerStats,
     /// By connection; looked up, never iterated.
-    conns: FxHashMap<ConnId, ServerConn>,
+    conns: ConnMap<ServerConn>,
     accept_armed: bool,
 }
 
@@ -246,43 +258,70 @@ impl Client {
         Client {
             spec,
             stats: ClientStats::default(),
-            conns: FxHashMap::default(),
+            conns: ConnMap::default(),
+            opens: Opens::List(VecDeque::new()),
         }
     }
 
-    /// The times of its connections (Poisson draws from `rng`).
-    pub fn start(&self, rng: &mut SimRng) -> Vec<SimTime> {
-        match &self.spec.schedule {
-            Schedule::At(times) => times.clone(),
-            Schedule::Rate {
-                start,
-                per_second,
-                count,
-            } => (0..*count)
-                .map(|i| {
-                    start.saturating_add(
-                        SimDuration::try_from_secs_f64(i as f64 / per_second)
-                            .unwrap_or(SimDuration::MAX),
-                    )
-                })
-                .collect(),
+    /// Starts the schedule (Poisson gaps are drawn from `rng` now, all of them, so the
+    /// stream is used as before) and returns the first connection's time. Later ones come
+    /// one at a time from [`Client::next_open`]: a million queued opens would cost the
+    /// scheduler far more than this list, and a rate schedule needs no list at all.
+    pub fn start(&mut self, rng: &mut SimRng) -> Option<SimTime> {
+        self.opens = match &self.spec.schedule {
+            Schedule::At(times) => {
+                let mut times = times.clone();
+                times.sort();
+                Opens::List(times.into())
+            }
+            Schedule::Rate { count, .. } => Opens::Rate {
+                next: 0,
+                count: *count,
+            },
             Schedule::Poisson {
                 start,
                 per_second,
                 count,
             } => {
                 let mut t = *start;
-                (0..*count)
-                    .map(|_| {
-                        let gap: f64 = Exp1.sample(rng);
-                        t = t.saturating_add(
-                            SimDuration::try_from_secs_f64(gap / per_second)
-                                .unwrap_or(SimDuration::MAX),
-                        );
-                        t
-                    })
-                    .collect()
+                Opens::List(
+                    (0..*count)
+                        .map(|_| {
+                            let gap: f64 = Exp1.sample(rng);
+                            t = t.saturating_add(
+                                SimDuration::try_from_secs_f64(gap / per_second)
+                                    .unwrap_or(SimDuration::MAX),
+                            );
+                            t
+                        })
+                        .collect(),
+                )
             }
+        };
+        self.next_open()
+    }
+
+    /// The time of the next connection to open, taking it off the schedule.
+    pub fn next_open(&mut self) -> Option<SimTime> {
+        match &mut self.opens {
+            Opens::List(times) => times.pop_front(),
+            Opens::Rate { next, count } if *next < *count => {
+                let Schedule::Rate {
+                    start, per_second, ..
+                } = &self.spec.schedule
+                else {
+                    unreachable!("a rate schedule's opens");
+                };
+                let i = *next;
+                *next += 1;
+                Some(
+                    start.saturating_add(
+                        SimDuration::try_from_secs_f64(i as f64 / per_second)
+                            .unwrap_or(SimDuration::MAX),
+                    ),
+                )
+            }
+            Opens::Rate { .. } => None,
         }
     }
 
@@ -332,7 +371,7 @@ impl Client {
     /// A socket event on one of its connections.
     pub fn on_event(&mut self, host: &mut Host, id: ConnId, event: Event, now: SimTime) {
         let spec = &self.spec;
-        let Some(conn) = self.conns.get_mut(&id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         match event {
@@ -400,10 +439,10 @@ impl Client {
                         .handshake_failure_times_s
                         .push(now.saturating_since(conn.started).as_secs_f64());
                 }
-                self.conns.remove(&id);
+                self.conns.remove(id);
             }
             Event::Closed | Event::ReturnedToListen => {
-                self.conns.remove(&id);
+                self.conns.remove(id);
             }
         }
     }
@@ -415,7 +454,7 @@ impl Server {
         Server {
             spec,
             stats: ServerStats::default(),
-            conns: FxHashMap::default(),
+            conns: ConnMap::default(),
             accept_armed: false,
         }
     }
@@ -472,7 +511,7 @@ impl Server {
     /// A socket event on an accepted connection.
     pub fn on_event(&mut self, host: &mut Host, id: ConnId, event: Event, now: SimTime) {
         let spec = &self.spec;
-        let Some(conn) = self.conns.get_mut(&id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         match event {
@@ -497,7 +536,7 @@ impl Server {
                 }
             }
             Event::Failed(_) | Event::Closed | Event::ReturnedToListen => {
-                self.conns.remove(&id);
+                self.conns.remove(id);
             }
             Event::Connected => {}
         }

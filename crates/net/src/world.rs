@@ -7,8 +7,8 @@ use crate::app::{
     App, Client, ClientSpec, FlooderSpec, Peer, PeerSpec, Requests, Server, ServerSpec,
     spoofed_source,
 };
+use crate::connmap::ConnMap;
 use crate::topology::{LinkId, NodeId, Routes};
-use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use synack_kernel::{RandomStreams, Scheduler, SimDuration, SimRng, SimTime};
 use synack_link::{DropCause, Fate, Link, LinkConfig, Packet, Way};
@@ -132,8 +132,7 @@ struct Node {
     host: Option<Host>,
     armed: Option<SimTime>,
     /// Which application owns each connection.
-    /// Looked up, never iterated (no order leaks out).
-    owners: FxHashMap<ConnId, usize>,
+    owners: ConnMap<u32>,
 }
 
 /// What a run did.
@@ -248,7 +247,7 @@ impl World {
                 name: n.name.clone(),
                 host,
                 armed: None,
-                owners: FxHashMap::default(),
+                owners: ConnMap::default(),
             });
         }
         let mut links = Vec::new();
@@ -350,8 +349,8 @@ impl World {
         match spec {
             AppSpec::Client(c) => {
                 self.host(c.node)?;
-                let client = Client::new(c.clone());
-                for t in client.start(&mut self.rng) {
+                let mut client = Client::new(c.clone());
+                if let Some(t) = client.start(&mut self.rng) {
                     self.schedule(t, Ev::Open(index));
                 }
                 self.apps.push(App::Client(client));
@@ -492,7 +491,7 @@ impl World {
 
     fn dispatch(&mut self, node: NodeId, id: ConnId, event: Event, now: SimTime) {
         let n = &mut self.nodes[node.0 as usize];
-        let owner = n.owners.get(&id).copied();
+        let owner = n.owners.get(id).map(|&i| i as usize);
         let host = n.host.as_mut().expect("hosts only");
         let mut requests = Requests::default();
         match owner.map(|i| &mut self.apps[i]) {
@@ -509,7 +508,7 @@ impl World {
                         let mut r = Requests::default();
                         s.accept_ready(host, now, false, &mut r);
                         for owned in r.owned {
-                            n.owners.insert(owned, i);
+                            n.owners.insert(owned, i as u32);
                         }
                         requests
                             .timers
@@ -523,7 +522,7 @@ impl World {
             event,
             Event::Closed | Event::Failed(_) | Event::ReturnedToListen
         ) {
-            n.owners.remove(&id);
+            n.owners.remove(id);
         }
         for (t, app) in requests.timers {
             self.schedule(t, Ev::AppTimer(app as usize));
@@ -587,6 +586,13 @@ impl World {
                 self.flush(node, now);
             }
             Ev::Open(i) => {
+                // The next open is queued first, so it keeps its place ahead of whatever
+                // this one schedules for the same instant.
+                if let App::Client(c) = &mut self.apps[i]
+                    && let Some(t) = c.next_open()
+                {
+                    self.schedule(t, Ev::Open(i));
+                }
                 let (node, mut requests) = (self.app_node(i), Requests::default());
                 let n = &mut self.nodes[node.0 as usize];
                 let host = n.host.as_mut().expect("checked at start");
@@ -596,7 +602,7 @@ impl World {
                     _ => return,
                 }
                 for id in requests.owned {
-                    n.owners.insert(id, i);
+                    n.owners.insert(id, i as u32);
                 }
                 self.flush(node, now);
             }
@@ -614,7 +620,7 @@ impl World {
                     &mut requests,
                 );
                 for id in requests.owned {
-                    n.owners.insert(id, i);
+                    n.owners.insert(id, i as u32);
                 }
                 for (t, _) in requests.timers {
                     self.schedule(t, Ev::AppTimer(i));

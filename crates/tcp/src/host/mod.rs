@@ -56,6 +56,19 @@ pub struct ConnId {
     generation: u32,
 }
 
+impl ConnId {
+    /// The socket's slot. Slots are dense (reused as connections end), so a caller may keep
+    /// its own per-connection data in a vector indexed by slot instead of a hash map.
+    pub fn slot(self) -> u32 {
+        self.slot
+    }
+
+    /// Which occupant of the slot this is; no two connections of a host share both.
+    pub fn generation(self) -> u32 {
+        self.generation
+    }
+}
+
 /// What a socket call on the host refuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum HostError {

@@ -1,0 +1,94 @@
+//! Per-connection data kept by slot: a vector indexed by [`ConnId::slot`], each entry
+//! tagged with the generation it belongs to. The host reuses slots, so the vector stays as
+//! long as the most connections open at once, and a lookup is an index, not a hash.
+
+use synack_tcp::host::ConnId;
+
+/// A map from the connections of one host to `T`.
+#[derive(Debug, Clone)]
+pub struct ConnMap<T> {
+    entries: Vec<Option<(u32, T)>>,
+}
+
+impl<T> Default for ConnMap<T> {
+    fn default() -> Self {
+        ConnMap {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<T> ConnMap<T> {
+    /// Sets `id`'s value, replacing whatever its slot held (an earlier connection's value
+    /// is dropped with it: that connection is gone).
+    pub fn insert(&mut self, id: ConnId, value: T) {
+        let slot = id.slot() as usize;
+        if slot >= self.entries.len() {
+            self.entries.resize_with(slot + 1, || None);
+        }
+        self.entries[slot] = Some((id.generation(), value));
+    }
+
+    /// `id`'s value, if it has one.
+    pub fn get(&self, id: ConnId) -> Option<&T> {
+        match self.entries.get(id.slot() as usize) {
+            Some(Some((generation, value))) if *generation == id.generation() => Some(value),
+            _ => None,
+        }
+    }
+
+    /// `id`'s value, mutably, if it has one.
+    pub fn get_mut(&mut self, id: ConnId) -> Option<&mut T> {
+        match self.entries.get_mut(id.slot() as usize) {
+            Some(Some((generation, value))) if *generation == id.generation() => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Removes and returns `id`'s value.
+    pub fn remove(&mut self, id: ConnId) -> Option<T> {
+        let entry = self.entries.get_mut(id.slot() as usize)?;
+        if entry.as_ref().is_some_and(|(g, _)| *g == id.generation()) {
+            entry.take().map(|(_, value)| value)
+        } else {
+            None
+        }
+    }
+
+    /// Drops every entry.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use synack_kernel::{RandomStreams, SimTime};
+    use synack_tcp::host::{Host, HostConfig};
+
+    #[test]
+    fn a_reused_slot_hides_the_earlier_connections_value() {
+        let mut host = Host::new(
+            HostConfig::default(),
+            vec![1],
+            &RandomStreams::new(1),
+            "h",
+            0,
+        )
+        .unwrap();
+        let first = host.connect(2, 80, SimTime::ZERO).unwrap();
+        let mut map = ConnMap::default();
+        map.insert(first, "first");
+        host.abort(first, SimTime::ZERO);
+        let second = host.connect(2, 80, SimTime::ZERO).unwrap();
+        assert_eq!(second.slot(), first.slot());
+        assert_eq!(map.get(second), None);
+        map.insert(second, "second");
+        assert_eq!(map.get(first), None);
+        assert_eq!(map.remove(first), None);
+        assert_eq!(map.get_mut(second).copied(), Some("second"));
+        assert_eq!(map.remove(second), Some("second"));
+        assert_eq!(map.get(second), None);
+    }
+}
