@@ -701,6 +701,21 @@ fn crash_drops_silently_and_after_reboot_old_segments_get_rst() {
 }
 
 #[test]
+fn crash_handles_from_before_never_name_connections_after() {
+    let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
+    net.server.listen(PORT, 16).unwrap();
+    let before = net.connect();
+    net.run_until(ms(10));
+    net.client.crash();
+    net.client.reboot();
+    let after = net.connect();
+    assert_ne!(after, before);
+    assert_eq!(after.slot(), before.slot(), "the slot is reused");
+    assert_eq!(net.client.state(before), None);
+    assert_eq!(net.client.state(after), Some(State::SynSent));
+}
+
+#[test]
 fn no_listener_segment_gets_rst_listener_ignores_rst() {
     let mut host = server(linux_without_timestamps());
     host.handle(

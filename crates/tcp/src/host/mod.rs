@@ -19,6 +19,7 @@ mod config;
 pub mod cookies;
 mod ratelimit;
 pub mod schedule;
+mod slots;
 mod timewait;
 
 pub use config::{HostConfig, PROFILES, SynCookies, TwReuse, keepalive_detection, profile};
@@ -31,6 +32,7 @@ use crate::{
 };
 use rand::Rng;
 use rustc_hash::FxHashMap;
+use slots::Chunked;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use synack_kernel::queue::{Entry, EventQueue, TimingWheel};
@@ -196,7 +198,7 @@ pub struct Host {
     tcp: Arc<TcpConfigShared>,
     addrs: Vec<u32>,
     up: bool,
-    slots: Vec<Slot>,
+    slots: Chunked<Slot>,
     free: Vec<u32>,
     by_tuple: FxHashMap<FourTuple, u32>,
     listeners: FxHashMap<u16, Listener>,
@@ -239,7 +241,7 @@ impl Host {
             config,
             addrs,
             up: true,
-            slots: Vec::new(),
+            slots: Chunked::default(),
             free: Vec::new(),
             by_tuple: FxHashMap::default(),
             listeners: FxHashMap::default(),
@@ -293,19 +295,19 @@ impl Host {
     }
 
     fn socket(&self, id: ConnId) -> Option<&Socket> {
-        let slot = self.slots.get(id.slot as usize)?;
+        let slot = self.slots.get(id.slot)?;
         (slot.generation == id.generation).then_some(slot.entry.as_ref()?)
     }
 
     fn socket_mut(&mut self, id: ConnId) -> Option<&mut Socket> {
-        let slot = self.slots.get_mut(id.slot as usize)?;
+        let slot = self.slots.get_mut(id.slot)?;
         (slot.generation == id.generation).then_some(slot.entry.as_mut()?)
     }
 
     fn id(&self, slot: u32) -> ConnId {
         ConnId {
             slot,
-            generation: self.slots[slot as usize].generation,
+            generation: self.slots[slot].generation,
         }
     }
 
@@ -334,16 +336,13 @@ impl Host {
         };
         let slot = match self.free.pop() {
             Some(slot) => {
-                self.slots[slot as usize].entry = Some(socket);
+                self.slots[slot].entry = Some(socket);
                 slot
             }
-            None => {
-                self.slots.push(Slot {
-                    generation: 0,
-                    entry: Some(socket),
-                });
-                (self.slots.len() - 1) as u32
-            }
+            None => self.slots.push(Slot {
+                generation: 0,
+                entry: Some(socket),
+            }),
         };
         self.by_tuple.insert(tuple, slot);
         if matches!(stage, Stage::Active | Stage::Accepted) {
@@ -353,11 +352,10 @@ impl Host {
     }
 
     fn remove(&mut self, id: ConnId) {
-        let Some(socket) = self.slots[id.slot as usize].entry.take() else {
+        let Some(socket) = self.slots[id.slot].entry.take() else {
             return;
         };
-        self.slots[id.slot as usize].generation =
-            self.slots[id.slot as usize].generation.wrapping_add(1);
+        self.slots[id.slot].generation = self.slots[id.slot].generation.wrapping_add(1);
         self.free.push(id.slot);
         self.by_tuple.remove(&socket.tuple);
         if socket.conn.failure().is_none()
@@ -828,7 +826,7 @@ impl Host {
         let slots = &self.slots;
         while self.timers.remove_first_if(|e| {
             let (slot, generation) = e.event;
-            !slots.get(slot as usize).is_some_and(|s| {
+            !slots.get(slot).is_some_and(|s| {
                 s.generation == generation && s.entry.as_ref().is_some_and(|k| k.armed == e.time)
             })
         }) {}
@@ -1104,8 +1102,16 @@ impl Host {
     /// and datagrams are ignored until [`Host::reboot`].
     pub fn crash(&mut self) {
         self.up = false;
-        self.slots.clear();
+        // Slots are emptied, not dropped, and occupied ones move to a new generation: a
+        // handle from before the crash must never name a connection opened after it.
         self.free.clear();
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            if slot.entry.take().is_some() {
+                slot.generation = slot.generation.wrapping_add(1);
+            }
+            self.free.push(index as u32);
+        }
+        self.free.reverse();
         self.by_tuple.clear();
         self.listeners.clear();
         self.time_wait = TimeWaitTable::default();
