@@ -110,21 +110,27 @@ pub trait Observer {
     }
 }
 
-#[derive(Debug, Clone)]
+/// A scheduled event. Kept to 8 bytes, so the scheduler's queue moves little: a datagram on
+/// its way waits in the world's `in_flight` table, and the event names its entry.
+#[derive(Debug, Clone, Copy)]
 enum Ev {
-    Arrive {
-        node: NodeId,
-        link: LinkId,
-        way: Way,
-        datagram: Datagram,
-        corrupt: bool,
-    },
+    Arrive(u32),
     Wake(NodeId),
-    Open(usize),
-    AppTimer(usize),
-    Flood(usize),
-    Fault(usize),
-    PeerClose(usize),
+    Open(u32),
+    AppTimer(u32),
+    Flood(u32),
+    Fault(u32),
+    PeerClose(u32),
+}
+
+/// A datagram on a link, to be handed to `node` when its arrival event fires.
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    node: NodeId,
+    link: LinkId,
+    way: Way,
+    datagram: Datagram,
+    corrupt: bool,
 }
 
 struct Node {
@@ -210,6 +216,9 @@ pub struct World {
     addrs: Vec<(u32, NodeId)>,
     /// An empty host output, swapped with a host's to take what it produced.
     spare_output: HostOutput,
+    /// Datagrams on links, by [`Ev::Arrive`] index; `free_flights` lists reusable entries.
+    in_flight: Vec<InFlight>,
+    free_flights: Vec<u32>,
 }
 
 /// Size on the wire: IPv4 and TCP headers, options, payload.
@@ -283,6 +292,8 @@ impl World {
             observer: None,
             addrs,
             spare_output: HostOutput::default(),
+            in_flight: Vec::new(),
+            free_flights: Vec::new(),
         };
         for (i, app) in spec.apps.iter().enumerate() {
             world.start_app(i, app)?;
@@ -291,7 +302,7 @@ impl World {
             let at = match *fault {
                 Fault::Crash(_, at) | Fault::Reboot(_, at) => at,
             };
-            world.schedule(at, Ev::Fault(i));
+            world.schedule(at, Ev::Fault(i as u32));
         }
         Ok(world)
     }
@@ -351,7 +362,7 @@ impl World {
                 self.host(c.node)?;
                 let mut client = Client::new(c.clone());
                 if let Some(t) = client.start(&mut self.rng) {
-                    self.schedule(t, Ev::Open(index));
+                    self.schedule(t, Ev::Open(index as u32));
                 }
                 self.apps.push(App::Client(client));
             }
@@ -370,7 +381,7 @@ impl World {
                         f.per_second
                     )));
                 }
-                self.schedule(f.start, Ev::Flood(index));
+                self.schedule(f.start, Ev::Flood(index as u32));
                 self.apps.push(App::Flooder(f.clone()));
             }
             AppSpec::Peer(p) => {
@@ -381,8 +392,8 @@ impl World {
                         p.close_at, p.open_at
                     )));
                 }
-                self.schedule(p.open_at, Ev::Open(index));
-                self.schedule(p.close_at, Ev::PeerClose(index));
+                self.schedule(p.open_at, Ev::Open(index as u32));
+                self.schedule(p.close_at, Ev::PeerClose(index as u32));
                 self.apps.push(App::Peer(Peer::new(p.clone())));
             }
         }
@@ -426,16 +437,24 @@ impl World {
             }
         }
         for (at, corrupt) in arrivals.into_iter().flatten() {
-            self.schedule(
-                at,
-                Ev::Arrive {
-                    node: to,
-                    link: link_id,
-                    way,
-                    datagram,
-                    corrupt,
-                },
-            );
+            let flight = InFlight {
+                node: to,
+                link: link_id,
+                way,
+                datagram,
+                corrupt,
+            };
+            let index = match self.free_flights.pop() {
+                Some(index) => {
+                    self.in_flight[index as usize] = flight;
+                    index
+                }
+                None => {
+                    self.in_flight.push(flight);
+                    (self.in_flight.len() - 1) as u32
+                }
+            };
+            self.schedule(at, Ev::Arrive(index));
         }
     }
 
@@ -525,19 +544,21 @@ impl World {
             n.owners.remove(id);
         }
         for (t, app) in requests.timers {
-            self.schedule(t, Ev::AppTimer(app as usize));
+            self.schedule(t, Ev::AppTimer(app as u32));
         }
     }
 
     fn handle(&mut self, now: SimTime, ev: Ev) {
         match ev {
-            Ev::Arrive {
-                node,
-                link,
-                way,
-                datagram,
-                corrupt,
-            } => {
+            Ev::Arrive(index) => {
+                let InFlight {
+                    node,
+                    link,
+                    way,
+                    datagram,
+                    corrupt,
+                } = self.in_flight[index as usize];
+                self.free_flights.push(index);
                 if let Some(o) = self.observer.as_mut() {
                     let fate = if corrupt {
                         SegmentFate::Corrupt
@@ -572,6 +593,7 @@ impl World {
                 self.flush(node, now);
             }
             Ev::PeerClose(i) => {
+                let i = i as usize;
                 let App::Peer(p) = &mut self.apps[i] else {
                     return;
                 };
@@ -586,12 +608,13 @@ impl World {
                 self.flush(node, now);
             }
             Ev::Open(i) => {
+                let i = i as usize;
                 // The next open is queued first, so it keeps its place ahead of whatever
                 // this one schedules for the same instant.
                 if let App::Client(c) = &mut self.apps[i]
                     && let Some(t) = c.next_open()
                 {
-                    self.schedule(t, Ev::Open(i));
+                    self.schedule(t, Ev::Open(i as u32));
                 }
                 let (node, mut requests) = (self.app_node(i), Requests::default());
                 let n = &mut self.nodes[node.0 as usize];
@@ -607,6 +630,7 @@ impl World {
                 self.flush(node, now);
             }
             Ev::AppTimer(i) => {
+                let i = i as usize;
                 let App::Server(s) = &mut self.apps[i] else {
                     return;
                 };
@@ -623,11 +647,12 @@ impl World {
                     n.owners.insert(id, i as u32);
                 }
                 for (t, _) in requests.timers {
-                    self.schedule(t, Ev::AppTimer(i));
+                    self.schedule(t, Ev::AppTimer(i as u32));
                 }
                 self.flush(node, now);
             }
             Ev::Flood(i) => {
+                let i = i as usize;
                 let App::Flooder(f) = &self.apps[i] else {
                     return;
                 };
@@ -660,9 +685,9 @@ impl World {
                     mean
                 };
                 let gap = SimDuration::try_from_secs_f64(gap).unwrap_or(SimDuration::MAX);
-                self.schedule(now.saturating_add(gap), Ev::Flood(i));
+                self.schedule(now.saturating_add(gap), Ev::Flood(i as u32));
             }
-            Ev::Fault(i) => match self.faults[i] {
+            Ev::Fault(i) => match self.faults[i as usize] {
                 Fault::Crash(node, _) => {
                     let n = &mut self.nodes[node.0 as usize];
                     if let Some(host) = n.host.as_mut() {
