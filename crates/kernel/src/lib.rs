@@ -18,6 +18,7 @@
 //! assert_eq!(seen, [(1, "first"), (5_000_000, "second")]);
 //! ```
 
+pub mod chunked;
 mod error;
 pub mod hold;
 pub mod queue;

@@ -10,6 +10,7 @@ use crate::app::{
 use crate::connmap::ConnMap;
 use crate::topology::{LinkId, NodeId, Routes};
 use std::collections::BTreeMap;
+use synack_kernel::chunked::Chunked;
 use synack_kernel::{RandomStreams, Scheduler, SimDuration, SimRng, SimTime};
 use synack_link::{DropCause, Fate, Link, LinkConfig, Packet, Way};
 use synack_tcp::host::{ConnId, Datagram, Host, HostConfig, HostCounters, HostOutput};
@@ -217,7 +218,7 @@ pub struct World {
     /// An empty host output, swapped with a host's to take what it produced.
     spare_output: HostOutput,
     /// Datagrams on links, by [`Ev::Arrive`] index; `free_flights` lists reusable entries.
-    in_flight: Vec<InFlight>,
+    in_flight: Chunked<InFlight>,
     free_flights: Vec<u32>,
 }
 
@@ -292,7 +293,7 @@ impl World {
             observer: None,
             addrs,
             spare_output: HostOutput::default(),
-            in_flight: Vec::new(),
+            in_flight: Chunked::default(),
             free_flights: Vec::new(),
         };
         for (i, app) in spec.apps.iter().enumerate() {
@@ -446,13 +447,10 @@ impl World {
             };
             let index = match self.free_flights.pop() {
                 Some(index) => {
-                    self.in_flight[index as usize] = flight;
+                    self.in_flight[index] = flight;
                     index
                 }
-                None => {
-                    self.in_flight.push(flight);
-                    (self.in_flight.len() - 1) as u32
-                }
+                None => self.in_flight.push(flight),
             };
             self.schedule(at, Ev::Arrive(index));
         }
@@ -557,7 +555,7 @@ impl World {
                     way,
                     datagram,
                     corrupt,
-                } = self.in_flight[index as usize];
+                } = self.in_flight[index];
                 self.free_flights.push(index);
                 if let Some(o) = self.observer.as_mut() {
                     let fate = if corrupt {

@@ -19,7 +19,6 @@ mod config;
 pub mod cookies;
 mod ratelimit;
 pub mod schedule;
-mod slots;
 mod timewait;
 
 pub use config::{HostConfig, PROFILES, SynCookies, TwReuse, keepalive_detection, profile};
@@ -32,9 +31,9 @@ use crate::{
 };
 use rand::Rng;
 use rustc_hash::FxHashMap;
-use slots::Chunked;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use synack_kernel::chunked::Chunked;
 use synack_kernel::queue::{Entry, EventQueue, TimingWheel};
 use synack_kernel::{RandomStreams, SimDuration, SimTime};
 use timewait::TimeWaitTable;

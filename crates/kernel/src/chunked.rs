@@ -1,15 +1,16 @@
-//! The host's socket records, in fixed chunks: growing never copies the records already
-//! held, and never reserves more than one chunk beyond what is used. A vector that doubles
-//! holds up to twice the records in use, and for a moment both copies while it grows: with
-//! a million sockets at 288 bytes each, hundreds of megabytes.
+//! A vector in fixed chunks, for the records a simulation holds by the million (sockets,
+//! datagrams on links): growing never copies the records already held, and never reserves
+//! more than one chunk beyond what is used. A vector that doubles holds up to twice the
+//! records in use, and for a moment both copies while it grows: with a million sockets at
+//! 288 bytes each, hundreds of megabytes of peak memory.
 
 use std::ops::{Index, IndexMut};
 
-/// Records per chunk (about 300 KB of sockets).
+/// Records per chunk.
 const CHUNK: usize = 1024;
 
 /// Records indexed by `u32`, appended at the end.
-pub(super) struct Chunked<T> {
+pub struct Chunked<T> {
     chunks: Vec<Vec<T>>,
     len: usize,
 }
@@ -24,8 +25,18 @@ impl<T> Default for Chunked<T> {
 }
 
 impl<T> Chunked<T> {
+    /// Records held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether none is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Appends a record; returns its index.
-    pub(super) fn push(&mut self, value: T) -> u32 {
+    pub fn push(&mut self, value: T) -> u32 {
         if self.len % CHUNK == 0 {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
@@ -39,20 +50,20 @@ impl<T> Chunked<T> {
 
     /// The record at `index`, if there is one.
     #[inline]
-    pub(super) fn get(&self, index: u32) -> Option<&T> {
+    pub fn get(&self, index: u32) -> Option<&T> {
         let index = index as usize;
         self.chunks.get(index / CHUNK)?.get(index % CHUNK)
     }
 
     /// The record at `index`, mutably, if there is one.
     #[inline]
-    pub(super) fn get_mut(&mut self, index: u32) -> Option<&mut T> {
+    pub fn get_mut(&mut self, index: u32) -> Option<&mut T> {
         let index = index as usize;
         self.chunks.get_mut(index / CHUNK)?.get_mut(index % CHUNK)
     }
 
     /// Every record, mutably, in index order.
-    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
         self.chunks.iter_mut().flatten()
     }
 }
@@ -82,7 +93,7 @@ mod tests {
         for i in 0..(2 * CHUNK as u32 + 5) {
             assert_eq!(c.push(i * 3), i);
         }
-        assert_eq!(c.len, 2 * CHUNK + 5);
+        assert_eq!(c.len(), 2 * CHUNK + 5);
         assert_eq!(c[CHUNK as u32 - 1], (CHUNK as u32 - 1) * 3);
         assert_eq!(c[CHUNK as u32], CHUNK as u32 * 3);
         c[2 * CHUNK as u32 + 4] = 7;
