@@ -490,16 +490,12 @@ impl World {
             let Some(host) = self.nodes[node.0 as usize].host.as_mut() else {
                 return;
             };
+            if host.output().is_empty() {
+                break;
+            }
             // Swapped with a spare buffer, not taken, so neither side reallocates.
             let mut output = std::mem::take(&mut self.spare_output);
             std::mem::swap(&mut output, host.output());
-            if output.datagrams.is_empty()
-                && output.events.is_empty()
-                && output.transitions.is_empty()
-            {
-                self.spare_output = output;
-                break;
-            }
             for (_, tuple, t) in &output.transitions {
                 use synack_tcp::State;
                 match (t.from, t.to) {

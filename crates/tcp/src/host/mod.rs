@@ -156,6 +156,13 @@ pub struct HostOutput {
     pub transitions: Vec<(ConnId, FourTuple, Transition)>,
 }
 
+impl HostOutput {
+    /// Whether nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.datagrams.is_empty() && self.events.is_empty() && self.transitions.is_empty()
+    }
+}
+
 /// Where a connection stands with respect to the application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -301,6 +308,16 @@ impl Host {
     fn socket_mut(&mut self, id: ConnId) -> Option<&mut Socket> {
         let slot = self.slots.get_mut(id.slot)?;
         (slot.generation == id.generation).then_some(slot.entry.as_mut()?)
+    }
+
+    /// The socket and the endpoints' output buffer, borrowed together.
+    fn socket_with_out(&mut self, id: ConnId) -> (Option<&mut Socket>, &mut Output) {
+        let socket = self
+            .slots
+            .get_mut(id.slot)
+            .filter(|slot| slot.generation == id.generation)
+            .and_then(|slot| slot.entry.as_mut());
+        (socket, &mut self.out)
     }
 
     fn id(&self, slot: u32) -> ConnId {
@@ -654,12 +671,10 @@ impl Host {
         if !self.up {
             return Err(HostError::Down);
         }
-        let mut out = std::mem::take(&mut self.out);
-        let result = match self.socket_mut(id) {
-            Some(socket) => f(&mut socket.conn, now, &mut out).map_err(HostError::from),
-            None => Err(HostError::NoSuchConnection),
+        let result = match self.socket_with_out(id) {
+            (Some(socket), out) => f(&mut socket.conn, now, out).map_err(HostError::from),
+            (None, _) => Err(HostError::NoSuchConnection),
         };
-        self.out = out;
         self.after(id, now);
         result
     }
@@ -708,47 +723,51 @@ impl Host {
             self.out.clear();
             return;
         };
-        let tuple = socket.tuple;
-        let stage = socket.stage;
-        let mut out = std::mem::take(&mut self.out);
-        for segment in out.segments.drain(..) {
-            self.output.datagrams.push(Datagram {
+        let (tuple, stage, mut in_close_wait) = (socket.tuple, socket.stage, socket.in_close_wait);
+        // Fields borrowed one by one, so the endpoint's output is drained in place.
+        let (out, output, counters) = (&mut self.out, &mut self.output, &mut self.counters);
+        output
+            .datagrams
+            .extend(out.segments.drain(..).map(|segment| Datagram {
                 src: tuple.local_addr,
                 dst: tuple.remote_addr,
                 segment,
-            });
-        }
+            }));
         let mut entered_time_wait = false;
         for t in out.transitions.drain(..) {
             if t.to == State::CloseWait {
-                self.counters.close_wait += 1;
-                self.socket_mut(id).expect("present").in_close_wait = true;
+                counters.close_wait += 1;
+                in_close_wait = true;
             } else if t.from == State::CloseWait {
-                self.counters.close_wait -= 1;
-                self.socket_mut(id).expect("present").in_close_wait = false;
+                counters.close_wait -= 1;
+                in_close_wait = false;
             }
             entered_time_wait |= t.to == State::TimeWait;
-            self.output.transitions.push((id, tuple, t));
+            output.transitions.push((id, tuple, t));
         }
         let visible = matches!(stage, Stage::Active | Stage::Accepted | Stage::Queued(_));
+        let mut promote = None;
         for event in out.events.drain(..) {
             match event {
                 Event::Failed(e) if visible => match e.kind {
-                    ErrorKind::Refused => self.counters.refused += 1,
-                    ErrorKind::Reset => self.counters.reset += 1,
-                    ErrorKind::TimedOut => self.counters.timed_out += 1,
+                    ErrorKind::Refused => counters.refused += 1,
+                    ErrorKind::Reset => counters.reset += 1,
+                    ErrorKind::TimedOut => counters.timed_out += 1,
                 },
-                Event::Failed(_) => self.counters.half_open_expired += 1,
+                Event::Failed(_) => counters.half_open_expired += 1,
                 Event::Connected => {
                     if let Stage::HalfOpen(port) = stage {
-                        self.promote(id, port);
+                        promote = Some(port);
                     }
                 }
                 _ => {}
             }
-            self.output.events.push((id, event));
+            output.events.push((id, event));
         }
-        self.out = out;
+        self.socket_mut(id).expect("present").in_close_wait = in_close_wait;
+        if let Some(port) = promote {
+            self.promote(id, port);
+        }
         let socket = self.socket(id).expect("present");
         if entered_time_wait && socket.conn.state() == State::TimeWait {
             self.enter_time_wait(id, now);
@@ -843,17 +862,15 @@ impl Host {
         while let Some(entry) = self.timers.pop_until(now) {
             let (slot, generation) = entry.event;
             let id = ConnId { slot, generation };
-            let mut out = std::mem::take(&mut self.out);
-            let fired = match self.socket_mut(id) {
+            let fired = match self.socket_with_out(id) {
                 // A later entry than the one armed was superseded by an earlier wake-up.
-                Some(socket) if socket.armed == entry.time => {
+                (Some(socket), out) if socket.armed == entry.time => {
                     socket.armed = NEVER;
-                    socket.conn.on_timeout(now, &mut out);
+                    socket.conn.on_timeout(now, out);
                     true
                 }
                 _ => false,
             };
-            self.out = out;
             if fired {
                 self.after(id, now);
             }
@@ -912,12 +929,8 @@ impl Host {
             }
             return;
         }
-        let mut out = std::mem::take(&mut self.out);
-        self.socket_mut(id)
-            .expect("indexed")
-            .conn
-            .handle(seg, now, &mut out);
-        self.out = out;
+        let (socket, out) = self.socket_with_out(id);
+        socket.expect("indexed").conn.handle(seg, now, out);
         self.after(id, now);
     }
 
