@@ -124,3 +124,51 @@ impl TimeWaitTable {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tuple(port: u16) -> FourTuple {
+        FourTuple {
+            local_addr: 1,
+            local_port: port,
+            remote_addr: 2,
+            remote_port: 80,
+        }
+    }
+
+    fn entry(expiry: u64) -> Entry {
+        Entry {
+            snd_nxt: Seq(0),
+            rcv_nxt: Seq(0),
+            expiry: SimTime::from_nanos(expiry),
+            ts_recent: None,
+            last_seen: SimTime::ZERO,
+            last_invalid_ack_ms: 0,
+        }
+    }
+
+    #[test]
+    fn next_expiry_skips_removed_restarted_and_replaced_entries() {
+        let mut table = TimeWaitTable::default();
+        table.insert(tuple(1), entry(10));
+        table.insert(tuple(2), entry(20));
+        table.insert(tuple(3), entry(30));
+        table.drop_stale_expiries();
+        assert_eq!(table.next_expiry(), Some(SimTime::from_nanos(10)));
+        table.remove(&tuple(1));
+        table.drop_stale_expiries();
+        assert_eq!(table.next_expiry(), Some(SimTime::from_nanos(20)));
+        table.restart(&tuple(2), SimTime::from_nanos(40));
+        table.drop_stale_expiries();
+        assert_eq!(table.next_expiry(), Some(SimTime::from_nanos(30)));
+        table.insert(tuple(3), entry(50));
+        table.drop_stale_expiries();
+        assert_eq!(table.next_expiry(), Some(SimTime::from_nanos(40)));
+        table.expire(SimTime::from_nanos(40));
+        table.drop_stale_expiries();
+        assert_eq!(table.next_expiry(), Some(SimTime::from_nanos(50)));
+        assert_eq!(table.len(), 1);
+    }
+}
