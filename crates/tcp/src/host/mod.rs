@@ -17,6 +17,7 @@
 
 mod config;
 pub mod cookies;
+mod ports;
 mod ratelimit;
 pub mod schedule;
 mod timewait;
@@ -29,6 +30,7 @@ use crate::{
     Connection, ErrorKind, Event, Flags, FourTuple, IsnSource, Segment, Seq, State, Transition,
     UserError, closed_reply,
 };
+use ports::PortsInUse;
 use rand::Rng;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
@@ -209,6 +211,8 @@ pub struct Host {
     by_tuple: FxHashMap<FourTuple, u32>,
     listeners: FxHashMap<u16, Listener>,
     time_wait: TimeWaitTable,
+    /// Ephemeral ports held by connections and TIME-WAIT entries, for `connect`.
+    ports: PortsInUse,
     timers: TimingWheel<(u32, u32)>,
     timer_seq: u64,
     isn: IsnSource,
@@ -242,6 +246,7 @@ impl Host {
         config.validate()?;
         let mut rng = streams.stream(&format!("{name}/tcp"));
         let isn = IsnSource::new(config.tcp.isn, &mut rng);
+        let ports = PortsInUse::new(config.ephemeral_ports);
         Ok(Host {
             tcp: Arc::new(config.tcp.clone()),
             config,
@@ -252,6 +257,7 @@ impl Host {
             by_tuple: FxHashMap::default(),
             listeners: FxHashMap::default(),
             time_wait: TimeWaitTable::default(),
+            ports,
             timers: TimingWheel::with_fast_peek(),
             timer_seq: 0,
             isn,
@@ -361,6 +367,7 @@ impl Host {
             }),
         };
         self.by_tuple.insert(tuple, slot);
+        self.ports.take(&tuple);
         if matches!(stage, Stage::Active | Stage::Accepted) {
             self.open += 1;
         }
@@ -374,6 +381,7 @@ impl Host {
         self.slots[id.slot].generation = self.slots[id.slot].generation.wrapping_add(1);
         self.free.push(id.slot);
         self.by_tuple.remove(&socket.tuple);
+        self.ports.release(&socket.tuple);
         if socket.conn.failure().is_none()
             && matches!(socket.conn.state(), State::Closed | State::TimeWait)
         {
@@ -592,6 +600,31 @@ impl Host {
         let start = offset.wrapping_add(self.port_counter);
         self.port_counter = self.port_counter.wrapping_add(1);
         let reuse = self.config.tw_reuse == TwReuse::On && self.config.tcp.timestamps;
+        if !reuse {
+            // Offsets `(start + i) % span` for i in 0..span, computed in wrapping u32 as
+            // below: one cyclic run from `start % span`, then, if `start + i` wraps, a
+            // second from 0.
+            let probe = FourTuple {
+                local_addr,
+                local_port: 0,
+                remote_addr,
+                remote_port,
+            };
+            let before_wrap = span.min(u32::MAX - start).saturating_add(1).min(span);
+            let listeners = &self.listeners;
+            let skip = |port| listeners.contains_key(&port);
+            let port = self
+                .ports
+                .first_free(&probe, start, before_wrap, skip)
+                .or_else(|| self.ports.first_free(&probe, 0, span - before_wrap, skip))?;
+            return Some((
+                FourTuple {
+                    local_port: port,
+                    ..probe
+                },
+                None,
+            ));
+        }
         for i in 0..span {
             let port = low + ((start.wrapping_add(i)) % span) as u16;
             if self.listeners.contains_key(&port) {
@@ -612,7 +645,7 @@ impl Host {
                     // Linux: the new ISN is the old SND.NXT + 65537, above anything the old
                     // incarnation sent.
                     let isn = tw.snd_nxt + 65537;
-                    self.time_wait.remove(&tuple);
+                    self.remove_time_wait(&tuple);
                     return Some((tuple, Some(isn)));
                 }
                 Some(_) => {}
@@ -789,6 +822,12 @@ impl Host {
         self.socket_mut(id).expect("present").stage = Stage::Queued(port);
     }
 
+    fn remove_time_wait(&mut self, tuple: &FourTuple) {
+        if self.time_wait.remove(tuple) {
+            self.ports.release(tuple);
+        }
+    }
+
     fn enter_time_wait(&mut self, id: ConnId, now: SimTime) {
         let socket = self.socket(id).expect("present");
         let (tuple, conn) = (socket.tuple, &socket.conn);
@@ -808,6 +847,7 @@ impl Host {
             return;
         }
         self.time_wait.insert(tuple, entry);
+        self.ports.take(&tuple);
         self.counters.time_wait_peak = self
             .counters
             .time_wait_peak
@@ -858,7 +898,8 @@ impl Host {
 
     /// Runs every timer due at or before `now`.
     pub fn on_timeout(&mut self, now: SimTime) {
-        self.time_wait.expire(now);
+        let ports = &mut self.ports;
+        self.time_wait.expire(now, |tuple| ports.release(tuple));
         while let Some(entry) = self.timers.pop_until(now) {
             let (slot, generation) = entry.event;
             let id = ConnId { slot, generation };
@@ -964,14 +1005,14 @@ impl Host {
         if seg.has(Flags::RST) {
             // An in-window RST kills TIME-WAIT, unless RFC 1337 says to ignore it.
             if !self.config.tcp.rfc1337 && seg.seq == tw.rcv_nxt {
-                self.time_wait.remove(&tuple);
+                self.remove_time_wait(&tuple);
             }
             return;
         }
         if seg.has(Flags::SYN) && !seg.has(Flags::ACK) {
             if tw.accepts_syn(seg) {
                 // RFC 6191 / Linux: a newer SYN starts a new incarnation.
-                self.time_wait.remove(&tuple);
+                self.remove_time_wait(&tuple);
                 if self.listeners.contains_key(&seg.dst_port) {
                     self.deliver_to_listener(tuple, seg, now);
                 } else {
@@ -1125,6 +1166,7 @@ impl Host {
         }
         self.free.reverse();
         self.by_tuple.clear();
+        self.ports.clear();
         self.listeners.clear();
         self.time_wait = TimeWaitTable::default();
         self.timers = TimingWheel::with_fast_peek();

@@ -64,9 +64,9 @@ impl TimeWaitTable {
         self.entries.insert(tuple, entry);
     }
 
-    /// Removes an entry (reuse, RST, new incarnation).
-    pub fn remove(&mut self, tuple: &FourTuple) {
-        self.entries.remove(tuple);
+    /// Removes an entry (reuse, RST, new incarnation); returns whether there was one.
+    pub fn remove(&mut self, tuple: &FourTuple) -> bool {
+        self.entries.remove(tuple).is_some()
     }
 
     /// Whether the entry may answer the invalid segment `seg` now (see
@@ -111,8 +111,8 @@ impl TimeWaitTable {
         }
     }
 
-    /// Drops every entry expired at `now`.
-    pub fn expire(&mut self, now: SimTime) {
+    /// Drops every entry expired at `now`, telling `dropped` of each.
+    pub fn expire(&mut self, now: SimTime, mut dropped: impl FnMut(&FourTuple)) {
         while let Some(&(at, tuple)) = self.expiries.front() {
             if at > now {
                 break;
@@ -120,6 +120,7 @@ impl TimeWaitTable {
             self.expiries.pop_front();
             if self.entries.get(&tuple).is_some_and(|e| e.expiry == at) {
                 self.entries.remove(&tuple);
+                dropped(&tuple);
             }
         }
     }
@@ -166,7 +167,9 @@ mod tests {
         table.insert(tuple(3), entry(50));
         table.drop_stale_expiries();
         assert_eq!(table.next_expiry(), Some(SimTime::from_nanos(40)));
-        table.expire(SimTime::from_nanos(40));
+        let mut dropped = Vec::new();
+        table.expire(SimTime::from_nanos(40), |t| dropped.push(*t));
+        assert_eq!(dropped, [tuple(2)]);
         table.drop_stale_expiries();
         assert_eq!(table.next_expiry(), Some(SimTime::from_nanos(50)));
         assert_eq!(table.len(), 1);
