@@ -4,6 +4,7 @@
 //! records in use, and for a moment both copies while it grows: with a million sockets at
 //! 288 bytes each, hundreds of megabytes of peak memory.
 
+use std::collections::VecDeque;
 use std::ops::{Index, IndexMut};
 
 /// Records per chunk.
@@ -83,6 +84,68 @@ impl<T> IndexMut<u32> for Chunked<T> {
     }
 }
 
+/// A first-in first-out queue in fixed chunks: like [`Chunked`], it never holds more than a
+/// chunk beyond what is queued (plus one spare chunk kept for reuse), where a `VecDeque` that
+/// doubles may hold twice the peak.
+pub struct ChunkedFifo<T> {
+    chunks: VecDeque<Vec<T>>,
+    /// Records of the front chunk already taken.
+    taken: usize,
+    spare: Option<Vec<T>>,
+}
+
+impl<T> Default for ChunkedFifo<T> {
+    fn default() -> Self {
+        ChunkedFifo {
+            chunks: VecDeque::new(),
+            taken: 0,
+            spare: None,
+        }
+    }
+}
+
+impl<T: Copy> ChunkedFifo<T> {
+    /// Appends a record at the back.
+    pub fn push_back(&mut self, value: T) {
+        if self.chunks.back().is_none_or(|c| c.len() == CHUNK) {
+            let chunk = self
+                .spare
+                .take()
+                .unwrap_or_else(|| Vec::with_capacity(CHUNK));
+            self.chunks.push_back(chunk);
+        }
+        self.chunks
+            .back_mut()
+            .expect("a chunk with room")
+            .push(value);
+    }
+
+    /// Takes the record at the front.
+    pub fn pop_front(&mut self) -> Option<T> {
+        let front = self.chunks.front_mut()?;
+        let value = *front.get(self.taken)?;
+        self.taken += 1;
+        if self.taken == front.len() && (front.len() == CHUNK || self.chunks.len() == 1) {
+            // Drained: keep the chunk for reuse.
+            let mut chunk = self.chunks.pop_front().expect("the front");
+            chunk.clear();
+            self.spare = Some(chunk);
+            self.taken = 0;
+        }
+        Some(value)
+    }
+
+    /// Records queued.
+    pub fn len(&self) -> usize {
+        self.chunks.iter().map(Vec::len).sum::<usize>() - self.taken
+    }
+
+    /// Whether none is queued.
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +164,31 @@ mod tests {
         assert_eq!(c.get(2 * CHUNK as u32 + 5), None);
         assert_eq!(c.iter_mut().count(), 2 * CHUNK + 5);
         assert_eq!(c.chunks.iter().map(Vec::capacity).sum::<usize>(), 3 * CHUNK);
+    }
+
+    #[test]
+    fn fifo_keeps_order_across_chunks_and_reuses_them() {
+        let mut q = ChunkedFifo::default();
+        let mut expected = std::collections::VecDeque::new();
+        let mut next = 0u32;
+        // Waves of pushes and pops, up to three chunks deep and down to empty.
+        for wave in [10usize, 3 * CHUNK, 1, CHUNK, 2 * CHUNK + 7] {
+            for _ in 0..wave {
+                q.push_back(next);
+                expected.push_back(next);
+                next += 1;
+            }
+            assert_eq!(q.len(), expected.len());
+            for _ in 0..(wave / 2 + 1).min(expected.len()) {
+                assert_eq!(q.pop_front(), expected.pop_front());
+            }
+        }
+        while let Some(x) = expected.pop_front() {
+            assert_eq!(q.pop_front(), Some(x));
+        }
+        assert_eq!(q.pop_front(), None);
+        assert!(q.is_empty());
+        assert_eq!(q.len(), 0);
+        assert!(q.spare.is_some(), "the last chunk is kept for reuse");
     }
 }

@@ -9,8 +9,8 @@ use crate::app::{
 };
 use crate::connmap::ConnMap;
 use crate::topology::{LinkId, NodeId, Routes};
-use std::collections::{BTreeMap, VecDeque};
-use synack_kernel::chunked::Chunked;
+use std::collections::BTreeMap;
+use synack_kernel::chunked::{Chunked, ChunkedFifo};
 use synack_kernel::{RandomStreams, Scheduler, SimDuration, SimRng, SimTime};
 use synack_link::{DropCause, Fate, Link, LinkConfig, Packet, Way};
 use synack_tcp::host::{ConnId, Datagram, Host, HostConfig, HostCounters, HostOutput};
@@ -145,7 +145,8 @@ struct InFlight {
 /// entries scattered over a table, which with a million connections was one miss an event.
 #[derive(Default)]
 struct Lane {
-    queue: VecDeque<InFlight>,
+    /// Datagrams and whether each is corrupt; the link and the receiving node are the lane's.
+    queue: ChunkedFifo<(Datagram, bool)>,
     /// When the last datagram queued here arrives.
     last: SimTime,
 }
@@ -468,7 +469,7 @@ impl World {
             let lane = &mut self.lanes[link_id.0 as usize][way as usize];
             if at >= lane.last {
                 lane.last = at;
-                lane.queue.push_back(flight);
+                lane.queue.push_back((flight.datagram, flight.corrupt));
                 self.schedule(at, Ev::ArriveInOrder(link_id, way));
                 continue;
             }
@@ -579,10 +580,20 @@ impl World {
                     datagram,
                     corrupt,
                 } = match ev {
-                    Ev::ArriveInOrder(link, way) => self.lanes[link.0 as usize][way as usize]
-                        .queue
-                        .pop_front()
-                        .expect("an arrival for each datagram queued in the lane"),
+                    Ev::ArriveInOrder(link, way) => {
+                        let (datagram, corrupt) = self.lanes[link.0 as usize][way as usize]
+                            .queue
+                            .pop_front()
+                            .expect("an arrival for each datagram queued in the lane");
+                        let (_, _, a, b) = &self.links[link.0 as usize];
+                        InFlight {
+                            node: if way == Way::Forward { *b } else { *a },
+                            link,
+                            way,
+                            datagram,
+                            corrupt,
+                        }
+                    }
                     Ev::Arrive(index) => {
                         self.free_flights.push(index);
                         self.in_flight[index]
