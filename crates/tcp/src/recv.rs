@@ -48,13 +48,18 @@ pub struct Receiver {
     delivered: u64,
     /// The peer's incarnation, learned from its SYN.
     peer_incarnation: u32,
-    /// Held segments beyond RCV.NXT, sorted by sequence number.
-    out_of_order: Vec<Piece>,
+    /// Held segments beyond RCV.NXT, sorted by sequence number; boxed, since most
+    /// connections never hold one and a million sockets would each carry an empty vector.
+    out_of_order: Option<Box<Vec<Piece>>>,
     /// Where the peer's FIN sits, once seen (possibly beyond a gap).
     fin: Option<Seq>,
     /// Whether the FIN has been reached (RCV.NXT is past it).
     fin_reached: bool,
-    integrity: Integrity,
+    /// Delivered bytes from another incarnation (see [`Integrity`]); the intact ones are
+    /// the rest of `delivered`.
+    wrong_incarnation: u64,
+    /// Delivered bytes placed at the wrong offset.
+    wrong_offset: u64,
 }
 
 /// What accepting a segment did.
@@ -104,12 +109,16 @@ impl Receiver {
 
     /// What was delivered, checked.
     pub fn integrity(&self) -> Integrity {
-        self.integrity
+        Integrity {
+            intact: self.delivered - self.wrong_incarnation - self.wrong_offset,
+            wrong_incarnation: self.wrong_incarnation,
+            wrong_offset: self.wrong_offset,
+        }
     }
 
     /// Segments held out of order.
     pub fn out_of_order_len(&self) -> usize {
-        self.out_of_order.len()
+        self.out_of_order.as_ref().map_or(0, |held| held.len())
     }
 
     /// Accepts a segment's payload `[seq, seq + len)` (already trimmed to the window) and
@@ -139,27 +148,26 @@ impl Receiver {
         {
             self.nxt = self.nxt + 1;
             self.fin_reached = true;
-            self.out_of_order.clear();
+            self.out_of_order = None;
             result.fin = true;
         }
         result
     }
 
     fn hold(&mut self, piece: Piece) {
-        if self
-            .out_of_order
+        let held = self.out_of_order.get_or_insert_default();
+        if held
             .iter()
             .any(|p| p.seq == piece.seq && p.len >= piece.len)
         {
             return;
         }
-        if self.out_of_order.len() >= MAX_OUT_OF_ORDER {
+        if held.len() >= MAX_OUT_OF_ORDER {
             return;
         }
-        let at = self
-            .out_of_order
+        let at = held
             .partition_point(|p| p.seq.lt(piece.seq) || (p.seq == piece.seq && p.len > piece.len));
-        self.out_of_order.insert(at, piece);
+        held.insert(at, piece);
     }
 
     /// Delivers the part of `piece` at or beyond RCV.NXT, which it must reach.
@@ -172,11 +180,9 @@ impl Receiver {
         let offset = piece.data.offset.wrapping_add(u64::from(skip));
         let bytes = u64::from(len);
         if piece.data.incarnation != self.peer_incarnation {
-            self.integrity.wrong_incarnation += bytes;
+            self.wrong_incarnation += bytes;
         } else if offset != self.delivered {
-            self.integrity.wrong_offset += bytes;
-        } else {
-            self.integrity.intact += bytes;
+            self.wrong_offset += bytes;
         }
         self.nxt = self.nxt + len;
         self.delivered += bytes;
@@ -184,11 +190,15 @@ impl Receiver {
     }
 
     fn drain_held(&mut self) {
-        while let Some(first) = self.out_of_order.first().copied() {
+        while let Some(held) = self.out_of_order.as_mut() {
+            let Some(first) = held.first().copied() else {
+                self.out_of_order = None;
+                break;
+            };
             if first.seq.gt(self.nxt) {
                 break;
             }
-            self.out_of_order.remove(0);
+            held.remove(0);
             self.deliver(first);
         }
     }
