@@ -28,7 +28,7 @@ const LEVELS: usize = 64 / SLOT_BITS as usize;
 const POOL_MAX: usize = 16;
 /// Buckets up to this capacity stay in their slot when drained; larger ones are pooled.
 const SMALL_BUCKET: usize = 256;
-/// [`TimingWheel::remove_first_if`] scans buckets above level 0 up to this length.
+/// [`TimingWheel::remove_first_if`] gives up on a slot holding more entries than this.
 const SCAN_MAX: usize = 32;
 const _: () = assert!(
     LEVELS * WORDS <= 32,

@@ -610,7 +610,7 @@ impl Host {
                 remote_addr,
                 remote_port,
             };
-            let before_wrap = span.min(u32::MAX - start).saturating_add(1).min(span);
+            let before_wrap = (u64::from(u32::MAX - start) + 1).min(u64::from(span)) as u32;
             let listeners = &self.listeners;
             let skip = |port| listeners.contains_key(&port);
             let port = self
