@@ -200,48 +200,67 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
     )
 }
 
+/// What a queue must hold: its entries in order, the horizon pushes start from, the next seq.
+#[derive(Default)]
+struct Oracle {
+    entries: BTreeMap<(u64, u64), ()>,
+    horizon: u64,
+    seq: u64,
+}
+
+impl Oracle {
+    /// Pushes at the horizon plus `offset`, to both.
+    fn push<Q: EventQueue<u64>>(&mut self, q: &mut Q, offset: u64) {
+        let time = self.horizon.saturating_add(offset);
+        q.push(Entry {
+            time: t(time),
+            seq: self.seq,
+            event: self.seq,
+        });
+        self.entries.insert((time, self.seq), ());
+        self.seq += 1;
+    }
+
+    /// Pops with limit horizon plus `offset` from the queue, and checks what came out.
+    fn pop_until<Q: EventQueue<u64>>(&mut self, q: &mut Q, offset: u64) {
+        let limit = self.horizon.saturating_add(offset);
+        let expected = self.first().filter(|&(time, _)| time <= limit);
+        if let Some(k) = expected {
+            self.entries.remove(&k);
+        }
+        let got = q.pop_until(t(limit)).map(|e| (e.time.as_nanos(), e.seq));
+        assert_eq!(got, expected);
+        self.horizon = got.map_or(limit, |(time, _)| time);
+    }
+
+    fn first(&self) -> Option<(u64, u64)> {
+        self.entries.first_key_value().map(|(&k, _)| k)
+    }
+
+    /// The queue's length and earliest time match.
+    fn check<Q: EventQueue<u64>>(&self, q: &Q) {
+        assert_eq!(q.len(), self.entries.len());
+        assert_eq!(q.peek_time(), self.first().map(|(time, _)| t(time)));
+    }
+
+    /// Draining the queue gives the rest in order.
+    fn drain<Q: EventQueue<u64>>(self, q: &mut Q) {
+        let rest: Vec<_> = self.entries.into_keys().collect();
+        assert_eq!(drain(q), rest);
+    }
+}
+
 fn check_against_oracle<Q: EventQueue<u64>>(ops: &[Op]) {
     let mut q = Q::default();
-    let mut oracle: BTreeMap<(u64, u64), ()> = BTreeMap::new();
-    let mut horizon = 0u64;
-    let mut seq = 0u64;
+    let mut oracle = Oracle::default();
     for op in ops {
         match *op {
-            Op::Push(offset) => {
-                let time = horizon.saturating_add(offset);
-                q.push(Entry {
-                    time: t(time),
-                    seq,
-                    event: seq,
-                });
-                oracle.insert((time, seq), ());
-                seq += 1;
-            }
-            Op::PopUntil(offset) => {
-                let limit = horizon.saturating_add(offset);
-                let expected = oracle
-                    .first_key_value()
-                    .map(|(&k, _)| k)
-                    .filter(|&(time, _)| time <= limit);
-                if let Some(k) = expected {
-                    oracle.remove(&k);
-                }
-                let got = q.pop_until(t(limit)).map(|e| (e.time.as_nanos(), e.seq));
-                assert_eq!(got, expected);
-                horizon = match got {
-                    Some((time, _)) => time,
-                    None => limit,
-                };
-            }
+            Op::Push(offset) => oracle.push(&mut q, offset),
+            Op::PopUntil(offset) => oracle.pop_until(&mut q, offset),
         }
-        assert_eq!(q.len(), oracle.len());
-        assert_eq!(
-            q.peek_time(),
-            oracle.first_key_value().map(|(&(time, _), _)| t(time))
-        );
+        oracle.check(&q);
     }
-    let rest: Vec<_> = oracle.into_keys().collect();
-    assert_eq!(drain(&mut q), rest);
+    oracle.drain(&mut q);
 }
 
 // ---- TimingWheel::remove_first_if ----------------------------------------------------------
@@ -268,35 +287,13 @@ fn removal_ops() -> impl Strategy<Value = Vec<RemovalOp>> {
 /// Removals see exactly the oracle's first entry, take it only when told, and never move the
 /// horizon: pushes keep landing at the last pop's time plus an offset.
 fn check_removals(mut q: TimingWheel<u64>, ops: &[RemovalOp]) {
-    let mut oracle: BTreeMap<(u64, u64), ()> = BTreeMap::new();
-    let (mut horizon, mut seq) = (0u64, 0u64);
+    let mut oracle = Oracle::default();
     for op in ops {
         match *op {
-            RemovalOp::Push(offset) => {
-                let time = horizon.saturating_add(offset);
-                q.push(Entry {
-                    time: t(time),
-                    seq,
-                    event: seq,
-                });
-                oracle.insert((time, seq), ());
-                seq += 1;
-            }
-            RemovalOp::PopUntil(offset) => {
-                let limit = horizon.saturating_add(offset);
-                let expected = oracle
-                    .first_key_value()
-                    .map(|(&k, _)| k)
-                    .filter(|&(time, _)| time <= limit);
-                if let Some(k) = expected {
-                    oracle.remove(&k);
-                }
-                let got = q.pop_until(t(limit)).map(|e| (e.time.as_nanos(), e.seq));
-                assert_eq!(got, expected);
-                horizon = got.map_or(limit, |(time, _)| time);
-            }
+            RemovalOp::Push(offset) => oracle.push(&mut q, offset),
+            RemovalOp::PopUntil(offset) => oracle.pop_until(&mut q, offset),
             RemovalOp::RemoveFirstIf(stale) => {
-                let first = oracle.first_key_value().map(|(&k, _)| k);
+                let first = oracle.first();
                 let mut asked = None;
                 let removed = q.remove_first_if(|e| {
                     asked = Some((e.time.as_nanos(), e.seq));
@@ -307,22 +304,13 @@ fn check_removals(mut q: TimingWheel<u64>, ops: &[RemovalOp]) {
                 }
                 assert_eq!(removed, asked.is_some() && stale);
                 if removed {
-                    oracle.remove(&first.expect("removed one"));
+                    oracle.entries.remove(&first.expect("removed one"));
                 }
             }
         }
-        assert_eq!(q.len(), oracle.len());
-        assert_eq!(
-            q.peek_time(),
-            oracle.first_key_value().map(|(&(time, _), _)| t(time))
-        );
+        oracle.check(&q);
     }
-    let rest: Vec<_> = oracle.into_keys().collect();
-    let mut got = Vec::new();
-    while let Some(e) = q.pop_until(SimTime::MAX) {
-        got.push((e.time.as_nanos(), e.seq));
-    }
-    assert_eq!(got, rest);
+    oracle.drain(&mut q);
 }
 
 proptest! {
