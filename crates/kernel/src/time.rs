@@ -114,6 +114,13 @@ impl SimDuration {
         (nanos < u64::MAX as f64).then_some(SimDuration(nanos as u64))
     }
 
+    /// A span of `secs` seconds as [`SimDuration::try_from_secs_f64`] makes it, and
+    /// [`SimDuration::MAX`] where that gives none (negative, NaN or too long): for drawn
+    /// gaps and schedule times, which are never negative and at worst too far to matter.
+    pub fn saturating_from_secs_f64(secs: f64) -> Self {
+        SimDuration::try_from_secs_f64(secs).unwrap_or(SimDuration::MAX)
+    }
+
     /// Nanoseconds in the span.
     pub const fn as_nanos(self) -> u64 {
         self.0

@@ -225,7 +225,7 @@ pub struct Client {
     pub spec: ClientSpec,
     /// What it saw.
     pub stats: ClientStats,
-    /// By connection; looked up, never iterated (no order leaks out).
+    /// By connection.
     conns: ConnMap<ClientConn>,
     /// The connections still to open.
     opens: Opens,
@@ -237,7 +237,12 @@ enum Opens {
     /// These times.
     List(VecDeque<SimTime>),
     /// Connection `next` of a [`Schedule::Rate`] and those after it, up to `count`.
-    Rate { next: u64, count: u64 },
+    Rate {
+        start: SimTime,
+        per_second: f64,
+        next: u64,
+        count: u64,
+    },
 }
 
 /// A running server.
@@ -247,7 +252,7 @@ pub struct Server {
     pub spec: ServerSpec,
     /// What it saw.
     pub stats: ServerStats,
-    /// By connection; looked up, never iterated.
+    /// By connection.
     conns: ConnMap<ServerConn>,
     accept_armed: bool,
 }
@@ -274,7 +279,13 @@ impl Client {
                 times.sort();
                 Opens::List(times.into())
             }
-            Schedule::Rate { count, .. } => Opens::Rate {
+            Schedule::Rate {
+                start,
+                per_second,
+                count,
+            } => Opens::Rate {
+                start: *start,
+                per_second: *per_second,
                 next: 0,
                 count: *count,
             },
@@ -288,10 +299,9 @@ impl Client {
                     (0..*count)
                         .map(|_| {
                             let gap: f64 = Exp1.sample(rng);
-                            t = t.saturating_add(
-                                SimDuration::try_from_secs_f64(gap / per_second)
-                                    .unwrap_or(SimDuration::MAX),
-                            );
+                            t = t.saturating_add(SimDuration::saturating_from_secs_f64(
+                                gap / per_second,
+                            ));
                             t
                         })
                         .collect(),
@@ -305,21 +315,17 @@ impl Client {
     pub fn next_open(&mut self) -> Option<SimTime> {
         match &mut self.opens {
             Opens::List(times) => times.pop_front(),
-            Opens::Rate { next, count } if *next < *count => {
-                let Schedule::Rate {
-                    start, per_second, ..
-                } = &self.spec.schedule
-                else {
-                    unreachable!("a rate schedule's opens");
-                };
+            Opens::Rate {
+                start,
+                per_second,
+                next,
+                count,
+            } if *next < *count => {
                 let i = *next;
                 *next += 1;
-                Some(
-                    start.saturating_add(
-                        SimDuration::try_from_secs_f64(i as f64 / per_second)
-                            .unwrap_or(SimDuration::MAX),
-                    ),
-                )
+                Some(start.saturating_add(SimDuration::saturating_from_secs_f64(
+                    i as f64 / *per_second,
+                )))
             }
             Opens::Rate { .. } => None,
         }

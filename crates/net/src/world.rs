@@ -725,7 +725,7 @@ impl World {
                 } else {
                     mean
                 };
-                let gap = SimDuration::try_from_secs_f64(gap).unwrap_or(SimDuration::MAX);
+                let gap = SimDuration::saturating_from_secs_f64(gap);
                 self.schedule(now.saturating_add(gap), Ev::Flood(i as u32));
             }
             Ev::Fault(i) => match self.faults[i as usize] {

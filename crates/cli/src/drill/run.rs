@@ -183,10 +183,6 @@ fn errno(kind: ErrorKind) -> &'static str {
     }
 }
 
-fn secs(x: f64) -> SimDuration {
-    SimDuration::try_from_secs_f64(x).unwrap_or(SimDuration::MAX)
-}
-
 fn show(seg: &Segment, local_isn: Option<Seq>) -> String {
     let base = local_isn.unwrap_or(Seq(0));
     let start = seg.seq - base;
@@ -259,8 +255,12 @@ impl Runner {
 
     fn resolve(&self, at: At) -> SimTime {
         match at {
-            At::Absolute(x) => SimTime::ZERO.saturating_add(secs(x)),
-            At::Relative(x) => self.last.saturating_add(secs(x)),
+            At::Absolute(x) => {
+                SimTime::ZERO.saturating_add(SimDuration::saturating_from_secs_f64(x))
+            }
+            At::Relative(x) => self
+                .last
+                .saturating_add(SimDuration::saturating_from_secs_f64(x)),
         }
     }
 
@@ -566,7 +566,9 @@ impl Runner {
                 let start = self.resolve(a);
                 let end = match b {
                     At::Absolute(_) => self.resolve(b),
-                    At::Relative(x) => start.saturating_add(secs(x)),
+                    At::Relative(x) => {
+                        start.saturating_add(SimDuration::saturating_from_secs_f64(x))
+                    }
                 };
                 (start, Some(end))
             }
