@@ -427,13 +427,13 @@ impl World {
             self.unroutable += 1;
             return;
         };
-        let (name, link, a, b) = &mut self.links[link_id.0 as usize];
+        let to = self.far_end(link_id, way);
+        let (name, link, _, _) = &mut self.links[link_id.0 as usize];
         let packet = Packet {
             size_bytes: wire_size(&datagram.segment),
             payload: datagram,
         };
         let verdict = link.transmit(way, &packet, now);
-        let to = if way == Way::Forward { *b } else { *a };
         let mut arrivals = [None; 2];
         if let Some(o) = self.observer.as_mut() {
             o.segment(now, name, way, &datagram, SegmentFate::Sent);
@@ -458,6 +458,14 @@ impl World {
             }
         }
         for (at, corrupt) in arrivals.into_iter().flatten() {
+            let at = at.max(now);
+            let lane = &mut self.lanes[link_id.0 as usize][way as usize];
+            if at >= lane.last {
+                lane.last = at;
+                lane.queue.push_back((datagram, corrupt));
+                self.schedule(at, Ev::ArriveInOrder(link_id, way));
+                continue;
+            }
             let flight = InFlight {
                 node: to,
                 link: link_id,
@@ -465,14 +473,6 @@ impl World {
                 datagram,
                 corrupt,
             };
-            let at = at.max(now);
-            let lane = &mut self.lanes[link_id.0 as usize][way as usize];
-            if at >= lane.last {
-                lane.last = at;
-                lane.queue.push_back((flight.datagram, flight.corrupt));
-                self.schedule(at, Ev::ArriveInOrder(link_id, way));
-                continue;
-            }
             let index = match self.free_flights.pop() {
                 Some(index) => {
                     self.in_flight[index] = flight;
@@ -570,54 +570,64 @@ impl World {
         }
     }
 
+    /// A datagram reaches the far end of its link.
+    fn arrive(&mut self, now: SimTime, flight: InFlight) {
+        let InFlight {
+            node,
+            link,
+            way,
+            datagram,
+            corrupt,
+        } = flight;
+        if let Some(o) = self.observer.as_mut() {
+            let fate = if corrupt {
+                SegmentFate::Corrupt
+            } else {
+                SegmentFate::Delivered
+            };
+            o.segment(now, &self.links[link.0 as usize].0, way, &datagram, fate);
+        }
+        if corrupt {
+            return;
+        }
+        match self.nodes[node.0 as usize].host.as_mut() {
+            None => self.send(node, datagram, now),
+            Some(host) => {
+                host.handle(&datagram, now);
+                self.flush(node, now);
+            }
+        }
+    }
+
+    /// The node a link delivers to in direction `way`.
+    fn far_end(&self, link: LinkId, way: Way) -> NodeId {
+        let (_, _, a, b) = &self.links[link.0 as usize];
+        if way == Way::Forward { *b } else { *a }
+    }
+
     fn handle(&mut self, now: SimTime, ev: Ev) {
         match ev {
-            Ev::ArriveInOrder(..) | Ev::Arrive(_) => {
-                let InFlight {
-                    node,
-                    link,
-                    way,
-                    datagram,
-                    corrupt,
-                } = match ev {
-                    Ev::ArriveInOrder(link, way) => {
-                        let (datagram, corrupt) = self.lanes[link.0 as usize][way as usize]
-                            .queue
-                            .pop_front()
-                            .expect("an arrival for each datagram queued in the lane");
-                        let (_, _, a, b) = &self.links[link.0 as usize];
-                        InFlight {
-                            node: if way == Way::Forward { *b } else { *a },
-                            link,
-                            way,
-                            datagram,
-                            corrupt,
-                        }
-                    }
-                    Ev::Arrive(index) => {
-                        self.free_flights.push(index);
-                        self.in_flight[index]
-                    }
-                    _ => unreachable!("arrivals only"),
-                };
-                if let Some(o) = self.observer.as_mut() {
-                    let fate = if corrupt {
-                        SegmentFate::Corrupt
-                    } else {
-                        SegmentFate::Delivered
-                    };
-                    o.segment(now, &self.links[link.0 as usize].0, way, &datagram, fate);
-                }
-                if corrupt {
-                    return;
-                }
-                match self.nodes[node.0 as usize].host.as_mut() {
-                    None => self.send(node, datagram, now),
-                    Some(host) => {
-                        host.handle(&datagram, now);
-                        self.flush(node, now);
-                    }
-                }
+            Ev::ArriveInOrder(link, way) => {
+                let (datagram, corrupt) = self.lanes[link.0 as usize][way as usize]
+                    .queue
+                    .pop_front()
+                    .expect("an arrival for each datagram queued in the lane");
+                let node = self.far_end(link, way);
+                self.arrive(
+                    now,
+                    InFlight {
+                        node,
+                        link,
+                        way,
+                        datagram,
+                        corrupt,
+                    },
+                );
+            }
+            Ev::Arrive(index) => {
+                self.free_flights.push(index);
+                let flight = self.in_flight[index];
+                self.arrive(now, flight);
             }
             Ev::Wake(node) => {
                 let n = &mut self.nodes[node.0 as usize];
