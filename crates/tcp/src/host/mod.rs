@@ -227,6 +227,18 @@ pub struct Host {
     output: HostOutput,
 }
 
+/// The socket `id` names, if it still exists. Free functions, so a caller can borrow the
+/// slots apart from the host's other fields.
+fn socket_in(slots: &Chunked<Slot>, id: ConnId) -> Option<&Socket> {
+    let slot = slots.get(id.slot)?;
+    (slot.generation == id.generation).then_some(slot.entry.as_ref()?)
+}
+
+fn socket_in_mut(slots: &mut Chunked<Slot>, id: ConnId) -> Option<&mut Socket> {
+    let slot = slots.get_mut(id.slot)?;
+    (slot.generation == id.generation).then_some(slot.entry.as_mut()?)
+}
+
 /// The endpoint configuration, shared by every connection of a host.
 type TcpConfigShared = crate::TcpConfig;
 
@@ -307,23 +319,16 @@ impl Host {
     }
 
     fn socket(&self, id: ConnId) -> Option<&Socket> {
-        let slot = self.slots.get(id.slot)?;
-        (slot.generation == id.generation).then_some(slot.entry.as_ref()?)
+        socket_in(&self.slots, id)
     }
 
     fn socket_mut(&mut self, id: ConnId) -> Option<&mut Socket> {
-        let slot = self.slots.get_mut(id.slot)?;
-        (slot.generation == id.generation).then_some(slot.entry.as_mut()?)
+        socket_in_mut(&mut self.slots, id)
     }
 
     /// The socket and the endpoints' output buffer, borrowed together.
     fn socket_with_out(&mut self, id: ConnId) -> (Option<&mut Socket>, &mut Output) {
-        let socket = self
-            .slots
-            .get_mut(id.slot)
-            .filter(|slot| slot.generation == id.generation)
-            .and_then(|slot| slot.entry.as_mut());
-        (socket, &mut self.out)
+        (socket_in_mut(&mut self.slots, id), &mut self.out)
     }
 
     fn id(&self, slot: u32) -> ConnId {
@@ -884,9 +889,7 @@ impl Host {
         let slots = &self.slots;
         while self.timers.remove_first_if(|e| {
             let (slot, generation) = e.event;
-            !slots.get(slot).is_some_and(|s| {
-                s.generation == generation && s.entry.as_ref().is_some_and(|k| k.armed == e.time)
-            })
+            socket_in(slots, ConnId { slot, generation }).is_none_or(|s| s.armed != e.time)
         }) {}
         let timers = self.timers.peek_time();
         let tw = self.time_wait.next_expiry();
@@ -995,12 +998,19 @@ impl Host {
     fn deliver_to_time_wait(&mut self, tuple: FourTuple, seg: &Segment, now: SimTime) {
         let tw = *self.time_wait.get(&tuple).expect("checked");
         let interval = self.config.tcp.invalid_ack_interval;
+        let mut ack = Segment::new(
+            seg.dst_port,
+            seg.src_port,
+            tw.snd_nxt,
+            tw.rcv_nxt,
+            Flags::ACK,
+        );
         // A TIME-WAIT ACK offers the receive window, as Linux's timewait sockets do.
-        let window = self.config.tcp.recv_buffer;
-        let reply = |flags, seq: Seq, ack: Seq| {
-            let mut r = Segment::new(seg.dst_port, seg.src_port, seq, ack, flags);
-            r.window = window;
-            r
+        ack.window = self.config.tcp.recv_buffer;
+        let ack = Datagram {
+            src: tuple.local_addr,
+            dst: tuple.remote_addr,
+            segment: ack,
         };
         if seg.has(Flags::RST) {
             // An in-window RST kills TIME-WAIT, unless RFC 1337 says to ignore it.
@@ -1019,11 +1029,7 @@ impl Host {
                     self.reply_closed(tuple, seg);
                 }
             } else if self.time_wait.answer_invalid(&tuple, interval, seg, now) {
-                self.output.datagrams.push(Datagram {
-                    src: tuple.local_addr,
-                    dst: tuple.remote_addr,
-                    segment: reply(Flags::ACK, tw.snd_nxt, tw.rcv_nxt),
-                });
+                self.output.datagrams.push(ack);
             }
             return;
         }
@@ -1031,11 +1037,7 @@ impl Host {
         // Anything else is answered with an ACK, at a limited rate.
         let fin = seg.has(Flags::FIN);
         if fin || self.time_wait.answer_invalid(&tuple, interval, seg, now) {
-            self.output.datagrams.push(Datagram {
-                src: tuple.local_addr,
-                dst: tuple.remote_addr,
-                segment: reply(Flags::ACK, tw.snd_nxt, tw.rcv_nxt),
-            });
+            self.output.datagrams.push(ack);
         }
         if fin {
             self.time_wait.restart(
