@@ -155,8 +155,7 @@ impl Connection {
         }
         if self.state == State::SynReceived {
             if seg.ack.gt(self.snd_una) && seg.ack.le(self.snd_nxt) {
-                self.snd_wnd = seg.window;
-                self.max_snd_wnd = self.max_snd_wnd.max(seg.window);
+                self.set_peer_window(seg.window);
                 self.snd_wl1 = seg.seq;
                 self.snd_wl2 = seg.ack;
                 self.set_state(State::Established, Cause::HandshakeAck, now, out);
@@ -244,8 +243,7 @@ impl Connection {
             }
         }
         if self.snd_wl1.lt(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.le(ack)) {
-            self.snd_wnd = seg.window;
-            self.max_snd_wnd = self.max_snd_wnd.max(seg.window);
+            self.set_peer_window(seg.window);
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = ack;
         }

@@ -333,8 +333,7 @@ impl Connection {
     /// Takes the peer's SYN: IRS, RCV.NXT, window, MSS, timestamps.
     pub(crate) fn synchronize(&mut self, syn: &Segment) {
         self.recv = Receiver::new(syn.seq, syn.data.incarnation);
-        self.snd_wnd = syn.window;
-        self.max_snd_wnd = self.max_snd_wnd.max(syn.window);
+        self.set_peer_window(syn.window);
         self.snd_wl1 = syn.seq;
         self.snd_wl2 = syn.ack;
         // The peer's MSS, clamped below at Linux's TCP_MIN_MSS: an MSS option of 0 must not
@@ -557,6 +556,12 @@ impl Connection {
             Flags::SYN | Flags::ACK
         };
         out.segments.push(self.segment(self.iss, flags, 0, 0, now));
+    }
+
+    /// SND.WND from the peer, and MAX.SND.WND with it.
+    pub(crate) fn set_peer_window(&mut self, window: u32) {
+        self.snd_wnd = window;
+        self.max_snd_wnd = self.max_snd_wnd.max(window);
     }
 
     /// The segment being timed, if any: (ACK that acknowledges it, when it was sent).
