@@ -218,14 +218,7 @@ mod tests {
         s.mss = Some(1460);
         s.timestamps = Some(Timestamps { val: 7, ecr: 0 });
         s.window = 200_000;
-        let p = packet(
-            &Datagram {
-                src: 0x0a00_0001,
-                dst: 0x0a00_0101,
-                segment: s,
-            },
-            1,
-        );
+        let p = packet(&Datagram::new(0x0a00_0001, 0x0a00_0101, s), 1);
         assert_eq!(p.len(), 20 + 20 + 16);
         // A correct checksum sums, with itself, to all ones.
         assert_eq!(fold(sum16(&p[..20], 0)), 0);

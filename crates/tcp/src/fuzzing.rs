@@ -210,14 +210,7 @@ pub fn host(data: &[u8]) {
                 );
                 let near = (Seq(input.u32()), Seq(input.u32()));
                 let seg = segment(&mut input, ports, near);
-                host.handle(
-                    &Datagram {
-                        src: remote,
-                        dst: local,
-                        segment: seg,
-                    },
-                    now,
-                );
+                host.handle(&Datagram::new(remote, local, seg), now);
             }
             4 => {
                 if let Ok(id) = host.connect(0x0b00_0000 | u32::from(input.u8() % 4), 80, now) {

@@ -4,7 +4,8 @@
 
 use synack_kernel::{RandomStreams, Scheduler, SimDuration, SimTime};
 use synack_tcp::host::{
-    ConnId, Datagram, Host, HostConfig, HostError, SynCookies, SynRateLimit, TwReuse, profile,
+    ConnId, Datagram, DemuxHint, Host, HostConfig, HostError, SynCookies, SynRateLimit, TwReuse,
+    profile,
 };
 use synack_tcp::{Event, Flags, Segment, Seq, State, TcpConfig, TimeWaitLength};
 
@@ -198,6 +199,87 @@ fn established_superseded_handshake_timers_are_not_deadlines() {
 }
 
 #[test]
+fn established_datagrams_carry_both_sockets_slots() {
+    let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
+    net.server.listen(PORT, 16).unwrap();
+    // An extra socket on the server (refused later), so the two hosts' slots differ.
+    net.server.connect(CLIENT, 9, SimTime::ZERO).unwrap();
+    net.flush(Who::Server);
+    let _first = net.connect();
+    let id = net.connect();
+    net.run_until(ms(10));
+    net.server.accept(PORT).unwrap().unwrap();
+    let accepted = net.server.accept(PORT).unwrap().unwrap();
+    let port = net.client.tuple(id).unwrap().local_port;
+    let hints: Vec<_> = net
+        .log
+        .iter()
+        .filter(|(_, _, d)| d.segment.src_port == port || d.segment.dst_port == port)
+        .map(|(_, w, d)| (*w, d.demux))
+        .collect();
+    let (client, server, none) = (id.slot(), accepted.slot(), DemuxHint::NO_SLOT);
+    assert_ne!(client, server);
+    assert_eq!(
+        hints,
+        [
+            (
+                Who::Client,
+                DemuxHint {
+                    from: client,
+                    to: none
+                }
+            ),
+            (
+                Who::Server,
+                DemuxHint {
+                    from: server,
+                    to: client
+                }
+            ),
+            (
+                Who::Client,
+                DemuxHint {
+                    from: client,
+                    to: server
+                }
+            ),
+        ]
+    );
+}
+
+#[test]
+fn established_wrong_demux_hint_still_reaches_the_tuples_socket() {
+    let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
+    net.server.listen(PORT, 16).unwrap();
+    let first = net.connect();
+    let second = net.connect();
+    net.run_until(ms(10));
+    let first_server = net.server.accept(PORT).unwrap().unwrap();
+    let second_server = net.server.accept(PORT).unwrap().unwrap();
+    // The first connection's FIN is lost on the wire, then delivered by hand with hints
+    // naming the second connection's socket and a slot that does not exist.
+    net.drop = Box::new(|who, d| who == Who::Client && d.segment.has(Flags::FIN));
+    net.client.close(first, ms(10)).unwrap();
+    net.flush(Who::Client);
+    let fin = net.log.last().unwrap().2;
+    assert!(fin.segment.has(Flags::FIN));
+    assert_eq!(fin.demux.to, first_server.slot());
+    let mut wrong = fin;
+    wrong.demux.to = second_server.slot();
+    net.server.handle(&wrong, ms(11));
+    assert_eq!(net.server.state(first_server), Some(State::CloseWait));
+    assert_eq!(net.server.state(second_server), Some(State::Established));
+    let mut missing = fin;
+    missing.demux.to = 1_000_000;
+    net.client.close(second, ms(12)).unwrap();
+    net.flush(Who::Client);
+    let mut second_fin = net.log.last().unwrap().2;
+    second_fin.demux = missing.demux;
+    net.server.handle(&second_fin, ms(13));
+    assert_eq!(net.server.state(second_server), Some(State::CloseWait));
+}
+
+#[test]
 fn listen_half_open_synacks_at_1_3_7_15_31_dropped_at_63_then_ack_gets_rst() {
     let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
     net.server.listen(PORT, 16).unwrap();
@@ -236,14 +318,8 @@ fn listen_half_open_synacks_at_1_3_7_15_31_dropped_at_63_then_ack_gets_rst() {
         .segment;
     let mut ack = Segment::new(syn.src_port, PORT, syn.seq + 1, synack.seq + 1, Flags::ACK);
     ack.window = 1000;
-    net.server.handle(
-        &Datagram {
-            src: CLIENT,
-            dst: SERVER,
-            segment: ack,
-        },
-        secs(64),
-    );
+    net.server
+        .handle(&Datagram::new(CLIENT, SERVER, ack), secs(64));
     let reply = net.server.output().datagrams.pop().unwrap().segment;
     assert_eq!((reply.flags, reply.seq), (Flags::RST, synack.seq + 1));
 }
@@ -252,11 +328,7 @@ fn raw_syn(port: u16, seq: u32) -> Datagram {
     let mut syn = Segment::new(port, PORT, Seq(seq), Seq(0), Flags::SYN);
     syn.mss = Some(1460);
     syn.window = 65535;
-    Datagram {
-        src: CLIENT,
-        dst: SERVER,
-        segment: syn,
-    }
+    Datagram::new(CLIENT, SERVER, syn)
 }
 
 fn server(config: HostConfig) -> Host {
@@ -326,14 +398,7 @@ fn listen_syn_rate_filter_counts_syns_only_not_cookie_acks() {
     // The SYN took the only token; the ACK that completes the cookie handshake needs none.
     let mut ack = Segment::new(2000, PORT, Seq(101), synack.seq + 1, Flags::ACK);
     ack.window = 65535;
-    host.handle(
-        &Datagram {
-            src: CLIENT,
-            dst: SERVER,
-            segment: ack,
-        },
-        ms(10),
-    );
+    host.handle(&Datagram::new(CLIENT, SERVER, ack), ms(10));
     assert_eq!(
         (
             host.counters().cookies_validated,
@@ -363,14 +428,7 @@ fn listen_syn_queue_full_with_cookies_sends_stateless_synack_and_validates_the_a
     let mut ack = Segment::new(2000, PORT, Seq(101), synack.seq + 1, Flags::ACK);
     ack.window = 65535;
     ack.len = 100;
-    host.handle(
-        &Datagram {
-            src: CLIENT,
-            dst: SERVER,
-            segment: ack,
-        },
-        secs(30),
-    );
+    host.handle(&Datagram::new(CLIENT, SERVER, ack), secs(30));
     assert_eq!(host.counters().cookies_validated, 1);
     assert_eq!(host.accept_queue_len(PORT), 1);
     let id = host.accept(PORT).unwrap().unwrap();
@@ -387,10 +445,12 @@ fn listen_forged_or_expired_cookie_rejected_with_rst() {
     });
     host.handle(&raw_syn(2000, 100), SimTime::ZERO);
     let synack = host.output().datagrams.pop().unwrap().segment;
-    let ack = |ack_no: Seq| Datagram {
-        src: CLIENT,
-        dst: SERVER,
-        segment: Segment::new(2000, PORT, Seq(101), ack_no, Flags::ACK),
+    let ack = |ack_no: Seq| {
+        Datagram::new(
+            CLIENT,
+            SERVER,
+            Segment::new(2000, PORT, Seq(101), ack_no, Flags::ACK),
+        )
     };
     host.handle(&ack(synack.seq + 5), secs(1));
     assert_eq!(host.counters().cookies_rejected, 1);

@@ -344,14 +344,7 @@ impl Runner {
             incarnation: REMOTE_INCARNATION,
             offset: u64::from(spec.start.saturating_sub(1)),
         };
-        self.host.handle(
-            &Datagram {
-                src: REMOTE,
-                dst: LOCAL,
-                segment: seg,
-            },
-            t,
-        );
+        self.host.handle(&Datagram::new(REMOTE, LOCAL, seg), t);
         self.collect(t);
         self.last = t;
         Ok(())

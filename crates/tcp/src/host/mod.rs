@@ -41,7 +41,7 @@ use synack_kernel::{RandomStreams, SimDuration, SimTime};
 use timewait::TimeWaitTable;
 
 /// An IPv4 datagram carrying a TCP segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Datagram {
     /// Source address.
     pub src: u32,
@@ -49,6 +49,53 @@ pub struct Datagram {
     pub dst: u32,
     /// The segment.
     pub segment: Segment,
+    /// Simulator metadata, not on the wire; see [`DemuxHint`].
+    pub demux: DemuxHint,
+}
+
+impl Datagram {
+    /// A datagram without a demultiplexing hint.
+    pub fn new(src: u32, dst: u32, segment: Segment) -> Self {
+        Datagram {
+            src,
+            dst,
+            segment,
+            demux: DemuxHint::NONE,
+        }
+    }
+}
+
+/// Equal when addresses and segments are: the hint is not part of what was sent.
+impl PartialEq for Datagram {
+    fn eq(&self, other: &Self) -> bool {
+        (self.src, self.dst, self.segment) == (other.src, other.dst, other.segment)
+    }
+}
+
+impl Eq for Datagram {}
+
+/// Where the sending socket sits in its host, and where the sender believes the receiving
+/// socket sits in the receiver (the slot named in the peer's last datagram), as Linux's
+/// early demux caches a socket on the packet or an ns-3 packet tag rides along. The
+/// receiver checks the hinted slot's 4-tuple before its 4-tuple table and falls back to the
+/// table on any mismatch, so the hint never changes which socket gets a segment: it saves
+/// the table's lookup, two cache misses a segment with a million connections open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemuxHint {
+    /// The sending socket's slot ([`ConnId::slot`]), or [`DemuxHint::NO_SLOT`].
+    pub from: u32,
+    /// The receiving socket's slot as the sender last learned it, or [`DemuxHint::NO_SLOT`].
+    pub to: u32,
+}
+
+impl DemuxHint {
+    /// No slot known.
+    pub const NO_SLOT: u32 = u32::MAX;
+    /// No hint either way.
+    pub const NONE: DemuxHint = DemuxHint {
+        from: Self::NO_SLOT,
+        to: Self::NO_SLOT,
+    };
 }
 
 /// A socket's handle: a slot and the generation that owns it, so a stale handle never
@@ -186,6 +233,8 @@ struct Slot {
 struct Socket {
     conn: Connection,
     tuple: FourTuple,
+    /// The peer socket's slot in its host, from its last datagram ([`DemuxHint`]).
+    peer_slot: u32,
     stage: Stage,
     /// The earliest wake-up queued for this connection.
     armed: SimTime,
@@ -353,10 +402,17 @@ impl Host {
         self.socket(id).map(|s| s.tuple)
     }
 
-    fn insert(&mut self, conn: Connection, tuple: FourTuple, stage: Stage) -> ConnId {
+    fn insert(
+        &mut self,
+        conn: Connection,
+        tuple: FourTuple,
+        peer_slot: u32,
+        stage: Stage,
+    ) -> ConnId {
         let socket = Socket {
             conn,
             tuple,
+            peer_slot,
             stage,
             armed: NEVER,
             in_close_wait: false,
@@ -585,7 +641,7 @@ impl Host {
             &mut self.out,
         );
         self.counters.opened += 1;
-        let id = self.insert(conn, tuple, Stage::Active);
+        let id = self.insert(conn, tuple, DemuxHint::NO_SLOT, Stage::Active);
         self.after(id, now);
         Ok(id)
     }
@@ -762,6 +818,10 @@ impl Host {
             return;
         };
         let (tuple, stage, mut in_close_wait) = (socket.tuple, socket.stage, socket.in_close_wait);
+        let demux = DemuxHint {
+            from: id.slot,
+            to: socket.peer_slot,
+        };
         // Fields borrowed one by one, so the endpoint's output is drained in place.
         let (out, output, counters) = (&mut self.out, &mut self.output, &mut self.counters);
         output
@@ -770,6 +830,7 @@ impl Host {
                 src: tuple.local_addr,
                 dst: tuple.remote_addr,
                 segment,
+                demux,
             }));
         let mut entered_time_wait = false;
         for t in out.transitions.drain(..) {
@@ -935,25 +996,42 @@ impl Host {
             remote_addr: datagram.src,
             remote_port: seg.src_port,
         };
-        if let Some(&slot) = self.by_tuple.get(&tuple) {
+        let from = datagram.demux.from;
+        if let Some(slot) = self.demux(datagram.demux.to, &tuple) {
+            let socket = self.slots[slot].entry.as_mut().expect("indexed");
+            if from != DemuxHint::NO_SLOT {
+                socket.peer_slot = from;
+            }
             let id = self.id(slot);
             self.deliver_to_connection(id, seg, now);
         } else if self.time_wait.get(&tuple).is_some() {
-            self.deliver_to_time_wait(tuple, seg, now);
+            self.deliver_to_time_wait(tuple, from, seg, now);
         } else if self.listeners.contains_key(&seg.dst_port) {
-            self.deliver_to_listener(tuple, seg, now);
+            self.deliver_to_listener(tuple, from, seg, now);
         } else {
             self.reply_closed(tuple, seg);
         }
     }
 
+    /// The slot of the socket with this 4-tuple: the hinted one if its 4-tuple matches (each
+    /// 4-tuple has one socket at most), else the table's.
+    fn demux(&self, hint: u32, tuple: &FourTuple) -> Option<u32> {
+        let hinted = self
+            .slots
+            .get(hint)
+            .and_then(|slot| slot.entry.as_ref())
+            .is_some_and(|socket| socket.tuple == *tuple);
+        if hinted {
+            return Some(hint);
+        }
+        self.by_tuple.get(tuple).copied()
+    }
+
     fn reply_closed(&mut self, tuple: FourTuple, seg: &Segment) {
         if let Some(reply) = closed_reply(seg) {
-            self.output.datagrams.push(Datagram {
-                src: tuple.local_addr,
-                dst: tuple.remote_addr,
-                segment: reply,
-            });
+            self.output
+                .datagrams
+                .push(Datagram::new(tuple.local_addr, tuple.remote_addr, reply));
         }
     }
 
@@ -995,7 +1073,7 @@ impl Host {
         l.backlog.min(self.config.max_syn_backlog)
     }
 
-    fn deliver_to_time_wait(&mut self, tuple: FourTuple, seg: &Segment, now: SimTime) {
+    fn deliver_to_time_wait(&mut self, tuple: FourTuple, from: u32, seg: &Segment, now: SimTime) {
         let tw = *self.time_wait.get(&tuple).expect("checked");
         let interval = self.config.tcp.invalid_ack_interval;
         let mut ack = Segment::new(
@@ -1007,11 +1085,7 @@ impl Host {
         );
         // A TIME-WAIT ACK offers the receive window, as Linux's timewait sockets do.
         ack.window = self.config.tcp.recv_buffer;
-        let ack = Datagram {
-            src: tuple.local_addr,
-            dst: tuple.remote_addr,
-            segment: ack,
-        };
+        let ack = Datagram::new(tuple.local_addr, tuple.remote_addr, ack);
         if seg.has(Flags::RST) {
             // An in-window RST kills TIME-WAIT, unless RFC 1337 says to ignore it.
             if !self.config.tcp.rfc1337 && seg.seq == tw.rcv_nxt {
@@ -1024,7 +1098,7 @@ impl Host {
                 // RFC 6191 / Linux: a newer SYN starts a new incarnation.
                 self.remove_time_wait(&tuple);
                 if self.listeners.contains_key(&seg.dst_port) {
-                    self.deliver_to_listener(tuple, seg, now);
+                    self.deliver_to_listener(tuple, from, seg, now);
                 } else {
                     self.reply_closed(tuple, seg);
                 }
@@ -1047,7 +1121,7 @@ impl Host {
         }
     }
 
-    fn deliver_to_listener(&mut self, tuple: FourTuple, seg: &Segment, now: SimTime) {
+    fn deliver_to_listener(&mut self, tuple: FourTuple, from: u32, seg: &Segment, now: SimTime) {
         let port = seg.dst_port;
         if seg.has(Flags::RST) {
             return;
@@ -1056,7 +1130,7 @@ impl Host {
             if self.config.syncookies != SynCookies::Off {
                 if let Some(mss) = cookies::check(self.cookie_key, &tuple, seg.seq, seg.ack, now) {
                     self.counters.cookies_validated += 1;
-                    self.cookie_established(tuple, seg, mss, now);
+                    self.cookie_established(tuple, from, seg, mss, now);
                     return;
                 }
                 self.counters.cookies_rejected += 1;
@@ -1104,11 +1178,9 @@ impl Host {
             );
             synack.window = self.config.tcp.recv_buffer;
             synack.mss = Some(self.config.tcp.mss);
-            self.output.datagrams.push(Datagram {
-                src: tuple.local_addr,
-                dst: tuple.remote_addr,
-                segment: synack,
-            });
+            self.output
+                .datagrams
+                .push(Datagram::new(tuple.local_addr, tuple.remote_addr, synack));
             self.counters.cookies_sent += 1;
             return;
         }
@@ -1121,11 +1193,18 @@ impl Host {
         let config = self.listeners[&port].config.clone();
         let conn = Connection::accept(config, seg, iss, incarnation, now, &mut self.out);
         self.listeners.get_mut(&port).expect("checked").half_open += 1;
-        let id = self.insert(conn, tuple, Stage::HalfOpen(port));
+        let id = self.insert(conn, tuple, from, Stage::HalfOpen(port));
         self.after(id, now);
     }
 
-    fn cookie_established(&mut self, tuple: FourTuple, seg: &Segment, mss: u16, now: SimTime) {
+    fn cookie_established(
+        &mut self,
+        tuple: FourTuple,
+        from: u32,
+        seg: &Segment,
+        mss: u16,
+        now: SimTime,
+    ) {
         let port = seg.dst_port;
         let listener = &self.listeners[&port];
         if listener.accept_queue.len() >= self.accept_limit(listener) {
@@ -1146,7 +1225,7 @@ impl Host {
         );
         // Data may ride on the ACK that completed the handshake.
         conn.handle(seg, now, &mut self.out);
-        let id = self.insert(conn, tuple, Stage::HalfOpen(port));
+        let id = self.insert(conn, tuple, from, Stage::HalfOpen(port));
         self.listeners.get_mut(&port).expect("checked").half_open += 1;
         self.after(id, now);
     }
