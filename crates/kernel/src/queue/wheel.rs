@@ -90,6 +90,18 @@ impl SlotMin {
     };
 }
 
+/// Where a wheel's earliest entry sits.
+enum First {
+    /// At the end of `ready`.
+    Ready,
+    /// In a slot's bucket.
+    Bucket {
+        level: usize,
+        slot: usize,
+        index: usize,
+    },
+}
+
 /// The index of the earliest entry of a non-empty bucket, by `(time, seq)`.
 fn first_index<E>(bucket: &[Entry<E>]) -> usize {
     (0..bucket.len())
@@ -178,31 +190,53 @@ impl<E> TimingWheel<E> {
         prefix | ((slot as u64) << (level as u32 * SLOT_BITS))
     }
 
-    /// Removes the earliest entry if `stale` says so, and returns whether it did. Unlike a
-    /// pop it leaves the horizon alone, so a caller may still push at any time at or after
-    /// its clock: a TCP host drops superseded timers this way before it reports its next
-    /// deadline. It gives up (without calling `stale`) when the earliest entry's slot holds
-    /// more than 32 entries: an ordered remove and the new minimum cost a pass over it.
-    pub fn remove_first_if(&mut self, stale: impl FnOnce(&Entry<E>) -> bool) -> bool {
-        if let Some(first) = self.ready.last() {
-            if !stale(first) {
-                return false;
-            }
-            self.ready.pop();
-            self.len -= 1;
-            return true;
+    /// The earliest entry, if it is cheap to find: `None` when the wheel is empty, or when
+    /// (without fast peek) the earliest slot holds more than 32 entries.
+    pub fn first(&self) -> Option<&Entry<E>> {
+        match self.locate_first()? {
+            First::Ready => self.ready.last(),
+            First::Bucket { level, slot, index } => Some(&self.slots[level][slot][index]),
         }
-        let Some((level, slot)) = self.lowest_occupied() else {
-            return false;
-        };
+    }
+
+    /// Where the earliest entry is; see [`TimingWheel::first`].
+    fn locate_first(&self) -> Option<First> {
+        if !self.ready.is_empty() {
+            return Some(First::Ready);
+        }
+        let (level, slot) = self.lowest_occupied()?;
         let bucket = &self.slots[level][slot];
         // A level-0 slot is one instant in `seq` order; above, the bucket is unordered.
         let index = match &self.slot_min {
             _ if level == 0 => 0,
             Some(mins) => mins[level][slot].index as usize,
             None if bucket.len() <= SCAN_MAX => first_index(bucket),
-            None => return false,
+            None => return None,
         };
+        Some(First::Bucket { level, slot, index })
+    }
+
+    /// Removes the earliest entry if `stale` says so, and returns whether it did. Unlike a
+    /// pop it leaves the horizon alone, so a caller may still push at any time at or after
+    /// its clock: a TCP host drops superseded timers this way before it reports its next
+    /// deadline. It gives up (without calling `stale`) when the earliest entry's slot holds
+    /// more than 32 entries: an ordered remove and the new minimum cost a pass over it.
+    pub fn remove_first_if(&mut self, stale: impl FnOnce(&Entry<E>) -> bool) -> bool {
+        let Some(first) = self.locate_first() else {
+            return false;
+        };
+        let (level, slot, index) = match first {
+            First::Ready => {
+                if !stale(self.ready.last().expect("located")) {
+                    return false;
+                }
+                self.ready.pop();
+                self.len -= 1;
+                return true;
+            }
+            First::Bucket { level, slot, index } => (level, slot, index),
+        };
+        let bucket = &self.slots[level][slot];
         if bucket.len() > SCAN_MAX || !stale(&bucket[index]) {
             return false;
         }
