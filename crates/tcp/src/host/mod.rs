@@ -17,6 +17,7 @@
 
 mod config;
 pub mod cookies;
+mod demux;
 mod ports;
 mod ratelimit;
 pub mod schedule;
@@ -30,6 +31,7 @@ use crate::{
     Connection, ErrorKind, Event, Flags, FourTuple, IsnSource, Segment, Seq, State, Transition,
     UserError, closed_reply,
 };
+use demux::DemuxTable;
 use ports::PortsInUse;
 use rand::Rng;
 use rustc_hash::FxHashMap;
@@ -257,7 +259,7 @@ pub struct Host {
     up: bool,
     slots: Chunked<Slot>,
     free: Vec<u32>,
-    by_tuple: FxHashMap<FourTuple, u32>,
+    by_tuple: DemuxTable,
     listeners: FxHashMap<u16, Listener>,
     time_wait: TimeWaitTable,
     /// Ephemeral ports held by connections and TIME-WAIT entries, for `connect`.
@@ -292,6 +294,11 @@ fn socket_in_mut(slots: &mut Chunked<Slot>, id: ConnId) -> Option<&mut Socket> {
     (slot.generation == id.generation).then_some(slot.entry.as_mut()?)
 }
 
+/// The 4-tuple of the socket in `slot`, if one is there.
+fn tuple_in(slots: &Chunked<Slot>, slot: u32) -> Option<FourTuple> {
+    slots.get(slot)?.entry.as_ref().map(|s| s.tuple)
+}
+
 /// The endpoint configuration, shared by every connection of a host.
 type TcpConfigShared = crate::TcpConfig;
 
@@ -319,7 +326,7 @@ impl Host {
             up: true,
             slots: Chunked::default(),
             free: Vec::new(),
-            by_tuple: FxHashMap::default(),
+            by_tuple: DemuxTable::default(),
             listeners: FxHashMap::default(),
             time_wait: TimeWaitTable::default(),
             ports,
@@ -432,7 +439,8 @@ impl Host {
                 entry: Some(socket),
             }),
         };
-        self.by_tuple.insert(tuple, slot);
+        let slots = &self.slots;
+        self.by_tuple.insert(&tuple, slot, |s| tuple_in(slots, s));
         self.ports.take(&tuple);
         if matches!(stage, Stage::Active | Stage::Accepted) {
             self.open += 1;
@@ -447,7 +455,7 @@ impl Host {
         self.forget_first(id.slot);
         self.slots[id.slot].generation = self.slots[id.slot].generation.wrapping_add(1);
         self.free.push(id.slot);
-        self.by_tuple.remove(&socket.tuple);
+        self.by_tuple.remove(&socket.tuple, id.slot);
         self.ports.release(&socket.tuple);
         if socket.conn.failure().is_none()
             && matches!(socket.conn.state(), State::Closed | State::TimeWait)
@@ -620,7 +628,7 @@ impl Host {
             remote_addr,
             remote_port,
         };
-        if self.by_tuple.contains_key(&tuple) || self.time_wait.get(&tuple).is_some() {
+        if self.demux_slot(&tuple).is_some() || self.time_wait.get(&tuple).is_some() {
             return Err(HostError::AddressInUse(local_port));
         }
         let config = self.tcp.clone();
@@ -703,7 +711,7 @@ impl Host {
                 remote_addr,
                 remote_port,
             };
-            if self.by_tuple.contains_key(&tuple) {
+            if self.demux_slot(&tuple).is_some() {
                 continue;
             }
             match self.time_wait.get(&tuple) {
@@ -1042,15 +1050,15 @@ impl Host {
     /// The slot of the socket with this 4-tuple: the hinted one if its 4-tuple matches (each
     /// 4-tuple has one socket at most), else the table's.
     fn demux(&self, hint: u32, tuple: &FourTuple) -> Option<u32> {
-        let hinted = self
-            .slots
-            .get(hint)
-            .and_then(|slot| slot.entry.as_ref())
-            .is_some_and(|socket| socket.tuple == *tuple);
-        if hinted {
+        if tuple_in(&self.slots, hint) == Some(*tuple) {
             return Some(hint);
         }
-        self.by_tuple.get(tuple).copied()
+        self.demux_slot(tuple)
+    }
+
+    /// The slot of the socket with this 4-tuple, from the table.
+    fn demux_slot(&self, tuple: &FourTuple) -> Option<u32> {
+        self.by_tuple.get(tuple, |s| tuple_in(&self.slots, s))
     }
 
     fn reply_closed(&mut self, tuple: FourTuple, seg: &Segment) {
