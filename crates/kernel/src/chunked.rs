@@ -87,6 +87,7 @@ impl<T> IndexMut<u32> for Chunked<T> {
 /// A first-in first-out queue in fixed chunks: like [`Chunked`], it never holds more than a
 /// chunk beyond what is queued (plus one spare chunk kept for reuse), where a `VecDeque` that
 /// doubles may hold twice the peak.
+#[derive(Debug)]
 pub struct ChunkedFifo<T> {
     chunks: VecDeque<Vec<T>>,
     /// Records of the front chunk already taken.
@@ -140,6 +141,26 @@ impl<T: Copy> ChunkedFifo<T> {
         self.chunks.iter().map(Vec::len).sum::<usize>() - self.taken
     }
 
+    /// The record `position` places behind the front (0: the front), if there is one.
+    #[inline]
+    pub fn get(&self, position: usize) -> Option<&T> {
+        // Every chunk but the last is full, so positions map to chunks by division.
+        let at = position + self.taken;
+        self.chunks.get(at / CHUNK)?.get(at % CHUNK)
+    }
+
+    /// The record `position` places behind the front, mutably.
+    #[inline]
+    pub fn get_mut(&mut self, position: usize) -> Option<&mut T> {
+        let at = position + self.taken;
+        self.chunks.get_mut(at / CHUNK)?.get_mut(at % CHUNK)
+    }
+
+    /// The record at the front.
+    pub fn front(&self) -> Option<&T> {
+        self.get(0)
+    }
+
     /// Whether none is queued.
     pub fn is_empty(&self) -> bool {
         self.chunks.is_empty()
@@ -179,6 +200,15 @@ mod tests {
                 next += 1;
             }
             assert_eq!(q.len(), expected.len());
+            for (position, x) in expected.iter().enumerate() {
+                assert_eq!(q.get(position), Some(x));
+            }
+            assert_eq!(q.get(expected.len()), None);
+            assert_eq!(q.front(), expected.front());
+            if let Some(last) = expected.len().checked_sub(1) {
+                *q.get_mut(last).unwrap() += 1_000_000;
+                *expected.back_mut().unwrap() += 1_000_000;
+            }
             for _ in 0..(wave / 2 + 1).min(expected.len()) {
                 assert_eq!(q.pop_front(), expected.pop_front());
             }

@@ -15,7 +15,8 @@ use std::hash::BuildHasher;
 #[derive(Debug, Default)]
 pub(crate) struct DemuxTable(HashTable<u32>);
 
-fn hash(tuple: &FourTuple) -> u64 {
+/// The hash of a 4-tuple, for the host's tables.
+pub(crate) fn tuple_hash(tuple: &FourTuple) -> u64 {
     FxBuildHasher.hash_one(tuple)
 }
 
@@ -33,7 +34,7 @@ impl DemuxTable {
     ) -> Option<u32> {
         let found = self
             .0
-            .find(hash(tuple), |&slot| tuple_of(slot) == Some(*tuple));
+            .find(tuple_hash(tuple), |&slot| tuple_of(slot) == Some(*tuple));
         found.copied()
     }
 
@@ -45,13 +46,14 @@ impl DemuxTable {
         tuple_of: impl Fn(u32) -> Option<FourTuple>,
     ) {
         debug_assert!(self.get(tuple, &tuple_of).is_none(), "one socket a 4-tuple");
-        let rehash = |&slot: &u32| hash(&tuple_of(slot).expect("every entry's socket in place"));
-        self.0.insert_unique(hash(tuple), slot, rehash);
+        let rehash =
+            |&slot: &u32| tuple_hash(&tuple_of(slot).expect("every entry's socket in place"));
+        self.0.insert_unique(tuple_hash(tuple), slot, rehash);
     }
 
     /// Removes the entry of `slot`, whose socket had `tuple`; returns whether there was one.
     pub(crate) fn remove(&mut self, tuple: &FourTuple, slot: u32) -> bool {
-        match self.0.find_entry(hash(tuple), |&s| s == slot) {
+        match self.0.find_entry(tuple_hash(tuple), |&s| s == slot) {
             Ok(entry) => {
                 entry.remove();
                 true

@@ -1,8 +1,9 @@
 //! The TIME-WAIT table: one compact entry per 4-tuple, as Linux's timewait socks.
 
+use super::demux::tuple_hash;
 use crate::{Flags, FourTuple, Segment, Seq};
-use rustc_hash::FxHashMap;
-use std::collections::VecDeque;
+use hashbrown::HashTable;
+use synack_kernel::chunked::ChunkedFifo;
 use synack_kernel::{SimDuration, SimTime};
 
 /// What TIME-WAIT needs of a closed connection.
@@ -39,40 +40,98 @@ impl Entry {
     }
 }
 
-/// The table, with expiries in order (every entry lasts the same, so a FIFO suffices;
-/// a restarted entry is queued again and its old place skipped).
+/// A TIME-WAIT entry and its 4-tuple, as queued in expiry order.
+#[derive(Debug, Clone, Copy)]
+struct Record {
+    tuple: FourTuple,
+    entry: Entry,
+    /// False once removed or restarted (a restart queues a new record): it waits as a
+    /// tombstone until it reaches the front.
+    live: bool,
+}
+
+/// The table: records queued in expiry order (every entry lasts the same, so a FIFO
+/// suffices), found by 4-tuple through an index of record numbers. An entry is its 56-byte
+/// record and a 4-byte number with hashbrown's control byte; a map of entries beside a
+/// queue of expiries held 77 bytes, before either's slack.
 #[derive(Debug, Default)]
 pub struct TimeWaitTable {
-    entries: FxHashMap<FourTuple, Entry>,
-    expiries: VecDeque<(SimTime, FourTuple)>,
-    /// The front expiry is known to be its entry's: set by `drop_stale_expiries`, cleared by
-    /// whatever may change that. Saves a lookup (a cache miss, at scale) every call.
-    front_live: bool,
+    records: ChunkedFifo<Record>,
+    /// Records that have left the front: record number `n` (counted from the first ever
+    /// queued, modulo 2^32) sits `n - popped` places behind the front.
+    popped: u32,
+    /// Live records' numbers, hashed by 4-tuple.
+    index: HashTable<u32>,
 }
 
 impl TimeWaitTable {
     /// Entries held.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.index.len()
+    }
+
+    fn record(&self, number: u32) -> &Record {
+        let position = number.wrapping_sub(self.popped) as usize;
+        self.records
+            .get(position)
+            .expect("indexed records are queued")
+    }
+
+    fn record_mut(&mut self, number: u32) -> &mut Record {
+        let position = number.wrapping_sub(self.popped) as usize;
+        self.records
+            .get_mut(position)
+            .expect("indexed records are queued")
+    }
+
+    fn find(&self, tuple: &FourTuple) -> Option<u32> {
+        let found = self
+            .index
+            .find(tuple_hash(tuple), |&n| self.record(n).tuple == *tuple);
+        found.copied()
     }
 
     /// The entry of a 4-tuple.
     pub fn get(&self, tuple: &FourTuple) -> Option<&Entry> {
-        self.entries.get(tuple)
+        self.find(tuple).map(|n| &self.record(n).entry)
     }
 
-    /// Adds an entry.
+    /// Adds an entry, in place of any entry of the same 4-tuple.
     pub fn insert(&mut self, tuple: FourTuple, entry: Entry) {
-        self.expiries.push_back((entry.expiry, tuple));
-        if self.entries.insert(tuple, entry).is_some() {
-            self.front_live = false;
-        }
+        self.remove(&tuple);
+        let number = self.popped.wrapping_add(self.records.len() as u32);
+        self.records.push_back(Record {
+            tuple,
+            entry,
+            live: true,
+        });
+        let (records, popped) = (&self.records, self.popped);
+        let rehash = |&n: &u32| {
+            let position = n.wrapping_sub(popped) as usize;
+            tuple_hash(
+                &records
+                    .get(position)
+                    .expect("indexed records are queued")
+                    .tuple,
+            )
+        };
+        self.index.insert_unique(tuple_hash(&tuple), number, rehash);
     }
 
     /// Removes an entry (reuse, RST, new incarnation); returns whether there was one.
     pub fn remove(&mut self, tuple: &FourTuple) -> bool {
-        self.front_live = false;
-        self.entries.remove(tuple).is_some()
+        let Some(number) = self.find(tuple) else {
+            return false;
+        };
+        self.unindex(tuple, number);
+        self.record_mut(number).live = false;
+        true
+    }
+
+    fn unindex(&mut self, tuple: &FourTuple, number: u32) {
+        if let Ok(found) = self.index.find_entry(tuple_hash(tuple), |&n| n == number) {
+            found.remove();
+        }
     }
 
     /// Whether the entry may answer the invalid segment `seg` now (see
@@ -84,56 +143,50 @@ impl TimeWaitTable {
         seg: &Segment,
         now: SimTime,
     ) -> bool {
-        self.entries.get_mut(tuple).is_some_and(|entry| {
-            crate::connection::invalid_ack_allowed(
-                &mut entry.last_invalid_ack_ms,
-                interval,
-                seg,
-                now,
-            )
-        })
+        let Some(number) = self.find(tuple) else {
+            return false;
+        };
+        let entry = &mut self.record_mut(number).entry;
+        crate::connection::invalid_ack_allowed(&mut entry.last_invalid_ack_ms, interval, seg, now)
     }
 
-    /// Restarts an entry's timer.
+    /// Restarts an entry's timer: it moves to the back of the queue.
     pub fn restart(&mut self, tuple: &FourTuple, expiry: SimTime) {
-        if let Some(entry) = self.entries.get_mut(tuple) {
-            self.front_live = false;
-            entry.expiry = expiry;
-            self.expiries.push_back((expiry, *tuple));
+        if let Some(number) = self.find(tuple) {
+            let entry = Entry {
+                expiry,
+                ..self.record(number).entry
+            };
+            self.insert(*tuple, entry);
         }
     }
 
-    /// The earliest expiry queued (possibly of a removed entry: harmless).
+    /// The earliest expiry queued (possibly of a removed entry, unless
+    /// [`TimeWaitTable::drop_stale_expiries`] ran since: harmless).
     pub fn next_expiry(&self) -> Option<SimTime> {
-        self.expiries.front().map(|&(at, _)| at)
+        self.records.front().map(|r| r.entry.expiry)
     }
 
-    /// Forgets queued expiries of entries removed or restarted since, at the front.
+    /// Drops removed and restarted entries' records at the front.
     pub fn drop_stale_expiries(&mut self) {
-        if self.front_live {
-            return;
-        }
-        while let Some(&(at, tuple)) = self.expiries.front() {
-            if self.entries.get(&tuple).is_some_and(|e| e.expiry == at) {
-                self.front_live = true;
-                break;
-            }
-            self.expiries.pop_front();
+        while self.records.front().is_some_and(|r| !r.live) {
+            self.records.pop_front();
+            self.popped = self.popped.wrapping_add(1);
         }
     }
 
     /// Drops every entry expired at `now`, telling `dropped` of each.
     pub fn expire(&mut self, now: SimTime, mut dropped: impl FnMut(&FourTuple)) {
-        while let Some(&(at, tuple)) = self.expiries.front() {
-            if at > now {
+        while let Some(&record) = self.records.front() {
+            if record.entry.expiry > now {
                 break;
             }
-            self.expiries.pop_front();
-            self.front_live = false;
-            if self.entries.get(&tuple).is_some_and(|e| e.expiry == at) {
-                self.entries.remove(&tuple);
-                dropped(&tuple);
+            if record.live {
+                self.unindex(&record.tuple, self.popped);
+                dropped(&record.tuple);
             }
+            self.records.pop_front();
+            self.popped = self.popped.wrapping_add(1);
         }
     }
 }
@@ -185,5 +238,49 @@ mod tests {
         table.drop_stale_expiries();
         assert_eq!(table.next_expiry(), Some(SimTime::from_nanos(50)));
         assert_eq!(table.len(), 1);
+    }
+
+    #[test]
+    fn many_entries_match_a_map_across_chunks_restarts_and_expiries() {
+        use std::collections::BTreeMap;
+        let mut table = TimeWaitTable::default();
+        let mut oracle: BTreeMap<u16, u64> = BTreeMap::new();
+        let mut now = 0;
+        for round in 0..6u64 {
+            for port in 0..3000u16 {
+                now += 1;
+                match (u64::from(port) * 7 + round) % 5 {
+                    0 | 1 => {
+                        table.insert(tuple(port), entry(now + 5000));
+                        oracle.insert(port, now + 5000);
+                    }
+                    2 => assert_eq!(table.remove(&tuple(port)), oracle.remove(&port).is_some()),
+                    3 if oracle.contains_key(&port) => {
+                        table.restart(&tuple(port), SimTime::from_nanos(now + 5000));
+                        oracle.insert(port, now + 5000);
+                    }
+                    _ => {}
+                }
+            }
+            let mut dropped = Vec::new();
+            table.expire(SimTime::from_nanos(now), |t| dropped.push(t.local_port));
+            let mut expected: Vec<_> = oracle
+                .iter()
+                .filter(|&(_, &e)| e <= now)
+                .map(|(&p, _)| p)
+                .collect();
+            oracle.retain(|_, &mut e| e > now);
+            dropped.sort_unstable();
+            expected.sort_unstable();
+            assert_eq!(dropped, expected);
+            assert_eq!(table.len(), oracle.len());
+            for port in 0..3000u16 {
+                let got = table.get(&tuple(port)).map(|e| e.expiry.as_nanos());
+                assert_eq!(got, oracle.get(&port).copied(), "port {port}");
+            }
+            table.drop_stale_expiries();
+            let earliest = oracle.values().min().map(|&e| SimTime::from_nanos(e));
+            assert_eq!(table.next_expiry(), earliest);
+        }
     }
 }
