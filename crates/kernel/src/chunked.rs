@@ -92,6 +92,8 @@ pub struct ChunkedFifo<T> {
     chunks: VecDeque<Vec<T>>,
     /// Records of the front chunk already taken.
     taken: usize,
+    /// Records queued.
+    len: usize,
     spare: Option<Vec<T>>,
 }
 
@@ -100,6 +102,7 @@ impl<T> Default for ChunkedFifo<T> {
         ChunkedFifo {
             chunks: VecDeque::new(),
             taken: 0,
+            len: 0,
             spare: None,
         }
     }
@@ -119,6 +122,7 @@ impl<T: Copy> ChunkedFifo<T> {
             .back_mut()
             .expect("a chunk with room")
             .push(value);
+        self.len += 1;
     }
 
     /// Takes the record at the front.
@@ -126,6 +130,7 @@ impl<T: Copy> ChunkedFifo<T> {
         let front = self.chunks.front_mut()?;
         let value = *front.get(self.taken)?;
         self.taken += 1;
+        self.len -= 1;
         if self.taken == front.len() && (front.len() == CHUNK || self.chunks.len() == 1) {
             // Drained: keep the chunk for reuse.
             let mut chunk = self.chunks.pop_front().expect("the front");
@@ -138,7 +143,7 @@ impl<T: Copy> ChunkedFifo<T> {
 
     /// Records queued.
     pub fn len(&self) -> usize {
-        self.chunks.iter().map(Vec::len).sum::<usize>() - self.taken
+        self.len
     }
 
     /// The record `position` places behind the front (0: the front), if there is one.

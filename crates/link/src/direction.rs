@@ -2,7 +2,7 @@
 
 use crate::{ConfigError, DirectionConfig, Loss, Match, Order, QueueLimit};
 use rand::RngExt;
-use std::collections::VecDeque;
+use synack_kernel::chunked::ChunkedFifo;
 use synack_kernel::{RandomStreams, SimDuration, SimRng, SimTime};
 
 /// A packet as a link sees it: a size, and a payload it does not look into (except through
@@ -156,7 +156,7 @@ pub struct Direction<P> {
     /// When the wire finishes serializing the last packet accepted.
     wire_free_at: SimTime,
     /// Packets accepted and not yet on the wire: (when serialization starts, size).
-    waiting: VecDeque<(SimTime, u32)>,
+    waiting: ChunkedFifo<(SimTime, u32)>,
     waiting_bytes: u64,
     /// FIFO order: the latest arrival of a packet that was not held back.
     last_in_order: SimTime,
@@ -187,7 +187,7 @@ impl<P> Direction<P> {
             offered: 0,
             in_bad_state: false,
             wire_free_at: SimTime::ZERO,
-            waiting: VecDeque::new(),
+            waiting: ChunkedFifo::default(),
             waiting_bytes: 0,
             last_in_order: SimTime::ZERO,
             latest_arrival: SimTime::ZERO,
