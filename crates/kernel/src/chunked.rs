@@ -162,8 +162,9 @@ impl<T: Copy> ChunkedFifo<T> {
     }
 
     /// The record at the front.
+    #[inline]
     pub fn front(&self) -> Option<&T> {
-        self.get(0)
+        self.chunks.front()?.get(self.taken)
     }
 
     /// Whether none is queued.

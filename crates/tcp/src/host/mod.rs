@@ -970,22 +970,24 @@ impl Host {
     /// horizon, so later timers may still be armed at any time from `now` on.
     pub fn next_deadline(&mut self) -> Option<SimTime> {
         self.time_wait.drop_stale_expiries();
-        while let Some(first) = self.timers.first() {
+        let timers = loop {
+            let Some(first) = self.timers.first() else {
+                break self.timers.peek_time();
+            };
             let (slot, generation) = first.event;
             let key = (first.time, first.seq, slot);
             if self.live_first == Some(key) {
-                break;
+                break Some(first.time);
             }
             let id = ConnId { slot, generation };
             if socket_in(&self.slots, id).is_some_and(|s| s.armed == first.time) {
                 self.live_first = Some(key);
-                break;
+                break Some(first.time);
             }
             if !self.timers.remove_first_if(|_| true) {
-                break;
+                break self.timers.peek_time();
             }
-        }
-        let timers = self.timers.peek_time();
+        };
         let tw = self.time_wait.next_expiry();
         match (timers, tw) {
             (Some(a), Some(b)) => Some(a.min(b)),
