@@ -294,6 +294,17 @@ fn socket_in_mut(slots: &mut Chunked<Slot>, id: ConnId) -> Option<&mut Socket> {
     (slot.generation == id.generation).then_some(slot.entry.as_mut()?)
 }
 
+/// A 4-tuple from 1:`port` to 2:80, for the host's table tests.
+#[cfg(test)]
+fn test_tuple(port: u16) -> FourTuple {
+    FourTuple {
+        local_addr: 1,
+        local_port: port,
+        remote_addr: 2,
+        remote_port: 80,
+    }
+}
+
 /// The 4-tuple of the socket in `slot`, if one is there.
 fn tuple_in(slots: &Chunked<Slot>, slot: u32) -> Option<FourTuple> {
     slots.get(slot)?.entry.as_ref().map(|s| s.tuple)

@@ -128,15 +128,7 @@ impl PortsInUse {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tuple(port: u16) -> FourTuple {
-        FourTuple {
-            local_addr: 1,
-            local_port: port,
-            remote_addr: 2,
-            remote_port: 80,
-        }
-    }
+    use crate::host::test_tuple as tuple;
 
     /// The port-by-port scan this replaces.
     fn probe(taken: &[u16], low: u16, span: u32, from: u32, len: u32, skip: &[u16]) -> Option<u16> {

@@ -40,6 +40,12 @@ impl Entry {
     }
 }
 
+/// Record `number` of `records`, whose front is record `popped`.
+fn record_in(records: &ChunkedFifo<Record>, popped: u32, number: u32) -> &Record {
+    let position = number.wrapping_sub(popped) as usize;
+    records.get(position).expect("indexed records are queued")
+}
+
 /// A TIME-WAIT entry and its 4-tuple, as queued in expiry order.
 #[derive(Debug, Clone, Copy)]
 struct Record {
@@ -71,10 +77,7 @@ impl TimeWaitTable {
     }
 
     fn record(&self, number: u32) -> &Record {
-        let position = number.wrapping_sub(self.popped) as usize;
-        self.records
-            .get(position)
-            .expect("indexed records are queued")
+        record_in(&self.records, self.popped, number)
     }
 
     fn record_mut(&mut self, number: u32) -> &mut Record {
@@ -106,15 +109,7 @@ impl TimeWaitTable {
             live: true,
         });
         let (records, popped) = (&self.records, self.popped);
-        let rehash = |&n: &u32| {
-            let position = n.wrapping_sub(popped) as usize;
-            tuple_hash(
-                &records
-                    .get(position)
-                    .expect("indexed records are queued")
-                    .tuple,
-            )
-        };
+        let rehash = |&n: &u32| tuple_hash(&record_in(records, popped, n).tuple);
         self.index.insert_unique(tuple_hash(&tuple), number, rehash);
     }
 
@@ -170,8 +165,7 @@ impl TimeWaitTable {
     /// Drops removed and restarted entries' records at the front.
     pub fn drop_stale_expiries(&mut self) {
         while self.records.front().is_some_and(|r| !r.live) {
-            self.records.pop_front();
-            self.popped = self.popped.wrapping_add(1);
+            self.pop_front();
         }
     }
 
@@ -185,24 +179,21 @@ impl TimeWaitTable {
                 self.unindex(&record.tuple, self.popped);
                 dropped(&record.tuple);
             }
-            self.records.pop_front();
-            self.popped = self.popped.wrapping_add(1);
+            self.pop_front();
         }
+    }
+
+    /// Drops the front record, live or not (its index entry is the caller's business).
+    fn pop_front(&mut self) {
+        self.records.pop_front();
+        self.popped = self.popped.wrapping_add(1);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tuple(port: u16) -> FourTuple {
-        FourTuple {
-            local_addr: 1,
-            local_port: port,
-            remote_addr: 2,
-            remote_port: 80,
-        }
-    }
+    use crate::host::test_tuple as tuple;
 
     fn entry(expiry: u64) -> Entry {
         Entry {
