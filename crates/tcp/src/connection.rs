@@ -157,7 +157,8 @@ pub struct Connection {
     pub(crate) incarnation: u32,
     /// Booleans, packed: see [`Bit`].
     pub(crate) bits: u8,
-    pub(crate) failure: Option<ConnectionError>,
+    /// Boxed: failures are rare, and a million sockets would each carry 16 bytes.
+    pub(crate) failure: Option<Box<ConnectionError>>,
     pub(crate) iss: Seq,
     pub(crate) snd_una: Seq,
     pub(crate) snd_nxt: Seq,
@@ -419,7 +420,7 @@ impl Connection {
 
     /// How the connection failed, if it did.
     pub fn failure(&self) -> Option<ConnectionError> {
-        self.failure
+        self.failure.as_deref().copied()
     }
 
     /// Bytes written by the application and not yet acknowledged by the peer.
@@ -483,7 +484,7 @@ impl Connection {
             state: self.state,
             at: now,
         };
-        self.failure = Some(error);
+        self.failure = Some(Box::new(error));
         self.set_state(State::Closed, cause, now, out);
         out.events.push(Event::Failed(error));
     }
@@ -718,8 +719,8 @@ impl Connection {
     // ---- User calls --------------------------------------------------------------------
 
     fn check_open(&self) -> Result<(), UserError> {
-        match (self.failure, self.state) {
-            (Some(e), _) => Err(UserError::Failed(e)),
+        match (self.failure.as_deref(), self.state) {
+            (Some(&e), _) => Err(UserError::Failed(e)),
             (None, State::Closed | State::Listen) => Err(UserError::DoesNotExist),
             _ => Ok(()),
         }

@@ -37,6 +37,18 @@ struct Piece {
     data: DataId,
 }
 
+/// The receive side's rarely used parts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Rare {
+    /// Held segments beyond RCV.NXT, sorted by sequence number.
+    out_of_order: Vec<Piece>,
+    /// Delivered bytes from another incarnation (see [`Integrity`]); the intact ones are
+    /// the rest of `delivered`.
+    wrong_incarnation: u64,
+    /// Delivered bytes placed at the wrong offset.
+    wrong_offset: u64,
+}
+
 /// The receive side of a connection.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Receiver {
@@ -48,22 +60,13 @@ pub struct Receiver {
     delivered: u64,
     /// The peer's incarnation, learned from its SYN.
     peer_incarnation: u32,
-    /// Held segments beyond RCV.NXT, sorted by sequence number; boxed, since most
-    /// connections never hold one and a million sockets would each carry an empty vector.
-    #[expect(
-        clippy::box_collection,
-        reason = "8 bytes in every socket instead of a 24-byte empty vector"
-    )]
-    out_of_order: Option<Box<Vec<Piece>>>,
+    /// What most connections never need: held segments and wrongly delivered bytes. Boxed,
+    /// so a million sockets carry 8 bytes each for it instead of 40.
+    rare: Option<Box<Rare>>,
     /// Where the peer's FIN sits, once seen (possibly beyond a gap).
     fin: Option<Seq>,
     /// Whether the FIN has been reached (RCV.NXT is past it).
     fin_reached: bool,
-    /// Delivered bytes from another incarnation (see [`Integrity`]); the intact ones are
-    /// the rest of `delivered`.
-    wrong_incarnation: u64,
-    /// Delivered bytes placed at the wrong offset.
-    wrong_offset: u64,
 }
 
 /// What accepting a segment did.
@@ -113,16 +116,20 @@ impl Receiver {
 
     /// What was delivered, checked.
     pub fn integrity(&self) -> Integrity {
+        let (wrong_incarnation, wrong_offset) = self
+            .rare
+            .as_ref()
+            .map_or((0, 0), |r| (r.wrong_incarnation, r.wrong_offset));
         Integrity {
-            intact: self.delivered - self.wrong_incarnation - self.wrong_offset,
-            wrong_incarnation: self.wrong_incarnation,
-            wrong_offset: self.wrong_offset,
+            intact: self.delivered - wrong_incarnation - wrong_offset,
+            wrong_incarnation,
+            wrong_offset,
         }
     }
 
     /// Segments held out of order.
     pub fn out_of_order_len(&self) -> usize {
-        self.out_of_order.as_ref().map_or(0, |held| held.len())
+        self.rare.as_ref().map_or(0, |r| r.out_of_order.len())
     }
 
     /// Accepts a segment's payload `[seq, seq + len)` (already trimmed to the window) and
@@ -152,14 +159,22 @@ impl Receiver {
         {
             self.nxt = self.nxt + 1;
             self.fin_reached = true;
-            self.out_of_order = None;
+            if let Some(rare) = self.rare.as_mut() {
+                rare.out_of_order = Vec::new();
+            }
             result.fin = true;
+        }
+        if self.rare.as_ref().is_some_and(|r| {
+            r.out_of_order.is_empty() && r.wrong_incarnation == 0 && r.wrong_offset == 0
+        }) {
+            // Nothing held and nothing wrong: give the memory back.
+            self.rare = None;
         }
         result
     }
 
     fn hold(&mut self, piece: Piece) {
-        let held = self.out_of_order.get_or_insert_default();
+        let held = &mut self.rare.get_or_insert_default().out_of_order;
         if held
             .iter()
             .any(|p| p.seq == piece.seq && p.len >= piece.len)
@@ -184,9 +199,9 @@ impl Receiver {
         let offset = piece.data.offset.wrapping_add(u64::from(skip));
         let bytes = u64::from(len);
         if piece.data.incarnation != self.peer_incarnation {
-            self.wrong_incarnation += bytes;
+            self.rare.get_or_insert_default().wrong_incarnation += bytes;
         } else if offset != self.delivered {
-            self.wrong_offset += bytes;
+            self.rare.get_or_insert_default().wrong_offset += bytes;
         }
         self.nxt = self.nxt + len;
         self.delivered += bytes;
@@ -194,15 +209,14 @@ impl Receiver {
     }
 
     fn drain_held(&mut self) {
-        while let Some(held) = self.out_of_order.as_mut() {
-            let Some(first) = held.first().copied() else {
-                self.out_of_order = None;
+        while let Some(rare) = self.rare.as_mut() {
+            let Some(first) = rare.out_of_order.first().copied() else {
                 break;
             };
             if first.seq.gt(self.nxt) {
                 break;
             }
-            held.remove(0);
+            rare.out_of_order.remove(0);
             self.deliver(first);
         }
     }
@@ -238,6 +252,28 @@ mod tests {
             }
         );
         assert_eq!(r.read(1000), 250);
+    }
+
+    #[test]
+    fn filled_gap_gives_the_held_pieces_memory_back() {
+        let mut r = Receiver::new(Seq(0), 9);
+        r.accept(Seq(101), 100, id(100), false);
+        assert_eq!(r.out_of_order_len(), 1);
+        assert!(r.rare.is_some());
+        r.accept(Seq(1), 100, id(0), false);
+        assert_eq!((r.out_of_order_len(), r.integrity().intact), (0, 200));
+        assert!(r.rare.is_none(), "nothing held and nothing wrong: no box");
+    }
+
+    #[test]
+    fn wrong_bytes_are_remembered_after_the_gap_fills() {
+        let mut r = Receiver::new(Seq(0), 9);
+        r.accept(Seq(101), 100, id(100), false);
+        r.accept(Seq(1), 100, id(7), false);
+        assert_eq!(r.out_of_order_len(), 0);
+        // The gap's bytes claimed offset 7: misplaced. The held piece then fits.
+        let integrity = r.integrity();
+        assert_eq!((integrity.wrong_offset, integrity.intact), (100, 100));
     }
 
     #[test]

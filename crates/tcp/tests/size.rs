@@ -3,10 +3,10 @@
 use synack_tcp::{Connection, Segment};
 
 #[test]
-fn connection_fits_in_256_bytes() {
+fn connection_fits_in_200_bytes() {
     let size = std::mem::size_of::<Connection>();
     println!("size_of::<Connection>() = {size} bytes");
-    assert!(size <= 256, "Connection is {size} bytes");
+    assert!(size <= 200, "Connection is {size} bytes");
 }
 
 #[test]

@@ -229,18 +229,18 @@ enum Stage {
 
 struct Slot {
     generation: u32,
+    /// The peer socket's slot in its host, from its socket's last datagram ([`DemuxHint`]).
+    /// Here rather than in [`Socket`], where it would grow every slot by 8 bytes of padding.
+    peer_slot: u32,
     entry: Option<Socket>,
 }
 
 struct Socket {
     conn: Connection,
     tuple: FourTuple,
-    /// The peer socket's slot in its host, from its last datagram ([`DemuxHint`]).
-    peer_slot: u32,
     stage: Stage,
     /// The earliest wake-up queued for this connection.
     armed: SimTime,
-    in_close_wait: bool,
 }
 
 struct Listener {
@@ -435,18 +435,19 @@ impl Host {
         let socket = Socket {
             conn,
             tuple,
-            peer_slot,
             stage,
             armed: NEVER,
-            in_close_wait: false,
         };
         let slot = match self.free.pop() {
             Some(slot) => {
-                self.slots[slot].entry = Some(socket);
+                let entry = &mut self.slots[slot];
+                entry.entry = Some(socket);
+                entry.peer_slot = peer_slot;
                 slot
             }
             None => self.slots.push(Slot {
                 generation: 0,
+                peer_slot,
                 entry: Some(socket),
             }),
         };
@@ -479,7 +480,8 @@ impl Host {
             self.counters.misdelivered_bytes +=
                 integrity.wrong_incarnation + integrity.wrong_offset;
         }
-        if socket.in_close_wait {
+        // CLOSE-WAIT counted in, and not out: `after` has seen every transition by now.
+        if socket.conn.state() == State::CloseWait {
             self.counters.close_wait -= 1;
         }
         match socket.stage {
@@ -842,10 +844,10 @@ impl Host {
             self.out.clear();
             return;
         };
-        let (tuple, stage, mut in_close_wait) = (socket.tuple, socket.stage, socket.in_close_wait);
+        let (tuple, stage) = (socket.tuple, socket.stage);
         let demux = DemuxHint {
             from: id.slot,
-            to: socket.peer_slot,
+            to: self.slots[id.slot].peer_slot,
         };
         // Fields borrowed one by one, so the endpoint's output is drained in place.
         let (out, output, counters) = (&mut self.out, &mut self.output, &mut self.counters);
@@ -861,10 +863,8 @@ impl Host {
         for t in out.transitions.drain(..) {
             if t.to == State::CloseWait {
                 counters.close_wait += 1;
-                in_close_wait = true;
             } else if t.from == State::CloseWait {
                 counters.close_wait -= 1;
-                in_close_wait = false;
             }
             entered_time_wait |= t.to == State::TimeWait;
             output.transitions.push((id, tuple, t));
@@ -888,7 +888,6 @@ impl Host {
             }
             output.events.push((id, event));
         }
-        self.socket_mut(id).expect("present").in_close_wait = in_close_wait;
         if let Some(port) = promote {
             self.promote(id, port);
         }
@@ -1045,9 +1044,8 @@ impl Host {
         };
         let from = datagram.demux.from;
         if let Some(slot) = self.demux(datagram.demux.to, &tuple) {
-            let socket = self.slots[slot].entry.as_mut().expect("indexed");
             if from != DemuxHint::NO_SLOT {
-                socket.peer_slot = from;
+                self.slots[slot].peer_slot = from;
             }
             let id = self.id(slot);
             self.deliver_to_connection(id, seg, now);
