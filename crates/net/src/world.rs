@@ -619,15 +619,20 @@ impl World {
     fn handle(&mut self, now: SimTime, ev: Ev) {
         match ev {
             Ev::ArriveInOrder(link, way) => {
+                let node = self.far_end(link, way);
                 let lane = &mut self.lanes[link.0 as usize][way as usize];
                 let (_, datagram) = lane
                     .queue
                     .pop_front()
                     .expect("an arrival event for a lane's front");
-                if let Some(&(next, _)) = lane.queue.front() {
+                if let Some(&(next, ref upcoming)) = lane.queue.front() {
+                    // The lane's next datagram will likely be handled soon: start loading its
+                    // socket now, so the miss overlaps this arrival's work.
+                    if let Some(host) = self.nodes[node.0 as usize].host.as_ref() {
+                        host.prefetch(upcoming);
+                    }
                     self.schedule(next, Ev::ArriveInOrder(link, way));
                 }
-                let node = self.far_end(link, way);
                 self.arrive(
                     now,
                     InFlight {

@@ -280,6 +280,29 @@ fn established_wrong_demux_hint_still_reaches_the_tuples_socket() {
 }
 
 #[test]
+fn established_prefetch_with_any_hint_changes_nothing() {
+    let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
+    net.server.listen(PORT, 16).unwrap();
+    let client = net.connect();
+    net.run_until(ms(10));
+    let server = net.server.accept(PORT).unwrap().unwrap();
+    net.drop = Box::new(|who, d| who == Who::Client && d.segment.has(Flags::FIN));
+    net.client.close(client, ms(10)).unwrap();
+    net.flush(Who::Client);
+    let fin = net.log.last().unwrap().2;
+    // Hints naming the socket, no socket, a slot past the end and the largest slot.
+    for to in [server.slot(), DemuxHint::NO_SLOT, 1_000_000, u32::MAX - 1] {
+        let mut hinted = fin;
+        hinted.demux.to = to;
+        net.server.prefetch(&hinted);
+    }
+    assert_eq!(net.server.state(server), Some(State::Established));
+    assert!(net.server.output().is_empty());
+    net.server.handle(&fin, ms(11));
+    assert_eq!(net.server.state(server), Some(State::CloseWait));
+}
+
+#[test]
 fn listen_half_open_synacks_at_1_3_7_15_31_dropped_at_63_then_ack_gets_rst() {
     let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
     net.server.listen(PORT, 16).unwrap();
