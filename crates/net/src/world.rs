@@ -242,6 +242,8 @@ pub struct World {
     addrs: Vec<(u32, NodeId)>,
     /// An empty host output, swapped with a host's to take what it produced.
     spare_output: HostOutput,
+    /// Empty application requests, taken and put back, so no event allocates for them.
+    spare_requests: Requests,
     /// Datagrams on links, by [`Ev::Arrive`] index; `free_flights` lists reusable entries.
     in_flight: Chunked<InFlight>,
     free_flights: Vec<u32>,
@@ -320,6 +322,7 @@ impl World {
             observer: None,
             addrs,
             spare_output: HostOutput::default(),
+            spare_requests: Default::default(),
             in_flight: Chunked::default(),
             free_flights: Vec::new(),
             lanes: (0..spec.links.len()).map(|_| Default::default()).collect(),
@@ -545,7 +548,7 @@ impl World {
         let n = &mut self.nodes[node.0 as usize];
         let owner = n.owners.get(id).map(|&i| i as usize);
         let host = n.host.as_mut().expect("hosts only");
-        let mut requests = Requests::default();
+        let mut accepted = None;
         match owner.map(|i| &mut self.apps[i]) {
             Some(App::Client(c)) => c.on_event(host, id, event, now),
             Some(App::Server(s)) => s.on_event(host, id, event, now),
@@ -553,20 +556,23 @@ impl World {
             Some(App::Flooder(_)) => {}
             None if event == Event::Connected => {
                 // A passive connection reached an accept queue: its server may accept it.
+                let mut requests = std::mem::take(&mut self.spare_requests);
                 for (i, app) in self.apps.iter_mut().enumerate() {
                     if let App::Server(s) = app
                         && s.spec.node == node
                     {
-                        let mut r = Requests::default();
-                        s.accept_ready(host, now, false, &mut r);
-                        for owned in r.owned {
+                        let from = requests.timers.len();
+                        s.accept_ready(host, now, false, &mut requests);
+                        for owned in requests.owned.drain(..) {
                             n.owners.insert(owned, i as u32);
                         }
-                        requests
-                            .timers
-                            .extend(r.timers.into_iter().map(|(t, _)| (t, i as u64)));
+                        // Tagged with the server's index, for `Ev::AppTimer`.
+                        for (_, tag) in &mut requests.timers[from..] {
+                            *tag = i as u64;
+                        }
                     }
                 }
+                accepted = Some(requests);
             }
             None => {}
         }
@@ -576,8 +582,11 @@ impl World {
         ) {
             n.owners.remove(id);
         }
-        for (t, app) in requests.timers {
-            self.schedule(t, Ev::AppTimer(app as u32));
+        if let Some(mut requests) = accepted {
+            for (t, app) in requests.timers.drain(..) {
+                self.schedule(t, Ev::AppTimer(app as u32));
+            }
+            self.spare_requests = requests;
         }
     }
 
@@ -687,15 +696,18 @@ impl World {
                 {
                     self.schedule(t, Ev::Open(i as u32));
                 }
-                let (node, mut requests) = (self.app_node(i), Requests::default());
+                let node = self.app_node(i);
                 let n = &mut self.nodes[node.0 as usize];
                 let host = n.host.as_mut().expect("checked at start");
+                let requests = &mut self.spare_requests;
                 match &mut self.apps[i] {
-                    App::Client(c) => c.open(host, now, &mut requests),
-                    App::Peer(p) => p.open(host, now, &mut requests),
+                    App::Client(c) => c.open(host, now, requests),
+                    App::Peer(p) => p.open(host, now, requests),
                     _ => return,
                 }
-                for id in requests.owned {
+                // Opening asks for no timers.
+                debug_assert!(requests.timers.is_empty());
+                for id in requests.owned.drain(..) {
                     n.owners.insert(id, i as u32);
                 }
                 self.flush(node, now);
@@ -707,19 +719,20 @@ impl World {
                 };
                 let node = s.spec.node;
                 let n = &mut self.nodes[node.0 as usize];
-                let mut requests = Requests::default();
+                let mut requests = std::mem::take(&mut self.spare_requests);
                 s.accept_ready(
                     n.host.as_mut().expect("checked at start"),
                     now,
                     true,
                     &mut requests,
                 );
-                for id in requests.owned {
+                for id in requests.owned.drain(..) {
                     n.owners.insert(id, i as u32);
                 }
-                for (t, _) in requests.timers {
+                for (t, _) in requests.timers.drain(..) {
                     self.schedule(t, Ev::AppTimer(i as u32));
                 }
+                self.spare_requests = requests;
                 self.flush(node, now);
             }
             Ev::Flood(i) => {
