@@ -154,9 +154,18 @@ struct Lane {
     /// The datagrams and their arrival times; the link and the receiving node are the
     /// lane's. Corrupt ones (rare, and a flag would grow every entry by 8 bytes) go through
     /// `in_flight` instead.
-    queue: ChunkedFifo<(SimTime, Datagram)>,
+    queue: ChunkedFifo<LaneEntry>,
     /// When the last datagram queued here arrives.
     last: SimTime,
+}
+
+/// A datagram in a lane and when it arrives. Packed to 4-byte alignment, as the datagram
+/// is: 76 bytes, not 80.
+#[derive(Clone, Copy)]
+#[repr(C, packed(4))]
+struct LaneEntry {
+    at: SimTime,
+    datagram: Datagram,
 }
 
 struct Node {
@@ -474,7 +483,7 @@ impl World {
             if at >= lane.last && !corrupt {
                 lane.last = at;
                 let first = lane.queue.is_empty();
-                lane.queue.push_back((at, datagram));
+                lane.queue.push_back(LaneEntry { at, datagram });
                 if first {
                     self.schedule(at, Ev::ArriveInOrder(link_id, way));
                 }
@@ -630,15 +639,17 @@ impl World {
             Ev::ArriveInOrder(link, way) => {
                 let node = self.far_end(link, way);
                 let lane = &mut self.lanes[link.0 as usize][way as usize];
-                let (_, datagram) = lane
+                let datagram = lane
                     .queue
                     .pop_front()
-                    .expect("an arrival event for a lane's front");
-                if let Some(&(next, ref upcoming)) = lane.queue.front() {
+                    .expect("an arrival event for a lane's front")
+                    .datagram;
+                if let Some(front) = lane.queue.front() {
+                    let (next, hint) = (front.at, front.datagram.demux);
                     // The lane's next datagram will likely be handled soon: start loading its
                     // socket now, so the miss overlaps this arrival's work.
                     if let Some(host) = self.nodes[node.0 as usize].host.as_ref() {
-                        host.prefetch(upcoming);
+                        host.prefetch(hint);
                     }
                     self.schedule(next, Ev::ArriveInOrder(link, way));
                 }

@@ -292,9 +292,7 @@ fn established_prefetch_with_any_hint_changes_nothing() {
     let fin = net.log.last().unwrap().2;
     // Hints naming the socket, no socket, a slot past the end and the largest slot.
     for to in [server.slot(), DemuxHint::NO_SLOT, 1_000_000, u32::MAX - 1] {
-        let mut hinted = fin;
-        hinted.demux.to = to;
-        net.server.prefetch(&hinted);
+        net.server.prefetch(DemuxHint { to, ..fin.demux });
     }
     assert_eq!(net.server.state(server), Some(State::Established));
     assert!(net.server.output().is_empty());

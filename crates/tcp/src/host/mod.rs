@@ -1044,13 +1044,13 @@ impl Host {
 
     // ---- Arrivals --------------------------------------------------------------------------
 
-    /// Starts loading into the cache the socket `datagram` is hinted for (see
-    /// [`DemuxHint`]), so that its arrival, if it comes next or soon, does not wait on
-    /// memory. For a driver that knows what arrives next: with a million connections open a
-    /// socket is a cache miss, and this overlaps it with other work. Only a hint: it never
-    /// changes what any call does.
-    pub fn prefetch(&self, datagram: &Datagram) {
-        let Some(slot) = self.slots.get(datagram.demux.to) else {
+    /// Starts loading into the cache the socket a datagram with this hint is for, so that
+    /// its arrival, if it comes next or soon, does not wait on memory. For a driver that
+    /// knows what arrives next: with a million connections open a socket is a cache miss,
+    /// and this overlaps it with other work. Only a hint: it never changes what any call
+    /// does.
+    pub fn prefetch(&self, hint: DemuxHint) {
+        let Some(slot) = self.slots.get(hint.to) else {
             return;
         };
         // A slot spans four or five cache lines, and handling a segment touches them all.
