@@ -143,6 +143,16 @@ struct Streams {
     corrupt: SimRng,
 }
 
+/// A packet accepted and not yet on the wire. Packed: 12 bytes, not 16, since a busy link
+/// holds one for every packet it queues (42,000 with 15,000 connections opened at once).
+#[derive(Clone, Copy)]
+#[repr(C, packed(4))]
+struct Waiting {
+    /// When its serialization starts.
+    start: SimTime,
+    size: u32,
+}
+
 /// One direction of a link.
 pub struct Direction<P> {
     config: DirectionConfig<P>,
@@ -155,8 +165,8 @@ pub struct Direction<P> {
     in_bad_state: bool,
     /// When the wire finishes serializing the last packet accepted.
     wire_free_at: SimTime,
-    /// Packets accepted and not yet on the wire: (when serialization starts, size).
-    waiting: ChunkedFifo<(SimTime, u32)>,
+    /// Packets accepted and not yet on the wire.
+    waiting: ChunkedFifo<Waiting>,
     waiting_bytes: u64,
     /// FIFO order: the latest arrival of a packet that was not held back.
     last_in_order: SimTime,
@@ -283,7 +293,7 @@ impl<P> Direction<P> {
         if self.config.bandwidth_bps.is_none() {
             return Some(now);
         }
-        while let Some(&(start, size)) = self.waiting.front() {
+        while let Some(&Waiting { start, size }) = self.waiting.front() {
             if start > now {
                 break;
             }
@@ -300,7 +310,10 @@ impl<P> Direction<P> {
             if full {
                 return None;
             }
-            self.waiting.push_back((start, size_bytes));
+            self.waiting.push_back(Waiting {
+                start,
+                size: size_bytes,
+            });
             self.waiting_bytes += u64::from(size_bytes);
         }
         self.wire_free_at = start.saturating_add(self.serialization(size_bytes));

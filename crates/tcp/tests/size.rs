@@ -16,5 +16,9 @@ fn segment_and_datagram_are_compact() {
     let (segment, datagram) = (size_of::<Segment>(), size_of::<Datagram>());
     assert!(segment <= 52, "Segment is {segment} bytes");
     assert!(datagram <= 68, "Datagram is {datagram} bytes");
-    assert_eq!(align_of::<Datagram>(), 4, "so a lane entry packs to 76 bytes");
+    assert_eq!(
+        align_of::<Datagram>(),
+        4,
+        "so a lane entry packs to 76 bytes"
+    );
 }
