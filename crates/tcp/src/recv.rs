@@ -60,8 +60,8 @@ pub struct Receiver {
     delivered: u64,
     /// The peer's incarnation, learned from its SYN.
     peer_incarnation: u32,
-    /// What most connections never need: held segments and wrongly delivered bytes. Boxed,
-    /// so a million sockets carry 8 bytes each for it instead of 40.
+    /// What most connections never need: held segments and wrongly delivered bytes. One
+    /// box, so a socket carries 8 bytes for them, not 24 (a boxed vector and two counters).
     rare: Option<Box<Rare>>,
     /// Where the peer's FIN sits, once seen (possibly beyond a gap).
     fin: Option<Seq>,

@@ -1055,8 +1055,9 @@ impl Host {
         };
         // A slot spans four or five cache lines, and handling a segment touches them all.
         // Only addresses known without reading the slot can be named here (reading it would
-        // wait for the very miss this avoids): its first bytes and its last field. The
-        // processor's adjacent-line prefetch fetches most of the lines between.
+        // wait for the very miss this avoids): its start, and its small fields, which the
+        // compiler places at its end. The processor's adjacent-line prefetch fetches most of
+        // the lines between.
         prefetch(slot);
         prefetch(&slot.peer_slot);
     }
