@@ -834,6 +834,12 @@ impl World {
         self.summary()
     }
 
+    /// Events scheduled and not yet run: one for each link direction with datagrams on
+    /// their way in order, plus timers, opens and wake-ups.
+    pub fn pending_events(&self) -> usize {
+        self.scheduler.pending()
+    }
+
     /// The results so far.
     pub fn summary(&self) -> Summary {
         Summary {

@@ -403,3 +403,26 @@ source_port = 40000
         delivered.get()
     );
 }
+
+#[test]
+fn datagrams_on_their_way_in_order_hold_one_event_a_link_direction() {
+    use synack_net::lifecycle::Lifecycle;
+    let workload = Lifecycle {
+        connections: 2_000,
+        rate: 1e7,
+        msl: SimDuration::from_secs(1),
+        bytes: 1_000,
+        seed: 1,
+    };
+    let mut world = workload.world().unwrap();
+    // Every SYN is sent by 1.0002 s, and none arrives before 1.001 s: 2,000 on the wire.
+    let summary = world.run_until(secs(1.0005));
+    assert_eq!(client_stats(&summary, 1).attempted, 2_000);
+    assert!(
+        world.pending_events() <= 8,
+        "{} events pending",
+        world.pending_events()
+    );
+    let report = workload.finish(&mut world);
+    assert_eq!((report.connected, report.server_closed), (2_000, 2_000));
+}
