@@ -129,6 +129,17 @@ impl Net {
         id
     }
 
+    /// The client closes `id` at `at`, and its FIN is lost on the wire (as every client
+    /// FIN is from now on): returns that FIN, to deliver by hand.
+    fn close_losing_fin(&mut self, id: ConnId, at: SimTime) -> Datagram {
+        self.drop = Box::new(|who, d| who == Who::Client && d.segment.has(Flags::FIN));
+        self.client.close(id, at).unwrap();
+        self.flush(Who::Client);
+        let fin = self.log.last().unwrap().2;
+        assert!(fin.segment.has(Flags::FIN));
+        fin
+    }
+
     /// Segments `who` sent at or after `from`, as (time, flags).
     fn sent_by(&self, who: Who, from: SimTime) -> Vec<(SimTime, String)> {
         self.log
@@ -258,11 +269,7 @@ fn established_wrong_demux_hint_still_reaches_the_tuples_socket() {
     let second_server = net.server.accept(PORT).unwrap().unwrap();
     // The first connection's FIN is lost on the wire, then delivered by hand with hints
     // naming the second connection's socket and a slot that does not exist.
-    net.drop = Box::new(|who, d| who == Who::Client && d.segment.has(Flags::FIN));
-    net.client.close(first, ms(10)).unwrap();
-    net.flush(Who::Client);
-    let fin = net.log.last().unwrap().2;
-    assert!(fin.segment.has(Flags::FIN));
+    let fin = net.close_losing_fin(first, ms(10));
     assert_eq!(fin.demux.to, first_server.slot());
     let mut wrong = fin;
     wrong.demux.to = second_server.slot();
@@ -271,9 +278,7 @@ fn established_wrong_demux_hint_still_reaches_the_tuples_socket() {
     assert_eq!(net.server.state(second_server), Some(State::Established));
     let mut missing = fin;
     missing.demux.to = 1_000_000;
-    net.client.close(second, ms(12)).unwrap();
-    net.flush(Who::Client);
-    let mut second_fin = net.log.last().unwrap().2;
+    let mut second_fin = net.close_losing_fin(second, ms(12));
     second_fin.demux = missing.demux;
     net.server.handle(&second_fin, ms(13));
     assert_eq!(net.server.state(second_server), Some(State::CloseWait));
@@ -286,10 +291,7 @@ fn established_prefetch_with_any_hint_changes_nothing() {
     let client = net.connect();
     net.run_until(ms(10));
     let server = net.server.accept(PORT).unwrap().unwrap();
-    net.drop = Box::new(|who, d| who == Who::Client && d.segment.has(Flags::FIN));
-    net.client.close(client, ms(10)).unwrap();
-    net.flush(Who::Client);
-    let fin = net.log.last().unwrap().2;
+    let fin = net.close_losing_fin(client, ms(10));
     // Hints naming the socket, no socket, a slot past the end and the largest slot.
     for to in [server.slot(), DemuxHint::NO_SLOT, 1_000_000, u32::MAX - 1] {
         net.server.prefetch(DemuxHint { to, ..fin.demux });
