@@ -18,6 +18,7 @@
 mod config;
 pub mod cookies;
 mod demux;
+mod occupancy;
 mod ports;
 mod ratelimit;
 pub mod schedule;
@@ -32,6 +33,7 @@ use crate::{
     UserError, closed_reply,
 };
 use demux::DemuxTable;
+use occupancy::Occupancy;
 use ports::PortsInUse;
 use rand::Rng;
 use rustc_hash::FxHashMap;
@@ -259,6 +261,8 @@ pub struct Host {
     addrs: Vec<u32>,
     up: bool,
     slots: Chunked<Slot>,
+    /// Which slots hold a socket: a timer entry of a removed one is dropped by this alone.
+    occupied: Occupancy,
     free: Vec<u32>,
     by_tuple: DemuxTable,
     listeners: FxHashMap<u16, Listener>,
@@ -354,6 +358,7 @@ impl Host {
             addrs,
             up: true,
             slots: Chunked::default(),
+            occupied: Occupancy::default(),
             free: Vec::new(),
             by_tuple: DemuxTable::default(),
             listeners: FxHashMap::default(),
@@ -466,6 +471,7 @@ impl Host {
                 entry: Some(socket),
             }),
         };
+        self.occupied.set(slot);
         let slots = &self.slots;
         self.by_tuple.insert(&tuple, slot, |s| tuple_in(slots, s));
         self.ports.take(&tuple);
@@ -479,6 +485,7 @@ impl Host {
         let Some(socket) = self.slots[id.slot].entry.take() else {
             return;
         };
+        self.occupied.unset(id.slot);
         self.forget_first(id.slot);
         self.slots[id.slot].generation = self.slots[id.slot].generation.wrapping_add(1);
         self.free.push(id.slot);
@@ -1008,7 +1015,9 @@ impl Host {
             if self.live_first == Some(key) {
                 break Some(first.time);
             }
-            if armed_at(&self.slots, ConnId { slot, generation }, first.time) {
+            if self.occupied.holds(slot)
+                && armed_at(&self.slots, ConnId { slot, generation }, first.time)
+            {
                 self.live_first = Some(key);
                 break Some(first.time);
             }
@@ -1031,7 +1040,7 @@ impl Host {
             let (slot, generation) = entry.event;
             let id = ConnId { slot, generation };
             // A later entry than the one armed was superseded by an earlier wake-up.
-            if !armed_at(&self.slots, id, entry.time) {
+            if !self.occupied.holds(slot) || !armed_at(&self.slots, id, entry.time) {
                 continue;
             }
             self.slots[slot].armed = NEVER;
@@ -1323,6 +1332,7 @@ impl Host {
             self.free.push(index as u32);
         }
         self.free.reverse();
+        self.occupied.clear();
         self.by_tuple.clear();
         self.ports.clear();
         self.listeners.clear();
