@@ -645,11 +645,11 @@ impl World {
                     .expect("an arrival event for a lane's front")
                     .datagram;
                 if let Some(front) = lane.queue.front() {
-                    let (next, hint) = (front.at, front.datagram.demux);
-                    // The lane's next datagram will likely be handled soon: start loading its
-                    // socket now, so the miss overlaps this arrival's work.
+                    let next = front.at;
+                    // The lane's next datagram will likely be handled soon: start loading what
+                    // it touches now, so the misses overlap this arrival's work.
                     if let Some(host) = self.nodes[node.0 as usize].host.as_ref() {
-                        host.prefetch(hint);
+                        host.prefetch(&front.datagram);
                     }
                     self.schedule(next, Ev::ArriveInOrder(link, way));
                 }

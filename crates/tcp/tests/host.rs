@@ -294,7 +294,9 @@ fn established_prefetch_with_any_hint_changes_nothing() {
     let fin = net.close_losing_fin(client, ms(10));
     // Hints naming the socket, no socket, a slot past the end and the largest slot.
     for to in [server.slot(), DemuxHint::NO_SLOT, 1_000_000, u32::MAX - 1] {
-        net.server.prefetch(DemuxHint { to, ..fin.demux });
+        let mut hinted = fin;
+        hinted.demux.to = to;
+        net.server.prefetch(&hinted);
     }
     assert_eq!(net.server.state(server), Some(State::Established));
     assert!(net.server.output().is_empty());

@@ -20,6 +20,7 @@ pub mod cookies;
 mod demux;
 mod occupancy;
 mod ports;
+mod probe;
 mod ratelimit;
 pub mod schedule;
 mod timewait;
@@ -32,7 +33,7 @@ use crate::{
     Connection, ErrorKind, Event, Flags, FourTuple, IsnSource, Segment, Seq, State, Transition,
     UserError, closed_reply,
 };
-use demux::DemuxTable;
+use demux::{DemuxTable, tuple_tag};
 use occupancy::Occupancy;
 use ports::PortsInUse;
 use rand::Rng;
@@ -1053,13 +1054,21 @@ impl Host {
 
     // ---- Arrivals --------------------------------------------------------------------------
 
-    /// Starts loading into the cache the socket a datagram with this hint is for, so that
-    /// its arrival, if it comes next or soon, does not wait on memory. For a driver that
-    /// knows what arrives next: with a million connections open a socket is a cache miss,
-    /// and this overlaps it with other work. Only a hint: it never changes what any call
-    /// does.
-    pub fn prefetch(&self, hint: DemuxHint) {
-        let Some(slot) = self.slots.get(hint.to) else {
+    /// Starts loading into the cache what `datagram`'s arrival will touch: the socket its
+    /// hint names, and the places of its 4-tuple in the socket and TIME-WAIT tables (a SYN
+    /// looks there, and the segment that ends a connection removes it). For a driver that
+    /// knows what arrives next: with a million connections open each is a cache miss, and
+    /// this overlaps them with other work. Only a hint: it never changes what any call does.
+    pub fn prefetch(&self, datagram: &Datagram) {
+        let tag = tuple_tag(&FourTuple {
+            local_addr: datagram.dst,
+            local_port: datagram.segment.dst_port,
+            remote_addr: datagram.src,
+            remote_port: datagram.segment.src_port,
+        });
+        self.by_tuple.prefetch(tag);
+        self.time_wait.prefetch(tag);
+        let Some(slot) = self.slots.get(datagram.demux.to) else {
             return;
         };
         // A slot spans four or five cache lines, and handling a segment touches them all.

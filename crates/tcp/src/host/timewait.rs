@@ -1,8 +1,8 @@
 //! The TIME-WAIT table: one compact entry per 4-tuple, as Linux's timewait socks.
 
-use super::demux::tuple_hash;
+use super::demux::tuple_tag;
+use super::probe::ProbeTable;
 use crate::{Flags, FourTuple, Segment, Seq};
-use hashbrown::HashTable;
 use synack_kernel::chunked::ChunkedFifo;
 use synack_kernel::{SimDuration, SimTime};
 
@@ -58,16 +58,17 @@ struct Record {
 
 /// The table: records queued in expiry order (every entry lasts the same, so a FIFO
 /// suffices), found by 4-tuple through an index of record numbers. An entry is its 56-byte
-/// record and a 4-byte number with hashbrown's control byte; a map of entries beside a
-/// queue of expiries held 77 bytes, before either's slack.
+/// record and an 8-byte index entry (its number and the 4-tuple's tag) at most half the
+/// index full; a map of entries beside a queue of expiries held 77 bytes, before either's
+/// slack.
 #[derive(Debug, Default)]
 pub struct TimeWaitTable {
     records: ChunkedFifo<Record>,
     /// Records that have left the front: record number `n` (counted from the first ever
     /// queued, modulo 2^32) sits `n - popped` places behind the front.
     popped: u32,
-    /// Live records' numbers, hashed by 4-tuple.
-    index: HashTable<u32>,
+    /// Live records' numbers, by 4-tuple.
+    index: ProbeTable,
 }
 
 impl TimeWaitTable {
@@ -88,10 +89,13 @@ impl TimeWaitTable {
     }
 
     fn find(&self, tuple: &FourTuple) -> Option<u32> {
-        let found = self
-            .index
-            .find(tuple_hash(tuple), |&n| self.record(n).tuple == *tuple);
-        found.copied()
+        self.index
+            .find(tuple_tag(tuple), |n| self.record(n).tuple == *tuple)
+    }
+
+    /// Starts loading where the index keeps a 4-tuple of tag `tag`: a hint only.
+    pub(crate) fn prefetch(&self, tag: u32) {
+        self.index.prefetch(tag);
     }
 
     /// The entry of a 4-tuple.
@@ -108,9 +112,7 @@ impl TimeWaitTable {
             entry,
             live: true,
         });
-        let (records, popped) = (&self.records, self.popped);
-        let rehash = |&n: &u32| tuple_hash(&record_in(records, popped, n).tuple);
-        self.index.insert_unique(tuple_hash(&tuple), number, rehash);
+        self.index.insert(tuple_tag(&tuple), number);
     }
 
     /// Removes an entry (reuse, RST, new incarnation); returns whether there was one.
@@ -124,9 +126,7 @@ impl TimeWaitTable {
     }
 
     fn unindex(&mut self, tuple: &FourTuple, number: u32) {
-        if let Ok(found) = self.index.find_entry(tuple_hash(tuple), |&n| n == number) {
-            found.remove();
-        }
+        self.index.remove(tuple_tag(tuple), number);
     }
 
     /// Whether the entry may answer the invalid segment `seg` now (see
