@@ -20,6 +20,7 @@
 
 pub mod chunked;
 mod error;
+pub mod hint;
 pub mod hold;
 pub mod queue;
 mod rng;

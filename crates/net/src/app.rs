@@ -218,6 +218,17 @@ pub enum App {
     Peer(Peer),
 }
 
+impl App {
+    /// Starts loading this application's record of the connection in `slot`: a hint only.
+    pub fn prefetch(&self, slot: u32) {
+        match self {
+            App::Client(c) => c.conns.prefetch(slot),
+            App::Server(s) => s.conns.prefetch(slot),
+            App::Flooder(_) | App::Peer(_) => {}
+        }
+    }
+}
+
 /// A running client.
 #[derive(Debug)]
 pub struct Client {

@@ -174,6 +174,8 @@ struct Node {
     armed: Option<SimTime>,
     /// Which application owns each connection.
     owners: ConnMap<u32>,
+    /// The applications on this node, by index.
+    apps: Vec<u32>,
 }
 
 /// What a run did.
@@ -296,6 +298,7 @@ impl World {
                 host,
                 armed: None,
                 owners: ConnMap::default(),
+                apps: Vec::new(),
             });
         }
         let mut links = Vec::new();
@@ -438,6 +441,8 @@ impl World {
                 self.apps.push(App::Peer(Peer::new(p.clone())));
             }
         }
+        let node = self.app_node(index);
+        self.nodes[node.0 as usize].apps.push(index as u32);
         Ok(())
     }
 
@@ -648,8 +653,14 @@ impl World {
                     let next = front.at;
                     // The lane's next datagram will likely be handled soon: start loading what
                     // it touches now, so the misses overlap this arrival's work.
-                    if let Some(host) = self.nodes[node.0 as usize].host.as_ref() {
+                    let n = &self.nodes[node.0 as usize];
+                    if let Some(host) = n.host.as_ref() {
+                        let slot = front.datagram.demux.to;
                         host.prefetch(&front.datagram);
+                        n.owners.prefetch(slot);
+                        for &app in &n.apps {
+                            self.apps[app as usize].prefetch(slot);
+                        }
                     }
                     self.schedule(next, Ev::ArriveInOrder(link, way));
                 }

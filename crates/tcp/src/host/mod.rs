@@ -41,6 +41,7 @@ use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use synack_kernel::chunked::Chunked;
+use synack_kernel::hint::prefetch;
 use synack_kernel::queue::{Entry, EventQueue, TimingWheel};
 use synack_kernel::{RandomStreams, SimDuration, SimTime};
 use timewait::TimeWaitTable;
@@ -286,15 +287,6 @@ pub struct Host {
     counters: HostCounters,
     out: Output,
     output: HostOutput,
-}
-
-/// Starts loading `value`'s cache line: a hint, with no effect on behaviour.
-#[inline(always)]
-fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    safe_arch::prefetch_t0(value);
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
 }
 
 /// Whether `id`'s socket still exists and its earliest wake-up is `time`: a timer entry

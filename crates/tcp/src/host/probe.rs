@@ -147,7 +147,7 @@ impl ProbeTable {
     #[inline]
     pub(crate) fn prefetch(&self, tag: u32) {
         if let Some(entry) = self.entries.get(self.home(tag)) {
-            super::prefetch(entry);
+            synack_kernel::hint::prefetch(entry);
         }
     }
 
