@@ -654,9 +654,10 @@ impl World {
                     // The lane's next datagram will likely be handled soon: start loading what
                     // it touches now, so the misses overlap this arrival's work.
                     let n = &self.nodes[node.0 as usize];
-                    if let Some(host) = n.host.as_ref() {
+                    if let Some(host) = n.host.as_ref()
+                        && host.prefetch(&front.datagram)
+                    {
                         let slot = front.datagram.demux.to;
-                        host.prefetch(&front.datagram);
                         n.owners.prefetch(slot);
                         for &app in &n.apps {
                             self.apps[app as usize].prefetch(slot);

@@ -292,11 +292,20 @@ fn established_prefetch_with_any_hint_changes_nothing() {
     net.run_until(ms(10));
     let server = net.server.accept(PORT).unwrap().unwrap();
     let fin = net.close_losing_fin(client, ms(10));
+    // A small host skips prefetching; one with as many sockets as the threshold does it.
+    assert!(!net.server.prefetch(&fin));
+    for _ in 1..Host::PREFETCH_FROM {
+        net.server.connect(CLIENT, 9, ms(10)).unwrap();
+    }
+    let out = net.server.output();
+    out.datagrams.clear();
+    out.events.clear();
+    out.transitions.clear();
     // Hints naming the socket, no socket, a slot past the end and the largest slot.
     for to in [server.slot(), DemuxHint::NO_SLOT, 1_000_000, u32::MAX - 1] {
         let mut hinted = fin;
         hinted.demux.to = to;
-        net.server.prefetch(&hinted);
+        assert!(net.server.prefetch(&hinted));
     }
     assert_eq!(net.server.state(server), Some(State::Established));
     assert!(net.server.output().is_empty());
