@@ -365,3 +365,60 @@ fn wheel_remove_first_if_keeps_the_slot_minimum() {
     assert!(!q.remove_first_if(|_| false));
     assert_eq!(drain(&mut q), [(1 << 20 | 5, 2), (1 << 20 | 7, 0)]);
 }
+
+// ---- TimingWheel::pop_until_noting ---------------------------------------------------------
+
+#[test]
+fn wheel_pop_until_noting_tells_of_a_cascaded_slot_before_its_entries_pop() {
+    let mut q = TimingWheel::with_fast_peek();
+    // Three entries in one level-2 slot (65,536 ns wide), and one alone much later.
+    push_all(&mut q, 0, &[100_002, 100_000, 100_001, 1 << 30]);
+    let mut noted = Vec::new();
+    let mut popped = Vec::new();
+    while let Some(e) = q.pop_until_noting(SimTime::MAX, |e| noted.push(e.seq)) {
+        popped.push((e.seq, noted.len()));
+    }
+    // The slot's entries, told of in filing order at the first pop; the lone entry is
+    // popped without a cascade, so never.
+    assert_eq!(noted, [0, 1, 2]);
+    assert_eq!(popped, [(1, 3), (2, 3), (0, 3), (3, 3)]);
+}
+
+proptest! {
+    #[test]
+    fn wheel_pop_until_noting_pops_as_pop_until_and_tells_once_of_entries_due_soon(
+        ops in ops()
+    ) {
+        let mut plain = TimingWheel::with_fast_peek();
+        let mut noting = TimingWheel::with_fast_peek();
+        let (mut horizon, mut seq) = (0u64, 0u64);
+        let mut told: BTreeMap<u64, u64> = BTreeMap::new();
+        for op in ops {
+            match op {
+                Op::Push(offset) => {
+                    let time = t(horizon.saturating_add(offset));
+                    plain.push(Entry { time, seq, event: seq });
+                    noting.push(Entry { time, seq, event: seq });
+                    seq += 1;
+                }
+                Op::PopUntil(offset) => {
+                    let limit = t(horizon.saturating_add(offset));
+                    let expected = plain.pop_until(limit).map(|e| (e.time, e.seq));
+                    let mut fresh = Vec::new();
+                    let got = noting
+                        .pop_until_noting(limit, |e| fresh.push((e.seq, e.time)))
+                        .map(|e| (e.time, e.seq));
+                    prop_assert_eq!(got, expected);
+                    // The wheel's time is at most the popped entry's (or the limit).
+                    let reached = got.map_or(limit, |(time, _)| time).as_nanos();
+                    for (s, time) in fresh {
+                        prop_assert!(told.insert(s, time.as_nanos()).is_none(), "told twice");
+                        prop_assert!(time.as_nanos() < reached.saturating_add(1 << 16));
+                        prop_assert!(got.is_none_or(|(at, popped)| popped == s || at <= time));
+                    }
+                    horizon = reached;
+                }
+            }
+        }
+    }
+}
