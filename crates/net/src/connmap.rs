@@ -75,16 +75,20 @@ mod tests {
     use synack_kernel::{RandomStreams, SimTime};
     use synack_tcp::host::{Host, HostConfig};
 
-    #[test]
-    fn a_reused_slot_hides_the_earlier_connections_value() {
-        let mut host = Host::new(
+    fn host() -> Host {
+        Host::new(
             HostConfig::default(),
             vec![1],
             &RandomStreams::new(1),
             "h",
             0,
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn a_reused_slot_hides_the_earlier_connections_value() {
+        let mut host = host();
         let first = host.connect(2, 80, SimTime::ZERO).unwrap();
         let mut map = ConnMap::default();
         map.insert(first, "first");
@@ -102,14 +106,7 @@ mod tests {
 
     #[test]
     fn prefetch_of_any_slot_changes_nothing() {
-        let mut host = Host::new(
-            HostConfig::default(),
-            vec![1],
-            &RandomStreams::new(1),
-            "h",
-            0,
-        )
-        .unwrap();
+        let mut host = host();
         let id = host.connect(2, 80, SimTime::ZERO).unwrap();
         let mut map = ConnMap::default();
         map.insert(id, 7);
