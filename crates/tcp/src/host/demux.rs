@@ -1,18 +1,25 @@
 //! The demultiplexing table: socket slots by 4-tuple.
 
 use super::probe::{ProbeTable, tag_of};
+use super::timewait::TIME_WAIT_BIT;
 use crate::FourTuple;
 use rustc_hash::FxBuildHasher;
 use std::hash::BuildHasher;
 
 /// Socket slots by their sockets' 4-tuples. An entry is the 4-byte slot and a 4-byte tag of
 /// its hash, not a map's 16-byte (4-tuple, slot) pair: a lookup compares the sockets' own
-/// 4-tuples, which its caller reads next anyway.
+/// 4-tuples, which its caller reads next anyway. The same table holds the TIME-WAIT entries
+/// (their record numbers carry [`TIME_WAIT_BIT`]), as Linux's established hash holds its
+/// timewait socks: a host with 10^6 connections closing keeps one table of 10^6 entries,
+/// not two, and a SYN looks in one place for both.
 ///
 /// `get` and `insert` take `tuple_of`, the 4-tuple of the socket in a slot (`None` for an
 /// empty slot).
 #[derive(Debug, Default)]
-pub(crate) struct DemuxTable(ProbeTable);
+pub(crate) struct DemuxTable {
+    table: ProbeTable,
+    sockets: usize,
+}
 
 /// The hash of a 4-tuple, for the host's tables.
 pub(crate) fn tuple_hash(tuple: &FourTuple) -> u64 {
@@ -25,9 +32,19 @@ pub(crate) fn tuple_tag(tuple: &FourTuple) -> u32 {
 }
 
 impl DemuxTable {
-    /// Entries held.
+    /// Sockets held.
     pub(crate) fn len(&self) -> usize {
-        self.0.len()
+        self.sockets
+    }
+
+    /// The table, for the TIME-WAIT entries.
+    pub(crate) fn table(&self) -> &ProbeTable {
+        &self.table
+    }
+
+    /// The table, for the TIME-WAIT entries.
+    pub(crate) fn table_mut(&mut self) -> &mut ProbeTable {
+        &mut self.table
     }
 
     /// The slot of the socket with this 4-tuple.
@@ -36,8 +53,9 @@ impl DemuxTable {
         tuple: &FourTuple,
         tuple_of: impl Fn(u32) -> Option<FourTuple>,
     ) -> Option<u32> {
-        self.0
-            .find(tuple_tag(tuple), |slot| tuple_of(slot) == Some(*tuple))
+        self.table.find(tuple_tag(tuple), |slot| {
+            slot & TIME_WAIT_BIT == 0 && tuple_of(slot) == Some(*tuple)
+        })
     }
 
     /// Adds the socket in `slot`, whose 4-tuple is `tuple` and is not in the table yet.
@@ -48,21 +66,26 @@ impl DemuxTable {
         tuple_of: impl Fn(u32) -> Option<FourTuple>,
     ) {
         debug_assert!(self.get(tuple, tuple_of).is_none(), "one socket a 4-tuple");
-        self.0.insert(tuple_tag(tuple), slot);
+        debug_assert_eq!(slot & TIME_WAIT_BIT, 0, "slots below 2^31");
+        self.table.insert(tuple_tag(tuple), slot);
+        self.sockets += 1;
     }
 
     /// Removes the entry of `slot`, whose socket had `tuple`; returns whether there was one.
     pub(crate) fn remove(&mut self, tuple: &FourTuple, slot: u32) -> bool {
-        self.0.remove(tuple_tag(tuple), slot)
+        let removed = self.table.remove(tuple_tag(tuple), slot);
+        self.sockets -= usize::from(removed);
+        removed
     }
 
     /// Starts loading where an operation on a 4-tuple of tag `tag` will look: a hint only.
     pub(crate) fn prefetch(&self, tag: u32) {
-        self.0.prefetch(tag);
+        self.table.prefetch(tag);
     }
 
-    /// Empties the table.
+    /// Empties the table, TIME-WAIT entries too.
     pub(crate) fn clear(&mut self) {
-        self.0.clear();
+        self.table.clear();
+        self.sockets = 0;
     }
 }

@@ -656,7 +656,9 @@ impl Host {
             remote_addr,
             remote_port,
         };
-        if self.demux_slot(&tuple).is_some() || self.time_wait.get(&tuple).is_some() {
+        if self.demux_slot(&tuple).is_some()
+            || self.time_wait.get(self.by_tuple.table(), &tuple).is_some()
+        {
             return Err(HostError::AddressInUse(local_port));
         }
         let config = self.tcp.clone();
@@ -742,7 +744,7 @@ impl Host {
             if self.demux_slot(&tuple).is_some() {
                 continue;
             }
-            match self.time_wait.get(&tuple) {
+            match self.time_wait.get(self.by_tuple.table(), &tuple) {
                 None => return Some((tuple, None)),
                 Some(tw) if reuse && tw.reusable(now) => {
                     // Linux: the new ISN is the old SND.NXT + 65537, above anything the old
@@ -928,7 +930,7 @@ impl Host {
     }
 
     fn remove_time_wait(&mut self, tuple: &FourTuple) {
-        if self.time_wait.remove(tuple) {
+        if self.time_wait.remove(self.by_tuple.table_mut(), tuple) {
             self.ports.release(tuple);
         }
     }
@@ -951,7 +953,8 @@ impl Host {
             self.counters.time_wait_skipped += 1;
             return;
         }
-        self.time_wait.insert(tuple, entry);
+        self.time_wait
+            .insert(self.by_tuple.table_mut(), tuple, entry);
         self.ports.take(&tuple);
         self.counters.time_wait_peak = self
             .counters
@@ -1028,7 +1031,9 @@ impl Host {
     /// Runs every timer due at or before `now`.
     pub fn on_timeout(&mut self, now: SimTime) {
         let ports = &mut self.ports;
-        self.time_wait.expire(now, |tuple| ports.release(tuple));
+        let table = self.by_tuple.table_mut();
+        self.time_wait
+            .expire(table, now, |tuple| ports.release(tuple));
         // Timers coming due soon: start loading their sockets, each a cache miss with
         // 10^6 open, which `next_deadline` and this loop would otherwise wait on in turn.
         while let Some(entry) = self.timers.pop_until_noting(now, |coming| {
@@ -1076,7 +1081,6 @@ impl Host {
             remote_port: datagram.segment.src_port,
         });
         self.by_tuple.prefetch(tag);
-        self.time_wait.prefetch(tag);
         let Some(slot) = self.slots.get(datagram.demux.to) else {
             return true;
         };
@@ -1113,7 +1117,7 @@ impl Host {
             }
             let id = self.id(slot);
             self.deliver_to_connection(id, seg, now);
-        } else if self.time_wait.get(&tuple).is_some() {
+        } else if self.time_wait.get(self.by_tuple.table(), &tuple).is_some() {
             self.deliver_to_time_wait(tuple, from, seg, now);
         } else if self.listeners.contains_key(&seg.dst_port) {
             self.deliver_to_listener(tuple, from, seg, now);
@@ -1183,7 +1187,10 @@ impl Host {
     }
 
     fn deliver_to_time_wait(&mut self, tuple: FourTuple, from: u32, seg: &Segment, now: SimTime) {
-        let tw = *self.time_wait.get(&tuple).expect("checked");
+        let tw = *self
+            .time_wait
+            .get(self.by_tuple.table(), &tuple)
+            .expect("checked");
         let interval = self.config.tcp.invalid_ack_interval;
         let mut ack = Segment::new(
             seg.dst_port,
@@ -1211,7 +1218,13 @@ impl Host {
                 } else {
                     self.reply_closed(tuple, seg);
                 }
-            } else if self.time_wait.answer_invalid(&tuple, interval, seg, now) {
+            } else if self.time_wait.answer_invalid(
+                self.by_tuple.table(),
+                &tuple,
+                interval,
+                seg,
+                now,
+            ) {
                 self.output.datagrams.push(ack);
             }
             return;
@@ -1219,11 +1232,16 @@ impl Host {
         // The peer's FIN again means our ACK was lost: ACK it and restart the 2 MSL.
         // Anything else is answered with an ACK, at a limited rate.
         let fin = seg.has(Flags::FIN);
-        if fin || self.time_wait.answer_invalid(&tuple, interval, seg, now) {
+        if fin
+            || self
+                .time_wait
+                .answer_invalid(self.by_tuple.table(), &tuple, interval, seg, now)
+        {
             self.output.datagrams.push(ack);
         }
         if fin {
             self.time_wait.restart(
+                self.by_tuple.table_mut(),
                 &tuple,
                 now.saturating_add(self.config.tcp.time_wait_length()),
             );

@@ -38,6 +38,7 @@ const MIN_ENTRIES: usize = 16;
 
 impl ProbeTable {
     /// Entries held.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }

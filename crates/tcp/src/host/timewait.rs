@@ -40,11 +40,10 @@ impl Entry {
     }
 }
 
-/// Record `number` of `records`, whose front is record `popped`.
-fn record_in(records: &ChunkedFifo<Record>, popped: u32, number: u32) -> &Record {
-    let position = number.wrapping_sub(popped) as usize;
-    records.get(position).expect("indexed records are queued")
-}
+/// Marks a TIME-WAIT record's number in the host's 4-tuple table, whose other values are
+/// socket slots; record numbers count modulo 2^31.
+pub(crate) const TIME_WAIT_BIT: u32 = 1 << 31;
+const NUMBER_MASK: u32 = TIME_WAIT_BIT - 1;
 
 /// A TIME-WAIT entry and its 4-tuple, as queued in expiry order.
 #[derive(Debug, Clone, Copy)]
@@ -57,88 +56,92 @@ struct Record {
 }
 
 /// The table: records queued in expiry order (every entry lasts the same, so a FIFO
-/// suffices), found by 4-tuple through an index of record numbers. An entry is its 56-byte
-/// record and an 8-byte index entry (its number and the 4-tuple's tag) at most half the
-/// index full; a map of entries beside a queue of expiries held 77 bytes, before either's
-/// slack.
+/// suffices), found by 4-tuple in the host's table of sockets, as Linux keeps timewait socks
+/// in its established hash: there a record's number carries [`TIME_WAIT_BIT`]. An entry is
+/// its 56-byte record and an 8-byte table entry; a map of entries beside a queue of expiries
+/// held 77 bytes, before either's slack. Every method that finds an entry by 4-tuple takes
+/// that table.
 #[derive(Debug, Default)]
 pub struct TimeWaitTable {
     records: ChunkedFifo<Record>,
     /// Records that have left the front: record number `n` (counted from the first ever
-    /// queued, modulo 2^32) sits `n - popped` places behind the front.
+    /// queued, modulo 2^31) sits `n - popped` places behind the front.
     popped: u32,
-    /// Live records' numbers, by 4-tuple.
-    index: ProbeTable,
+    /// Live records.
+    live: usize,
 }
 
 impl TimeWaitTable {
     /// Entries held.
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.live
+    }
+
+    fn position(&self, number: u32) -> usize {
+        (number.wrapping_sub(self.popped) & NUMBER_MASK) as usize
     }
 
     fn record(&self, number: u32) -> &Record {
-        record_in(&self.records, self.popped, number)
+        let position = self.position(number);
+        self.records
+            .get(position)
+            .expect("indexed records are queued")
     }
 
     fn record_mut(&mut self, number: u32) -> &mut Record {
-        let position = number.wrapping_sub(self.popped) as usize;
+        let position = self.position(number);
         self.records
             .get_mut(position)
             .expect("indexed records are queued")
     }
 
-    fn find(&self, tuple: &FourTuple) -> Option<u32> {
-        self.index
-            .find(tuple_tag(tuple), |n| self.record(n).tuple == *tuple)
-    }
-
-    /// Starts loading where the index keeps a 4-tuple of tag `tag`: a hint only.
-    pub(crate) fn prefetch(&self, tag: u32) {
-        self.index.prefetch(tag);
+    fn find(&self, table: &ProbeTable, tuple: &FourTuple) -> Option<u32> {
+        let found = table.find(tuple_tag(tuple), |value| {
+            value & TIME_WAIT_BIT != 0 && self.record(value & NUMBER_MASK).tuple == *tuple
+        });
+        found.map(|value| value & NUMBER_MASK)
     }
 
     /// The entry of a 4-tuple.
-    pub fn get(&self, tuple: &FourTuple) -> Option<&Entry> {
-        self.find(tuple).map(|n| &self.record(n).entry)
+    pub fn get(&self, table: &ProbeTable, tuple: &FourTuple) -> Option<&Entry> {
+        self.find(table, tuple).map(|n| &self.record(n).entry)
     }
 
     /// Adds an entry, in place of any entry of the same 4-tuple.
-    pub fn insert(&mut self, tuple: FourTuple, entry: Entry) {
-        self.remove(&tuple);
-        let number = self.popped.wrapping_add(self.records.len() as u32);
+    pub fn insert(&mut self, table: &mut ProbeTable, tuple: FourTuple, entry: Entry) {
+        self.remove(table, &tuple);
+        let number = self.popped.wrapping_add(self.records.len() as u32) & NUMBER_MASK;
         self.records.push_back(Record {
             tuple,
             entry,
             live: true,
         });
-        self.index.insert(tuple_tag(&tuple), number);
+        table.insert(tuple_tag(&tuple), TIME_WAIT_BIT | number);
+        self.live += 1;
     }
 
     /// Removes an entry (reuse, RST, new incarnation); returns whether there was one.
-    pub fn remove(&mut self, tuple: &FourTuple) -> bool {
-        let Some(number) = self.find(tuple) else {
+    pub fn remove(&mut self, table: &mut ProbeTable, tuple: &FourTuple) -> bool {
+        let Some(number) = self.find(table, tuple) else {
             return false;
         };
-        self.unindex(tuple, number);
+        table.remove(tuple_tag(tuple), TIME_WAIT_BIT | number);
         self.record_mut(number).live = false;
+        self.live -= 1;
         true
-    }
-
-    fn unindex(&mut self, tuple: &FourTuple, number: u32) {
-        self.index.remove(tuple_tag(tuple), number);
     }
 
     /// Whether the entry may answer the invalid segment `seg` now (see
     /// `invalid_ack_allowed`); records the answer if so.
     pub fn answer_invalid(
         &mut self,
+        table: &ProbeTable,
         tuple: &FourTuple,
         interval: Option<SimDuration>,
         seg: &Segment,
         now: SimTime,
     ) -> bool {
-        let Some(number) = self.find(tuple) else {
+        let Some(number) = self.find(table, tuple) else {
             return false;
         };
         let entry = &mut self.record_mut(number).entry;
@@ -146,13 +149,13 @@ impl TimeWaitTable {
     }
 
     /// Restarts an entry's timer: it moves to the back of the queue.
-    pub fn restart(&mut self, tuple: &FourTuple, expiry: SimTime) {
-        if let Some(number) = self.find(tuple) {
+    pub fn restart(&mut self, table: &mut ProbeTable, tuple: &FourTuple, expiry: SimTime) {
+        if let Some(number) = self.find(table, tuple) {
             let entry = Entry {
                 expiry,
                 ..self.record(number).entry
             };
-            self.insert(*tuple, entry);
+            self.insert(table, *tuple, entry);
         }
     }
 
@@ -170,13 +173,19 @@ impl TimeWaitTable {
     }
 
     /// Drops every entry expired at `now`, telling `dropped` of each.
-    pub fn expire(&mut self, now: SimTime, mut dropped: impl FnMut(&FourTuple)) {
+    pub fn expire(
+        &mut self,
+        table: &mut ProbeTable,
+        now: SimTime,
+        mut dropped: impl FnMut(&FourTuple),
+    ) {
         while let Some(&record) = self.records.front() {
             if record.entry.expiry > now {
                 break;
             }
             if record.live {
-                self.unindex(&record.tuple, self.popped);
+                table.remove(tuple_tag(&record.tuple), TIME_WAIT_BIT | self.popped);
+                self.live -= 1;
                 dropped(&record.tuple);
             }
             self.pop_front();
@@ -186,7 +195,7 @@ impl TimeWaitTable {
     /// Drops the front record, live or not (its index entry is the caller's business).
     fn pop_front(&mut self) {
         self.records.pop_front();
-        self.popped = self.popped.wrapping_add(1);
+        self.popped = self.popped.wrapping_add(1) & NUMBER_MASK;
     }
 }
 
@@ -194,6 +203,40 @@ impl TimeWaitTable {
 mod tests {
     use super::*;
     use crate::host::test_tuple as tuple;
+
+    /// A table and the host's 4-tuple table it indexes through.
+    #[derive(Default)]
+    struct Tables {
+        tw: TimeWaitTable,
+        index: ProbeTable,
+    }
+
+    impl Tables {
+        fn insert(&mut self, tuple: FourTuple, entry: Entry) {
+            self.tw.insert(&mut self.index, tuple, entry);
+        }
+        fn remove(&mut self, tuple: &FourTuple) -> bool {
+            self.tw.remove(&mut self.index, tuple)
+        }
+        fn restart(&mut self, tuple: &FourTuple, expiry: SimTime) {
+            self.tw.restart(&mut self.index, tuple, expiry);
+        }
+        fn get(&self, tuple: &FourTuple) -> Option<&Entry> {
+            self.tw.get(&self.index, tuple)
+        }
+        fn expire(&mut self, now: SimTime, dropped: impl FnMut(&FourTuple)) {
+            self.tw.expire(&mut self.index, now, dropped);
+        }
+        fn drop_stale_expiries(&mut self) {
+            self.tw.drop_stale_expiries();
+        }
+        fn next_expiry(&self) -> Option<SimTime> {
+            self.tw.next_expiry()
+        }
+        fn len(&self) -> usize {
+            self.tw.len()
+        }
+    }
 
     fn entry(expiry: u64) -> Entry {
         Entry {
@@ -208,7 +251,7 @@ mod tests {
 
     #[test]
     fn next_expiry_skips_removed_restarted_and_replaced_entries() {
-        let mut table = TimeWaitTable::default();
+        let mut table = Tables::default();
         table.insert(tuple(1), entry(10));
         table.insert(tuple(2), entry(20));
         table.insert(tuple(3), entry(30));
@@ -234,7 +277,7 @@ mod tests {
     #[test]
     fn many_entries_match_a_map_across_chunks_restarts_and_expiries() {
         use std::collections::BTreeMap;
-        let mut table = TimeWaitTable::default();
+        let mut table = Tables::default();
         let mut oracle: BTreeMap<u16, u64> = BTreeMap::new();
         let mut now = 0;
         for round in 0..6u64 {
