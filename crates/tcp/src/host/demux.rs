@@ -1,4 +1,4 @@
-//! The demultiplexing table: socket slots by 4-tuple.
+//! The demultiplexing table: socket slots and TIME-WAIT entries by 4-tuple.
 
 use super::probe::{ProbeTable, tag_of};
 use super::timewait::TIME_WAIT_BIT;
@@ -22,7 +22,7 @@ pub(crate) struct DemuxTable {
 }
 
 /// The hash of a 4-tuple, for the host's tables.
-pub(crate) fn tuple_hash(tuple: &FourTuple) -> u64 {
+fn tuple_hash(tuple: &FourTuple) -> u64 {
     FxBuildHasher.hash_one(tuple)
 }
 

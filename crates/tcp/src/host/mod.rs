@@ -1061,8 +1061,8 @@ impl Host {
     // ---- Arrivals --------------------------------------------------------------------------
 
     /// Starts loading into the cache what `datagram`'s arrival will touch: the socket its
-    /// hint names, and the places of its 4-tuple in the socket and TIME-WAIT tables (a SYN
-    /// looks there, and the segment that ends a connection removes it). For a driver that
+    /// hint names, and its 4-tuple's place in the table of sockets and TIME-WAIT entries (a
+    /// SYN looks there, and the segment that ends a connection removes it). For a driver that
     /// knows what arrives next: with a million connections open each is a cache miss, and
     /// this overlaps them with other work. Only a hint: it never changes what any call does.
     ///
