@@ -571,18 +571,16 @@ impl World {
             None if event == Event::Connected => {
                 // A passive connection reached an accept queue: its server may accept it.
                 let mut requests = std::mem::take(&mut self.spare_requests);
-                for (i, app) in self.apps.iter_mut().enumerate() {
-                    if let App::Server(s) = app
-                        && s.spec.node == node
-                    {
+                for &i in &n.apps {
+                    if let App::Server(s) = &mut self.apps[i as usize] {
                         let from = requests.timers.len();
                         s.accept_ready(host, now, false, &mut requests);
                         for owned in requests.owned.drain(..) {
-                            n.owners.insert(owned, i as u32);
+                            n.owners.insert(owned, i);
                         }
                         // Tagged with the server's index, for `Ev::AppTimer`.
                         for (_, tag) in &mut requests.timers[from..] {
-                            *tag = i as u64;
+                            *tag = u64::from(i);
                         }
                     }
                 }

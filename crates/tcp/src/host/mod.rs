@@ -69,6 +69,16 @@ impl Datagram {
             demux: DemuxHint::NONE,
         }
     }
+
+    /// The 4-tuple as the receiving host sees it: its address and port are the local ones.
+    pub fn receiver_tuple(&self) -> FourTuple {
+        FourTuple {
+            local_addr: self.dst,
+            local_port: self.segment.dst_port,
+            remote_addr: self.src,
+            remote_port: self.segment.src_port,
+        }
+    }
 }
 
 /// Equal when addresses and segments are: the hint is not part of what was sent.
@@ -290,11 +300,13 @@ pub struct Host {
 }
 
 /// Whether `id`'s socket still exists and its earliest wake-up is `time`: a timer entry
-/// for it is live. Reads only the slot's generation and `armed`, not the socket.
-fn armed_at(slots: &Chunked<Slot>, id: ConnId, time: SimTime) -> bool {
-    slots
-        .get(id.slot)
-        .is_some_and(|slot| slot.generation == id.generation && slot.armed == time)
+/// for it is live. An empty slot is told by its occupancy bit alone; otherwise this reads
+/// only the slot's generation and `armed`, not the socket.
+fn armed_at(slots: &Chunked<Slot>, occupied: &Occupancy, id: ConnId, time: SimTime) -> bool {
+    occupied.holds(id.slot)
+        && slots
+            .get(id.slot)
+            .is_some_and(|slot| slot.generation == id.generation && slot.armed == time)
 }
 
 /// The socket `id` names, if it still exists. Free functions, so a caller can borrow the
@@ -1011,9 +1023,12 @@ impl Host {
             if self.live_first == Some(key) {
                 break Some(first.time);
             }
-            if self.occupied.holds(slot)
-                && armed_at(&self.slots, ConnId { slot, generation }, first.time)
-            {
+            if armed_at(
+                &self.slots,
+                &self.occupied,
+                ConnId { slot, generation },
+                first.time,
+            ) {
                 self.live_first = Some(key);
                 break Some(first.time);
             }
@@ -1047,7 +1062,7 @@ impl Host {
             let (slot, generation) = entry.event;
             let id = ConnId { slot, generation };
             // A later entry than the one armed was superseded by an earlier wake-up.
-            if !self.occupied.holds(slot) || !armed_at(&self.slots, id, entry.time) {
+            if !armed_at(&self.slots, &self.occupied, id, entry.time) {
                 continue;
             }
             self.slots[slot].armed = NEVER;
@@ -1074,12 +1089,7 @@ impl Host {
         if self.slots.len() < Self::PREFETCH_FROM {
             return false;
         }
-        let tag = tuple_tag(&FourTuple {
-            local_addr: datagram.dst,
-            local_port: datagram.segment.dst_port,
-            remote_addr: datagram.src,
-            remote_port: datagram.segment.src_port,
-        });
+        let tag = tuple_tag(&datagram.receiver_tuple());
         self.by_tuple.prefetch(tag);
         let Some(slot) = self.slots.get(datagram.demux.to) else {
             return true;
@@ -1104,12 +1114,7 @@ impl Host {
             return;
         }
         let seg = &datagram.segment;
-        let tuple = FourTuple {
-            local_addr: datagram.dst,
-            local_port: seg.dst_port,
-            remote_addr: datagram.src,
-            remote_port: seg.src_port,
-        };
+        let tuple = datagram.receiver_tuple();
         let from = datagram.demux.from;
         if let Some(slot) = self.demux(datagram.demux.to, &tuple) {
             if from != DemuxHint::NO_SLOT {
