@@ -57,7 +57,13 @@ impl ProbeTable {
 
     /// The value of tag `tag` that `eq` accepts.
     #[inline]
-    pub(crate) fn find(&self, tag: u32, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
+    pub(crate) fn find(&self, tag: u32, eq: impl FnMut(u32) -> bool) -> Option<u32> {
+        self.locate(tag, eq).map(|i| self.entries[i].value)
+    }
+
+    /// Where the entry of tag `tag` whose value `eq` accepts sits.
+    #[inline]
+    fn locate(&self, tag: u32, mut eq: impl FnMut(u32) -> bool) -> Option<usize> {
         if self.entries.is_empty() {
             return None;
         }
@@ -69,7 +75,7 @@ impl ProbeTable {
                 return None;
             }
             if entry.tag == tag && eq(entry.value) {
-                return Some(entry.value);
+                return Some(i);
             }
             i = (i + 1) & mask;
         }
@@ -109,21 +115,10 @@ impl ProbeTable {
     /// Removes `value` filed under `tag`; returns whether it was there.
     #[inline]
     pub(crate) fn remove(&mut self, tag: u32, value: u32) -> bool {
-        if self.entries.is_empty() {
+        let Some(mut hole) = self.locate(tag, |v| v == value) else {
             return false;
-        }
+        };
         let mask = self.mask();
-        let mut hole = self.home(tag);
-        loop {
-            let entry = self.entries[hole];
-            if entry.tag == 0 {
-                return false;
-            }
-            if entry.tag == tag && entry.value == value {
-                break;
-            }
-            hole = (hole + 1) & mask;
-        }
         // Each later entry of the run moves into the hole unless its probe starts after
         // the hole (cyclically), where a lookup would no longer pass the hole to find it.
         let mut next = hole;
