@@ -281,6 +281,19 @@ impl Connection {
 
     /// Steps seven (text) and eight (FIN).
     fn receive_text(&mut self, seg: &Segment, accepts_text: bool, now: SimTime, out: &mut Output) {
+        // Linux (tcp_rcv_state_process): new data for a connection the application closed
+        // cannot be read by anyone, so it is answered with a RST and the connection ends
+        // (measured on Linux 6.18: orphan_data_after_close_rst.pkt). RFC 9293 processes it.
+        if self.config.abort_on_orphan_data
+            && self.is(Bit::Orphaned)
+            && matches!(self.state, State::FinWait1 | State::FinWait2)
+            && seg.len > 0
+            && (seg.seq + seg.len).gt(self.recv.nxt)
+        {
+            out.segments.extend(crate::closed_reply(seg));
+            self.finish(Cause::Abort, now, out);
+            return;
+        }
         // Trim to the window: the front below RCV.NXT is handled by the receiver; cut the
         // tail beyond the right edge (and the FIN with it).
         let right = self.recv.nxt + self.rcv_wnd();
@@ -333,7 +346,10 @@ impl Connection {
         let full = seg.len >= u32::from(self.snd_mss);
         self.unacked_segments = self.unacked_segments.saturating_add(u8::from(full));
         let delay = self.config.delayed_ack;
-        if accepted.out_of_order
+        let quick = self.quick_acks() > 0;
+        self.set_quick_acks(self.quick_acks().saturating_sub(1));
+        if quick
+            || accepted.out_of_order
             || accepted.filled_gap
             || delay.is_none()
             || self.unacked_segments >= 2

@@ -122,7 +122,15 @@ pub(crate) enum Bit {
     /// Our FIN holds a sequence number (SND.MAX - 1). Unlike `FinSent`, a go-back
     /// does not clear it: a late ACK of the first FIN still acknowledges it.
     FinNumbered = 128,
+    /// The peer's SYN offered a window scale: a SYN-ACK of ours carries one too.
+    PeerWindowScale = 256,
+    /// The peer's SYN offered SACK-permitted: a SYN-ACK of ours says it too.
+    PeerSackPermitted = 512,
 }
+
+/// Where the quick-ACK count starts in `Connection::bits`, and its largest value (5 bits).
+const QUICK_ACK_SHIFT: u16 = 10;
+pub(crate) const MAX_QUICK_ACKS: u8 = 31;
 
 /// Whether an ACK may answer the invalid segment `seg` at `now`, given when the last one
 /// went (`last_ms`: simulated ms, wrapping; 0 is never), and records it if so. As Linux's
@@ -156,7 +164,7 @@ pub struct Connection {
     pub(crate) remote_port: u16,
     pub(crate) incarnation: u32,
     /// Booleans, packed: see [`Bit`].
-    pub(crate) bits: u8,
+    pub(crate) bits: u16,
     /// Boxed: failures are rare, and a million sockets would each carry 16 bytes.
     pub(crate) failure: Option<Box<ConnectionError>>,
     pub(crate) iss: Seq,
@@ -211,7 +219,8 @@ impl Connection {
         incarnation: u32,
     ) -> Self {
         let rtt = RttEstimator::new(&config);
-        Connection {
+        let quick_acks = config.quick_acks;
+        let mut c = Connection {
             state: State::Closed,
             local_port,
             remote_port,
@@ -245,7 +254,9 @@ impl Connection {
             keepalive_probes: 0,
             last_invalid_ack_ms: 0,
             config,
-        }
+        };
+        c.set_quick_acks(quick_acks);
+        c
     }
 
     /// Active open: sends a SYN from `local_port` to `remote_port` with ISN `iss`.
@@ -344,20 +355,34 @@ impl Connection {
             Bit::TimestampsOk,
             self.config.timestamps && syn.timestamps.is_some(),
         );
+        self.set(Bit::PeerWindowScale, syn.window_scale.is_some());
+        self.set(Bit::PeerSackPermitted, syn.sack_permitted);
         if let Some(ts) = syn.timestamps {
             self.ts_recent = ts.val;
         }
     }
 
+    /// Data segments still to be ACKed at once before delayed ACKs begin (Linux's quick-ACK
+    /// mode at connection start): kept in the top bits of `bits`, so the endpoint stays
+    /// within its size.
+    pub(crate) fn quick_acks(&self) -> u8 {
+        (self.bits >> QUICK_ACK_SHIFT) as u8
+    }
+
+    pub(crate) fn set_quick_acks(&mut self, left: u8) {
+        let left = u16::from(left.min(MAX_QUICK_ACKS));
+        self.bits = (self.bits & ((1 << QUICK_ACK_SHIFT) - 1)) | (left << QUICK_ACK_SHIFT);
+    }
+
     pub(crate) fn is(&self, bit: Bit) -> bool {
-        self.bits & bit as u8 != 0
+        self.bits & bit as u16 != 0
     }
 
     pub(crate) fn set(&mut self, bit: Bit, on: bool) {
         if on {
-            self.bits |= bit as u8;
+            self.bits |= bit as u16;
         } else {
-            self.bits &= !(bit as u8);
+            self.bits &= !(bit as u16);
         }
     }
 
@@ -426,6 +451,29 @@ impl Connection {
     /// Bytes written by the application and not yet acknowledged by the peer.
     pub fn unacknowledged(&self) -> u64 {
         self.written - self.una_offset
+    }
+
+    /// Bytes received in order and not yet read (`SIOCINQ`).
+    pub fn readable(&self) -> u32 {
+        self.recv.readable()
+    }
+
+    /// Consecutive retransmission timeouts so far (`tcpi_retransmits`).
+    pub fn retransmits(&self) -> u32 {
+        u32::from(self.retries)
+    }
+
+    /// The retransmission timeout now in force, backoff included (`tcpi_rto`).
+    pub fn rto_backed_off(&self) -> SimDuration {
+        if matches!(self.state, State::SynSent | State::SynReceived) {
+            self.handshake_wait(u32::from(self.retries))
+        } else {
+            let shift = u32::from(self.retries).min(16);
+            self.rtt
+                .rto()
+                .saturating_mul(1 << shift)
+                .min(self.config.rto_max)
+        }
     }
 
     /// What the receiver has delivered, checked byte by byte.
@@ -524,10 +572,22 @@ impl Connection {
         } else {
             Seq(0)
         };
-        let send_timestamps = if syn && !flags.has(Flags::ACK) {
+        let active_syn = syn && !flags.has(Flags::ACK);
+        let send_timestamps = if active_syn {
             self.config.timestamps
         } else {
             self.is(Bit::TimestampsOk)
+        };
+        // A SYN offers what we have; a SYN-ACK only what the peer's SYN offered too.
+        let window_scale = self
+            .config
+            .window_scale
+            .filter(|_| syn && (active_syn || self.is(Bit::PeerWindowScale)));
+        let sack_permitted =
+            self.config.sack_permitted && syn && (active_syn || self.is(Bit::PeerSackPermitted));
+        let window = match self.config.syn_window {
+            Some(first) if syn => first.min(self.rcv_wnd()),
+            _ => self.rcv_wnd(),
         };
         Segment {
             src_port: self.local_port,
@@ -535,7 +595,7 @@ impl Connection {
             seq,
             ack,
             flags,
-            window: self.rcv_wnd(),
+            window,
             len,
             data: DataId {
                 incarnation: self.incarnation,
@@ -546,6 +606,8 @@ impl Connection {
                 val: (now.as_nanos() / 1_000_000) as u32,
                 ecr: self.ts_recent,
             }),
+            window_scale,
+            sack_permitted,
         }
     }
 

@@ -63,7 +63,14 @@ impl RttEstimator {
         } else {
             ((7 * srtt + r) / 8, (3 * rttvar + srtt.abs_diff(r)) / 4)
         };
-        let rto = srtt + u64::from(micros(config.rto_granularity)).max(4 * rttvar);
+        let variance = u64::from(micros(config.rto_granularity)).max(4 * rttvar);
+        let rto = if config.rto_min_on_variance {
+            // Linux (tcp_rtt_estimator, tcp_set_rto): the floor bounds the variance term,
+            // so the RTO is SRTT + max(rto_min, 4 RTTVAR).
+            srtt + variance.max(u64::from(micros(config.rto_min)))
+        } else {
+            srtt + variance
+        };
         let clamped = rto.clamp(
             u64::from(micros(config.rto_min)),
             u64::from(micros(config.rto_max)),

@@ -121,6 +121,11 @@ pub struct Segment {
     pub mss: Option<u16>,
     /// The timestamps option.
     pub timestamps: Option<Timestamps>,
+    /// The window-scale option (RFC 7323), SYN segments only. Windows inside the model are
+    /// real byte counts; the scale only says how they go on the wire.
+    pub window_scale: Option<u8>,
+    /// The SACK-permitted option (RFC 2018), SYN segments only. SACK itself is not modelled.
+    pub sack_permitted: bool,
 }
 
 impl Segment {
@@ -137,6 +142,8 @@ impl Segment {
             data: DataId::default(),
             mss: None,
             timestamps: None,
+            window_scale: None,
+            sack_permitted: false,
         }
     }
 

@@ -82,6 +82,9 @@ impl Connection {
             return;
         }
         if u32::from(self.keepalive_probes) >= keepalive.probes {
+            if self.config.keepalive_reset {
+                self.send_rst(now, out);
+            }
             self.fail(ErrorKind::TimedOut, Cause::Timeout, now, out);
             return;
         }

@@ -214,7 +214,14 @@ fn established_idle_keepalive_probes_then_timed_out_at_7875s() {
         keepalive: Some(Keepalive::default()),
         ..config()
     });
-    let probes: Vec<_> = d.timeline(secs(100_000));
+    let mut probes: Vec<_> = d.timeline(secs(100_000));
+    // Linux sends a RST when the last probe goes unanswered (measured on Linux 6.18:
+    // crates/cli/tests/drill/linux/keepalive.pkt).
+    let (reset_at, reset) = probes.pop().expect("a RST");
+    assert_eq!(
+        (reset_at, reset),
+        (secs(7875), w("R.", ISS + 1, PEER_ISS + 1, 0))
+    );
     let times: Vec<u64> = probes
         .iter()
         .map(|(at, _)| at.as_nanos() / 1_000_000_000)

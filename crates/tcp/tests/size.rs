@@ -4,10 +4,12 @@ use synack_tcp::host::Datagram;
 use synack_tcp::{Connection, Segment};
 
 #[test]
-fn connection_fits_in_200_bytes() {
+fn connection_fits_in_208_bytes() {
+    // 200 until the Linux profile's SYN options and quick ACKs (measured with packetdrill)
+    // took a 16-bit flag word: 8 bytes more a connection.
     let size = std::mem::size_of::<Connection>();
     println!("size_of::<Connection>() = {size} bytes");
-    assert!(size <= 200, "Connection is {size} bytes");
+    assert!(size <= 208, "Connection is {size} bytes");
 }
 
 #[test]

@@ -1,5 +1,10 @@
-//! The packetdrill subset `synack drill` reads. Every line that is not understood is an
-//! error naming the line; nothing is silently skipped.
+//! packetdrill's script language (`../shared/tools/packetdrill/syntax.md`), as far as
+//! connection management needs it: `--` options, the init command, timed and cleanup
+//! commands in backticks, TCP segments, system calls and `%{ }%` code blocks. Every line
+//! that is not understood is an error naming the line; nothing is silently skipped.
+//!
+//! A hand-written line parser, not a parser library: a script is a list of lines, each of
+//! one of five shapes, and the error must name the line in the script's own terms.
 
 use std::fmt;
 
@@ -40,6 +45,39 @@ pub enum When {
     Blocking(At, At),
 }
 
+/// A TCP option as a script writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TcpOption {
+    Nop,
+    Eol,
+    Mss(u16),
+    WindowScale(u8),
+    SackPermitted,
+    /// SACK blocks (not modelled).
+    Sack(String),
+    Timestamps {
+        val: u32,
+        ecr: u32,
+    },
+    /// Fast Open, MD5 and other options the model has no meaning for, as written.
+    Other(String),
+}
+
+impl fmt::Display for TcpOption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TcpOption::Nop => write!(f, "nop"),
+            TcpOption::Eol => write!(f, "eol"),
+            TcpOption::Mss(m) => write!(f, "mss {m}"),
+            TcpOption::WindowScale(s) => write!(f, "wscale {s}"),
+            TcpOption::SackPermitted => write!(f, "sackOK"),
+            TcpOption::Sack(b) => write!(f, "sack {b}"),
+            TcpOption::Timestamps { val, ecr } => write!(f, "TS val {val} ecr {ecr}"),
+            TcpOption::Other(o) => write!(f, "{o}"),
+        }
+    }
+}
+
 /// A segment line's fields; sequence numbers are relative to the sender's ISN, ACK numbers
 /// to the receiver's.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,18 +86,18 @@ pub struct SegmentSpec {
     pub inbound: bool,
     /// Flags as packetdrill writes them, normalized: S, F, R, P in that order, then `.`.
     pub flags: String,
+    /// ECN flags (`E`, `W`) as written: not modelled.
+    pub ecn_flags: String,
     /// Relative sequence number of the first byte.
     pub start: u32,
     /// Payload length.
     pub len: u32,
     /// Relative ACK number.
     pub ack: Option<u32>,
-    /// Window.
+    /// Window as on the wire (scaled, once window scaling is agreed).
     pub win: Option<u32>,
-    /// Options; `None` is `<...>` or none given (anything goes).
-    pub mss: Option<u16>,
-    /// TS val and ecr, when given.
-    pub timestamps: Option<(u32, u32)>,
+    /// Options; `None` is `<...>` (anything goes); an empty list is no options at all.
+    pub options: Option<Vec<TcpOption>>,
 }
 
 /// A system call and the result the script expects.
@@ -82,12 +120,16 @@ pub enum Action {
     Segment(SegmentSpec),
     /// A system call.
     Call(Call),
+    /// A shell command in backticks.
+    Command(String),
+    /// A `%{ }%` code block.
+    Code(String),
 }
 
 /// One timed line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    /// 1-based line number.
+    /// 1-based line number (of the first line, for a code block).
     pub line: usize,
     /// When.
     pub when: When,
@@ -95,15 +137,25 @@ pub struct Event {
     pub action: Action,
 }
 
+/// A `--name[=value]` option line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptOption {
+    pub line: usize,
+    pub name: String,
+    pub value: Option<String>,
+}
+
 /// A parsed script.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Script {
-    /// `--tolerance_usecs` (packetdrill's default 4000).
-    pub tolerance_usecs: u64,
-    /// `sysctl` settings, in order: (line, name without `net.ipv4.`/`net.core.`, value).
-    pub sysctls: Vec<(usize, String, String)>,
+    /// `--` options, in order.
+    pub options: Vec<ScriptOption>,
+    /// The init command before the first event: (line, command).
+    pub init: Option<(usize, String)>,
     /// The timed lines.
     pub events: Vec<Event>,
+    /// The cleanup command after the last event: (line, command).
+    pub cleanup: Option<(usize, String)>,
 }
 
 fn err(line: usize, message: impl Into<String>) -> ParseError {
@@ -113,6 +165,17 @@ fn err(line: usize, message: impl Into<String>) -> ParseError {
     }
 }
 
+fn parse_seconds(text: &str) -> Option<f64> {
+    let text = if text.starts_with('.') {
+        format!("0{text}")
+    } else {
+        text.to_string()
+    };
+    text.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+}
+
 fn parse_at(text: &str, line: usize) -> Result<At, ParseError> {
     let bad = || {
         err(
@@ -120,28 +183,9 @@ fn parse_at(text: &str, line: usize) -> Result<At, ParseError> {
             format!("bad time {text:?}: expected seconds like 0.100 or +0.1"),
         )
     };
-    if let Some(rel) = text.strip_prefix('+') {
-        let rel = if rel.starts_with('.') {
-            format!("0{rel}")
-        } else {
-            rel.to_string()
-        };
-        rel.parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite() && *v >= 0.0)
-            .map(At::Relative)
-            .ok_or_else(bad)
-    } else {
-        let abs = if text.starts_with('.') {
-            format!("0{text}")
-        } else {
-            text.to_string()
-        };
-        abs.parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite() && *v >= 0.0)
-            .map(At::Absolute)
-            .ok_or_else(bad)
+    match text.strip_prefix('+') {
+        Some(rel) => parse_seconds(rel).map(At::Relative).ok_or_else(bad),
+        None => parse_seconds(text).map(At::Absolute).ok_or_else(bad),
     }
 }
 
@@ -158,58 +202,98 @@ fn parse_when(text: &str, line: usize) -> Result<When, ParseError> {
     Ok(When::At(parse_at(text, line)?))
 }
 
-fn parse_flags(text: &str, line: usize) -> Result<String, ParseError> {
+/// Splits packetdrill's flag letters into the modelled ones (S F R P .) and ECN's (E W).
+fn parse_flags(text: &str, line: usize) -> Result<(String, String), ParseError> {
     if text == "-" {
-        return Ok(String::new());
+        return Ok((String::new(), String::new()));
     }
-    let mut out = String::new();
-    for c in ['S', 'F', 'R', 'P'] {
-        if text.contains(c) {
-            out.push(c);
-        }
-    }
-    if text.contains('.') {
-        out.push('.');
-    }
-    if text.chars().any(|c| !"SFRP.".contains(c)) || out.len() != text.len() {
+    if text.chars().any(|c| !"SFRP.EW".contains(c)) {
         return Err(err(
             line,
-            format!("unsupported flags {text:?}: expected a combination of S F R P . or -"),
+            format!("unsupported flags {text:?}: expected a combination of S F R P E W . or -"),
         ));
     }
-    Ok(out)
+    let tcp = ['S', 'F', 'R', 'P', '.']
+        .into_iter()
+        .filter(|c| text.contains(*c))
+        .collect();
+    let ecn = ['E', 'W']
+        .into_iter()
+        .filter(|c| text.contains(*c))
+        .collect();
+    Ok((tcp, ecn))
 }
 
-fn parse_options(text: &str, spec: &mut SegmentSpec, line: usize) -> Result<(), ParseError> {
-    if text.trim() == "..." {
-        return Ok(());
-    }
-    for opt in text.split(',').map(str::trim) {
-        let words: Vec<&str> = opt.split_whitespace().collect();
-        match words.as_slice() {
-            ["mss", n] => {
-                spec.mss = Some(n.parse().map_err(|_| err(line, format!("bad mss {n:?}")))?)
-            }
-            ["TS", "val", v, "ecr", e] => {
-                let num = |s: &str| {
-                    s.parse::<u32>()
-                        .map_err(|_| err(line, format!("bad TS value {s:?}")))
-                };
-                spec.timestamps = Some((num(v)?, num(e)?));
-            }
-            // Not modeled (no SACK, no window scaling): accepted and not checked.
-            ["nop"] | ["sackOK"] | ["wscale", _] | ["eol"] => {}
-            _ => {
-                return Err(err(
-                    line,
-                    format!(
-                        "unsupported option {opt:?}: expected mss N, sackOK, TS val X ecr Y, nop, wscale N or ..."
-                    ),
-                ));
-            }
+fn parse_option(opt: &str, line: usize) -> Result<TcpOption, ParseError> {
+    let words: Vec<&str> = opt.split_whitespace().collect();
+    let number = |s: &str, what: &str| {
+        s.parse::<u32>()
+            .map_err(|_| err(line, format!("bad {what} {s:?}: expected a number")))
+    };
+    Ok(match words.as_slice() {
+        ["nop"] => TcpOption::Nop,
+        ["eol"] => TcpOption::Eol,
+        ["sackOK"] => TcpOption::SackPermitted,
+        ["mss", n] => TcpOption::Mss(
+            n.parse()
+                .map_err(|_| err(line, format!("bad mss {n:?}: expected 0 to 65535")))?,
+        ),
+        ["wscale", n] => TcpOption::WindowScale(
+            n.parse()
+                .map_err(|_| err(line, format!("bad wscale {n:?}: expected 0 to 255")))?,
+        ),
+        ["TS", "val", v, "ecr", e] => TcpOption::Timestamps {
+            val: number(v, "TS val")?,
+            ecr: number(e, "TS ecr")?,
+        },
+        ["sack", blocks @ ..] => TcpOption::Sack(blocks.join(" ")),
+        ["FO" | "FOEXP" | "md5", ..] => TcpOption::Other(opt.to_string()),
+        _ => {
+            return Err(err(
+                line,
+                format!(
+                    "unsupported option {opt:?}: expected nop, eol, mss N, wscale N, sackOK, \
+                     sack A:B..., TS val X ecr Y, FO, FOEXP, md5 or ..."
+                ),
+            ));
         }
+    })
+}
+
+fn parse_options(text: &str, line: usize) -> Result<Option<Vec<TcpOption>>, ParseError> {
+    if text.trim() == "..." {
+        return Ok(None);
     }
-    Ok(())
+    text.split(',')
+        .map(|opt| parse_option(opt.trim(), line))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn parse_range(range: &str, line: usize) -> Result<(u32, u32), ParseError> {
+    let bad = || {
+        err(
+            line,
+            format!("bad sequence range {range:?}: expected START:END(LEN)"),
+        )
+    };
+    let (start, tail) = range.split_once(':').ok_or_else(bad)?;
+    let (end, len) = tail
+        .strip_suffix(')')
+        .and_then(|t| t.split_once('('))
+        .ok_or_else(bad)?;
+    let (start, end, len): (u32, u32, u32) = (
+        start.parse().map_err(|_| bad())?,
+        end.parse().map_err(|_| bad())?,
+        len.parse().map_err(|_| bad())?,
+    );
+    if end.wrapping_sub(start) != len {
+        return Err(err(
+            line,
+            format!("sequence range {range}: END - START must equal LEN"),
+        ));
+    }
+    Ok((start, len))
 }
 
 fn parse_segment(text: &str, inbound: bool, line: usize) -> Result<SegmentSpec, ParseError> {
@@ -219,48 +303,29 @@ fn parse_segment(text: &str, inbound: bool, line: usize) -> Result<SegmentSpec, 
                 .rfind('>')
                 .filter(|&j| j > i)
                 .ok_or_else(|| err(line, "unclosed option list: expected <...>"))?;
-            (&text[..i], Some(&text[i + 1..close]))
+            if !text[close + 1..].trim().is_empty() {
+                return Err(err(line, "text after the option list"));
+            }
+            (&text[..i], parse_options(&text[i + 1..close], line)?)
         }
-        None => (text, None),
+        None => (text, Some(Vec::new())),
     };
     let words: Vec<&str> = main.split_whitespace().collect();
     let form = "expected FLAGS START:END(LEN) [ack N] [win N] [<options>]";
-    let (flags, range, rest) = match words.as_slice() {
-        [flags, range, rest @ ..] => (*flags, *range, rest),
-        _ => return Err(err(line, format!("bad segment: {form}"))),
+    let [flags, range, rest @ ..] = words.as_slice() else {
+        return Err(err(line, format!("bad segment: {form}")));
     };
-    let flags = parse_flags(flags, line)?;
-    let bad_range = || {
-        err(
-            line,
-            format!("bad sequence range {range:?}: expected START:END(LEN)"),
-        )
-    };
-    let (start, tail) = range.split_once(':').ok_or_else(bad_range)?;
-    let (end, len) = tail
-        .trim_end_matches(')')
-        .split_once('(')
-        .ok_or_else(bad_range)?;
-    let (start, end, len): (u32, u32, u32) = (
-        start.parse().map_err(|_| bad_range())?,
-        end.parse().map_err(|_| bad_range())?,
-        len.parse().map_err(|_| bad_range())?,
-    );
-    if end.wrapping_sub(start) != len {
-        return Err(err(
-            line,
-            format!("sequence range {range}: END - START must equal LEN"),
-        ));
-    }
+    let (flags, ecn_flags) = parse_flags(flags, line)?;
+    let (start, len) = parse_range(range, line)?;
     let mut spec = SegmentSpec {
         inbound,
         flags,
+        ecn_flags,
         start,
         len,
         ack: None,
         win: None,
-        mss: None,
-        timestamps: None,
+        options,
     };
     let mut it = rest.iter();
     while let Some(word) = it.next() {
@@ -275,9 +340,6 @@ fn parse_segment(text: &str, inbound: bool, line: usize) -> Result<SegmentSpec, 
                 ));
             }
         }
-    }
-    if let Some(options) = options {
-        parse_options(options, &mut spec, line)?;
     }
     Ok(spec)
 }
@@ -304,8 +366,16 @@ fn split_args(text: &str) -> Vec<String> {
     args
 }
 
+/// A result as packetdrill writes it: decimal, or hex (`0x02`).
+fn parse_int(text: &str) -> Option<i64> {
+    match text.strip_prefix("0x") {
+        Some(hex) => i64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
 fn parse_call(text: &str, line: usize) -> Result<Call, ParseError> {
-    let form = "expected NAME(ARGS) = RESULT [ERRNO (text)]";
+    let form = "expected NAME(ARGS) = RESULT [ERRNO] [(note)]";
     let (call, result) = text
         .rsplit_once(" = ")
         .ok_or_else(|| err(line, format!("bad call: {form}")))?;
@@ -319,10 +389,12 @@ fn parse_call(text: &str, line: usize) -> Result<Call, ParseError> {
             .strip_suffix(')')
             .ok_or_else(|| err(line, format!("bad call: {form}")))?,
     );
+    // The note in parentheses, e.g. `(flags O_RDWR)` or `(Connection refused)`, is text.
+    let result = result.split_once('(').map_or(result, |(head, _)| head);
     let mut words = result.split_whitespace();
     let ret = words
         .next()
-        .and_then(|r| r.parse::<i64>().ok())
+        .and_then(parse_int)
         .ok_or_else(|| err(line, format!("bad result {result:?}: {form}")))?;
     let errno = words.next().map(str::to_string);
     if ret == -1 && errno.is_none() {
@@ -339,84 +411,117 @@ fn parse_call(text: &str, line: usize) -> Result<Call, ParseError> {
     })
 }
 
-fn parse_sysctl(text: &str, line: usize) -> Result<(String, String), ParseError> {
-    let unsupported = || {
-        err(
-            line,
-            format!("unsupported command `{text}`: only `sysctl -q net.ipv4.NAME=VALUE` is"),
-        )
+/// The text between backticks, which must close on the same line.
+fn backticked(text: &str, line: usize) -> Result<String, ParseError> {
+    text.strip_prefix('`')
+        .and_then(|t| t.strip_suffix('`'))
+        .map(|t| t.trim().to_string())
+        .ok_or_else(|| err(line, "unclosed backtick: expected `command`"))
+}
+
+/// Removes `//` comments, leaving `//` inside backticks alone.
+fn strip_comment(raw: &str) -> &str {
+    let mut in_backticks = false;
+    let bytes = raw.as_bytes();
+    for i in 0..bytes.len() {
+        match bytes[i] {
+            b'`' => in_backticks = !in_backticks,
+            b'/' if !in_backticks && bytes.get(i + 1) == Some(&b'/') => return &raw[..i],
+            _ => {}
+        }
+    }
+    raw
+}
+
+fn parse_option_line(option: &str, line: usize) -> ScriptOption {
+    let (name, value) = match option.split_once('=') {
+        Some((n, v)) => (n.trim(), Some(v.trim().to_string())),
+        None => (option.trim(), None),
     };
-    let rest = text.strip_prefix("sysctl").ok_or_else(unsupported)?.trim();
-    let rest = rest
-        .strip_prefix("-q")
-        .or_else(|| rest.strip_prefix("-w"))
-        .unwrap_or(rest)
-        .trim();
-    let (name, value) = rest.split_once('=').ok_or_else(unsupported)?;
-    let name = name.trim();
-    let short = name
-        .strip_prefix("net.ipv4.")
-        .or_else(|| name.strip_prefix("net.core."))
-        .ok_or_else(|| {
-            err(
-                line,
-                format!("unsupported sysctl {name}: expected net.ipv4.* or net.core.*"),
-            )
-        })?;
-    Ok((
-        short.to_string(),
-        value.trim().trim_matches('"').to_string(),
-    ))
+    ScriptOption {
+        line,
+        name: name.to_string(),
+        value,
+    }
+}
+
+fn parse_action(rest: &str, line: usize) -> Result<Action, ParseError> {
+    Ok(if let Some(seg) = rest.strip_prefix('<') {
+        Action::Segment(parse_segment(seg, true, line)?)
+    } else if let Some(seg) = rest.strip_prefix('>') {
+        Action::Segment(parse_segment(seg, false, line)?)
+    } else if rest.starts_with('`') {
+        Action::Command(backticked(rest, line)?)
+    } else {
+        Action::Call(parse_call(rest, line)?)
+    })
 }
 
 /// Parses a script.
 pub fn parse(text: &str) -> Result<Script, ParseError> {
-    let mut script = Script {
-        tolerance_usecs: 4000,
-        ..Script::default()
-    };
-    for (i, raw) in text.lines().enumerate() {
+    let mut script = Script::default();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
         let line = i + 1;
-        let body = raw.split("//").next().unwrap_or("").trim();
+        let body = strip_comment(lines[i]).trim();
+        i += 1;
         if body.is_empty() {
             continue;
         }
         if let Some(option) = body.strip_prefix("--") {
-            match option.split_once('=') {
-                Some(("tolerance_usecs", v)) => {
-                    script.tolerance_usecs = v
-                        .trim()
-                        .parse()
-                        .map_err(|_| err(line, "bad --tolerance_usecs: expected microseconds"))?;
-                }
-                _ => {
-                    return Err(err(
-                        line,
-                        format!("unsupported option --{option}: only --tolerance_usecs=N is"),
-                    ));
-                }
+            if script.init.is_some() || !script.events.is_empty() {
+                return Err(err(line, "a -- option after the first event or command"));
+            }
+            script.options.push(parse_option_line(option, line));
+            continue;
+        }
+        if body.starts_with('`') {
+            let command = backticked(body, line)?;
+            if script.cleanup.is_some() {
+                return Err(err(line, "a command after the cleanup command"));
+            }
+            if !script.events.is_empty() {
+                script.cleanup = Some((line, command));
+            } else if script.init.is_some() {
+                return Err(err(
+                    line,
+                    "a second init command: packetdrill takes one (join them with ;)",
+                ));
+            } else {
+                script.init = Some((line, command));
             }
             continue;
         }
-        if let Some(command) = body.strip_prefix('`') {
-            let command = command
-                .strip_suffix('`')
-                .ok_or_else(|| err(line, "unclosed backtick"))?;
-            let (name, value) = parse_sysctl(command.trim(), line)?;
-            script.sysctls.push((line, name, value));
-            continue;
+        if let Some((line, _)) = script.cleanup {
+            return Err(err(
+                line,
+                "a command without a time between events: expected +0 `command`",
+            ));
         }
         let (time, rest) = body
             .split_once(char::is_whitespace)
-            .ok_or_else(|| err(line, "expected TIME then a segment or a call"))?;
+            .ok_or_else(|| err(line, "expected TIME then a segment, a call or a command"))?;
         let when = parse_when(time, line)?;
         let rest = rest.trim();
-        let action = if let Some(seg) = rest.strip_prefix('<') {
-            Action::Segment(parse_segment(seg, true, line)?)
-        } else if let Some(seg) = rest.strip_prefix('>') {
-            Action::Segment(parse_segment(seg, false, line)?)
+        let action = if let Some(code) = rest.strip_prefix("%{") {
+            // A code block may span lines, up to `}%`.
+            let mut block = code.to_string();
+            while !block.contains("}%") {
+                let next = lines
+                    .get(i)
+                    .ok_or_else(|| err(line, "unclosed code block: expected }%"))?;
+                block.push('\n');
+                block.push_str(next);
+                i += 1;
+            }
+            let (code, after) = block.split_once("}%").expect("checked");
+            if !after.trim().is_empty() {
+                return Err(err(line, "text after }%"));
+            }
+            Action::Code(code.trim().to_string())
         } else {
-            Action::Call(parse_call(rest, line)?)
+            parse_action(rest, line)?
         };
         script.events.push(Event { line, when, action });
     }
@@ -430,28 +535,43 @@ mod tests {
     #[test]
     fn parses_packetdrill_lines() {
         let s = parse(
-            "--tolerance_usecs=1000\n`sysctl -q net.ipv4.tcp_syn_retries=3`\n\
+            "--tolerance_usecs=1000\n`sysctl -q net.ipv4.tcp_syn_retries=3; sysctl -q net.ipv4.tcp_sack=0`\n\
              0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
              +.1 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>\n\
              * > S. 0:0(0) ack 1 <...> // comment\n\
              0.1...0.3 connect(3, ..., ...) = -1 ECONNREFUSED (Connection refused)\n\
-             +0 setsockopt(3, SOL_SOCKET, SO_LINGER, {onoff=1, linger=0}, 8) = 0\n",
+             +0 setsockopt(3, SOL_SOCKET, SO_LINGER, {onoff=1, linger=0}, 8) = 0\n\
+             +0 `sysctl -q net.ipv4.tcp_fin_timeout=5`\n\
+             +0 fcntl(3, F_GETFL) = 0x2 (flags O_RDWR)\n\
+             +0 %{ assert tcpi_state == TCP_CLOSE,\n  tcpi_state }%\n\
+             `echo done`\n",
         )
         .unwrap();
-        assert_eq!(s.tolerance_usecs, 1000);
         assert_eq!(
-            s.sysctls,
-            [(2, "tcp_syn_retries".to_string(), "3".to_string())]
+            s.options,
+            [ScriptOption {
+                line: 1,
+                name: "tolerance_usecs".into(),
+                value: Some("1000".into())
+            }]
         );
-        assert_eq!(s.events.len(), 5);
+        assert_eq!(
+            s.init,
+            Some((
+                2,
+                "sysctl -q net.ipv4.tcp_syn_retries=3; sysctl -q net.ipv4.tcp_sack=0".into()
+            ))
+        );
+        assert_eq!(s.events.len(), 8);
         assert_eq!(s.events[1].when, When::At(At::Relative(0.1)));
         let Action::Segment(seg) = &s.events[1].action else {
             panic!()
         };
         assert_eq!(
-            (seg.inbound, seg.flags.as_str(), seg.win, seg.mss),
-            (true, "S", Some(32792), Some(1000))
+            (seg.inbound, seg.flags.as_str(), seg.win),
+            (true, "S", Some(32792))
         );
+        assert_eq!(seg.options.as_ref().unwrap()[0], TcpOption::Mss(1000));
         assert_eq!(s.events[2].when, When::Any);
         let Action::Call(call) = &s.events[3].action else {
             panic!()
@@ -464,19 +584,33 @@ mod tests {
             panic!()
         };
         assert_eq!(call.args[3], "{onoff=1, linger=0}");
+        assert_eq!(
+            s.events[5].action,
+            Action::Command("sysctl -q net.ipv4.tcp_fin_timeout=5".into())
+        );
+        let Action::Call(call) = &s.events[6].action else {
+            panic!()
+        };
+        assert_eq!((call.ret, call.errno.as_deref()), (2, None));
+        assert_eq!(
+            s.events[7].action,
+            Action::Code("assert tcpi_state == TCP_CLOSE,\n  tcpi_state".into())
+        );
+        assert_eq!(s.cleanup, Some((12, "echo done".into())));
     }
 
     #[test]
     fn unsupported_syntax_names_the_line() {
         let e = |t: &str| parse(t).unwrap_err().to_string();
         assert_eq!(
-            e("0 > SEW 0:0(0)"),
-            "line 1: unsupported flags \"SEW\": expected a combination of S F R P . or -"
+            e("0 > SEX 0:0(0)"),
+            "line 1: unsupported flags \"SEX\": expected a combination of S F R P E W . or -"
         );
-        assert!(e("\n`echo hi`").starts_with("line 2: unsupported command `echo hi`"));
-        assert!(e("--ip_version=ipv6").starts_with("line 1: unsupported option --ip_version=ipv6"));
+        assert!(e("`a`\n`b`").starts_with("line 2: a second init command"));
         assert!(e("0 > S. 0:5(4) ack 1").contains("END - START must equal LEN"));
         assert!(e("0 > . 1:1(0) urg 3").contains("unsupported segment field \"urg\""));
-        assert!(e("0 < S 0:0(0) <md5 abc>").contains("unsupported option \"md5 abc\""));
+        assert!(e("0 < S 0:0(0) <foo abc>").contains("unsupported option \"foo abc\""));
+        assert!(e("0 %{ assert x").starts_with("line 1: unclosed code block"));
+        assert!(e("0 close(3) = x").contains("bad result"));
     }
 }

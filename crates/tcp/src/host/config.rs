@@ -147,6 +147,14 @@ pub fn profile(name: &str) -> Option<HostConfig> {
         tcp: TcpConfig {
             // include/net/tcp.h: TCP_TIMEWAIT_LEN, fixed whatever the MSL.
             time_wait: TimeWaitLength::Fixed(secs(60)),
+            // Measured on Linux 6.18 with packetdrill (crates/cli/tests/drill/linux): a SYN
+            // and a SYN-ACK carry `win 64240 <mss 1460,nop,nop,sackOK,nop,wscale 10>`; the
+            // first 16 data segments are ACKed at once (TCP_MAX_QUICKACKS).
+            syn_window: Some(64_240),
+            window_scale: Some(10),
+            sack_permitted: true,
+            quick_acks: 16,
+            rto_min_on_variance: true,
             ..TcpConfig::default()
         },
         ephemeral_ports: (32768, 60999),
@@ -232,6 +240,12 @@ pub fn profile(name: &str) -> Option<HostConfig> {
                 keepalive: None,
                 // RFC 9293 3.10.7.4 answers every unacceptable segment.
                 invalid_ack_interval: None,
+                // RFC 6298 2.4: the floor bounds the whole RTO.
+                rto_min_on_variance: false,
+                // RFC 1122 4.2.3.6 says nothing of a RST when keepalive gives up.
+                keepalive_reset: false,
+                // RFC 9293 3.10.7.4: FIN-WAIT-1 and -2 process segment text.
+                abort_on_orphan_data: false,
                 ..linux.tcp.clone()
             },
             ..linux.clone()

@@ -557,6 +557,20 @@ impl Host {
         Ok(())
     }
 
+    /// Replaces the host's configuration, as `sysctl` does on a running kernel: what is read
+    /// when it is used (cookies, queue limits, TIME-WAIT rules) applies from now on; open
+    /// connections keep their own endpoint configuration. The ephemeral range changes only
+    /// while no port is in use.
+    pub fn set_config(&mut self, config: HostConfig) -> Result<(), crate::ConfigError> {
+        config.validate()?;
+        if config.ephemeral_ports != self.config.ephemeral_ports && self.open == 0 {
+            self.ports = PortsInUse::new(config.ephemeral_ports);
+        }
+        self.tcp = Arc::new(config.tcp.clone());
+        self.config = config;
+        Ok(())
+    }
+
     /// Sets the configuration connections accepted on `port` will use (setsockopt on a
     /// listening socket).
     pub fn set_listener_config(
@@ -1125,7 +1139,7 @@ impl Host {
         } else if self.time_wait.get(self.by_tuple.table(), &tuple).is_some() {
             self.deliver_to_time_wait(tuple, from, seg, now);
         } else if self.listeners.contains_key(&seg.dst_port) {
-            self.deliver_to_listener(tuple, from, seg, now);
+            self.deliver_to_listener(tuple, from, seg, None, now);
         } else {
             self.reply_closed(tuple, seg);
         }
@@ -1219,7 +1233,11 @@ impl Host {
                 // RFC 6191 / Linux: a newer SYN starts a new incarnation.
                 self.remove_time_wait(&tuple);
                 if self.listeners.contains_key(&seg.dst_port) {
-                    self.deliver_to_listener(tuple, from, seg, now);
+                    // Linux (tcp_timewait_state_process): the new ISN is the old SND.NXT
+                    // + 65537, above anything the old incarnation sent (measured on Linux
+                    // 6.18: crates/cli/tests/drill/linux/syn_in_timewait.pkt).
+                    let isn = tw.snd_nxt + 65537;
+                    self.deliver_to_listener(tuple, from, seg, Some(isn), now);
                 } else {
                     self.reply_closed(tuple, seg);
                 }
@@ -1253,7 +1271,16 @@ impl Host {
         }
     }
 
-    fn deliver_to_listener(&mut self, tuple: FourTuple, from: u32, seg: &Segment, now: SimTime) {
+    /// A segment for a listening port. `reopen_isn` is the ISN a SYN that reopens a TIME-WAIT
+    /// 4-tuple must get.
+    fn deliver_to_listener(
+        &mut self,
+        tuple: FourTuple,
+        from: u32,
+        seg: &Segment,
+        reopen_isn: Option<Seq>,
+        now: SimTime,
+    ) {
         let port = seg.dst_port;
         if seg.has(Flags::RST) {
             return;
@@ -1308,8 +1335,12 @@ impl Host {
                 seg.seq + 1,
                 Flags::SYN | Flags::ACK,
             );
-            synack.window = self.config.tcp.recv_buffer;
-            synack.mss = Some(self.config.tcp.mss);
+            // Linux: without timestamps a cookie cannot carry window scale or SACK, so the
+            // SYN-ACK offers neither (measured on Linux 6.18: syncookies.pkt); the model
+            // encodes nothing in timestamps, so it never offers them.
+            let tcp = &self.config.tcp;
+            synack.window = tcp.syn_window.unwrap_or(u32::MAX).min(tcp.recv_buffer);
+            synack.mss = Some(tcp.mss);
             self.output
                 .datagrams
                 .push(Datagram::new(tuple.local_addr, tuple.remote_addr, synack));
@@ -1320,7 +1351,7 @@ impl Host {
             self.counters.syn_queue_drops += 1;
             return;
         }
-        let iss = self.isn.isn(&tuple, now);
+        let iss = reopen_isn.unwrap_or_else(|| self.isn.isn(&tuple, now));
         let incarnation = self.incarnation();
         let config = self.listeners[&port].config.clone();
         let conn = Connection::accept(config, seg, iss, incarnation, now, &mut self.out);

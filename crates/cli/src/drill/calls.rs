@@ -1,0 +1,699 @@
+//! The script's system calls on the model's sockets, one function a call, and the
+//! `%{ }%` checks of TCP_INFO.
+
+use super::parse::{At, Call, When};
+use super::run::{Blocking, Failure, Fd, FdKind, LOCAL, REMOTE, Runner, errno};
+use std::sync::Arc;
+use synack_kernel::{SimDuration, SimTime};
+use synack_tcp::host::{ConnId, HostError};
+use synack_tcp::{State, TcpConfig};
+
+/// A call's result: the return value, and the errno with -1.
+type Outcome = (i64, Option<&'static str>);
+
+/// What a call did: returned now, or blocks until it can.
+enum Done {
+    Now(Outcome),
+    Blocks,
+}
+
+/// Linux's `tcpi_state` numbers (include/net/tcp_states.h).
+fn tcp_state_number(state: Option<State>) -> i64 {
+    match state {
+        Some(State::Established) => 1,
+        Some(State::SynSent) => 2,
+        Some(State::SynReceived) => 3,
+        Some(State::FinWait1) => 4,
+        Some(State::FinWait2) => 5,
+        Some(State::TimeWait) => 6,
+        Some(State::Closed) | None => 7,
+        Some(State::CloseWait) => 8,
+        Some(State::LastAck) => 9,
+        Some(State::Listen) => 10,
+        Some(State::Closing) => 11,
+    }
+}
+
+fn tcp_state_name(name: &str) -> Option<i64> {
+    [
+        "TCP_ESTABLISHED",
+        "TCP_SYN_SENT",
+        "TCP_SYN_RECV",
+        "TCP_FIN_WAIT1",
+        "TCP_FIN_WAIT2",
+        "TCP_TIME_WAIT",
+        "TCP_CLOSE",
+        "TCP_CLOSE_WAIT",
+        "TCP_LAST_ACK",
+        "TCP_LISTEN",
+        "TCP_CLOSING",
+    ]
+    .iter()
+    .position(|n| *n == name)
+    .map(|i| i as i64 + 1)
+}
+
+fn host_errno(e: HostError) -> &'static str {
+    match e {
+        HostError::AddressNotAvailable => "EADDRNOTAVAIL",
+        HostError::TooManyOpen => "EMFILE",
+        HostError::AddressInUse(_) => "EADDRINUSE",
+        _ => "EINVAL",
+    }
+}
+
+/// The number in an argument written `[N]`, `N` or `0xN`.
+fn number(arg: Option<&String>) -> Option<i64> {
+    let text = arg?.trim_matches(|c| c == '[' || c == ']');
+    match text.strip_prefix("0x") {
+        Some(hex) => i64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+impl Runner<'_> {
+    fn int_arg(&self, call: &Call, i: usize, line: usize) -> Result<i64, Failure> {
+        match number(call.args.get(i)) {
+            Some(v) => Ok(v),
+            None => self.fail(
+                line,
+                self.now,
+                format!("argument {} of {} to be a number", i + 1, call.name),
+                format!("{:?}", call.args.get(i)),
+            ),
+        }
+    }
+
+    /// The pending error of a failed connection, reported once (Linux's `sk_err`); after
+    /// it, writes fail with EPIPE.
+    fn take_error(&mut self, id: ConnId) -> Option<&'static str> {
+        self.errors.remove(&id).map(errno)
+    }
+
+    fn error_of(&mut self, id: ConnId) -> &'static str {
+        self.take_error(id).unwrap_or("EPIPE")
+    }
+
+    /// The endpoint configuration a socket gets: the sysctls, then its own options.
+    fn fd_config(&self, fd: &Fd) -> TcpConfig {
+        let base = &self.knobs.host.tcp;
+        TcpConfig {
+            keepalive: fd
+                .keepalive_on
+                .then(|| fd.keepalive.unwrap_or(self.knobs.keepalive)),
+            user_timeout: fd.user_timeout.or(base.user_timeout),
+            syn_retries: fd.syn_retries.unwrap_or(base.syn_retries),
+            ..base.clone()
+        }
+    }
+
+    /// Gives the socket behind `fd` the configuration its options and the sysctls make.
+    pub fn apply_options(&mut self, fd_no: i64) {
+        let Some(fd) = self.fds.get(&fd_no) else {
+            return;
+        };
+        let config = self.fd_config(fd);
+        match fd.kind {
+            FdKind::Conn(id) => {
+                let _ = self.host.set_connection_config(id, config, self.now);
+            }
+            FdKind::Listener => {
+                let _ = self.host.set_listener_config(self.knobs.bind_port, config);
+            }
+            FdKind::Unconnected => {}
+        }
+    }
+
+    fn conn(&self, fd: i64, line: usize) -> Result<ConnId, Failure> {
+        match self.fds.get(&fd).map(|f| f.kind) {
+            Some(FdKind::Conn(id)) => Ok(id),
+            _ => self.fail(
+                line,
+                self.now,
+                format!("fd {fd} to be a connected socket"),
+                "no such connection",
+            ),
+        }
+    }
+
+    /// When a call happens, and when a blocking one must end.
+    fn call_times(&self, line: usize, when: When) -> Result<(SimTime, Option<SimTime>), Failure> {
+        match when {
+            When::At(at) => Ok((self.resolve(at), None)),
+            When::Blocking(a, b) => {
+                let start = self.resolve(a);
+                let end = match b {
+                    At::Absolute(_) => self.resolve(b),
+                    At::Relative(x) => {
+                        start.saturating_add(SimDuration::saturating_from_secs_f64(x))
+                    }
+                };
+                Ok((start, Some(end)))
+            }
+            When::Any | When::Range(..) => self.fail(
+                line,
+                self.now,
+                "a time or START...END for a system call",
+                "* or a range",
+            ),
+        }
+    }
+
+    pub fn call(&mut self, line: usize, call: &Call, when: When) -> Result<(), Failure> {
+        let (t, end) = self.call_times(line, when)?;
+        self.advance(t, false);
+        self.settle_blocking()?;
+        self.no_unexpected(line)?;
+        self.last = t;
+        if self.blocking.is_some() {
+            return self.fail(
+                line,
+                t,
+                "one blocking call at a time",
+                "a call while another blocks",
+            );
+        }
+        let fd_no = match call.name.as_str() {
+            "socket" => 0,
+            _ => self.int_arg(call, 0, line)?,
+        };
+        let done = match call.name.as_str() {
+            "socket" => Done::Now(self.socket()),
+            "bind" => Done::Now((0, None)),
+            "listen" => Done::Now(self.listen(call, fd_no, line)?),
+            "fcntl" => Done::Now(self.fcntl(call, fd_no, line)?),
+            "setsockopt" => Done::Now(self.setsockopt(call, fd_no, line)?),
+            "getsockopt" => Done::Now(self.getsockopt(call, fd_no, line)?),
+            "ioctl" => Done::Now(self.ioctl(call, fd_no, line)?),
+            "connect" => self.connect(fd_no, t),
+            "accept" | "read" | "recv" | "recvfrom" => self.wait_or_complete(call, fd_no),
+            "write" | "send" | "sendto" => Done::Now(self.write(call, fd_no, line, t)?),
+            "shutdown" => Done::Now(self.shutdown(call, fd_no, line, t)?),
+            "close" => self.close(fd_no, t),
+            other => {
+                return self.fail(
+                    line,
+                    t,
+                    "a supported call (socket, bind, listen, accept, connect, read, recv, write, \
+                     send, shutdown, close, fcntl, ioctl, setsockopt, getsockopt)",
+                    other.to_string(),
+                );
+            }
+        };
+        self.collect(t);
+        match done {
+            Done::Now(outcome) => self.check(line, call, outcome.0, outcome.1),
+            Done::Blocks => {
+                let Some(end) = end else {
+                    return self.fail(
+                        line,
+                        t,
+                        format!("{} to return at once", call.name),
+                        "it blocks: write it as START...END",
+                    );
+                };
+                self.blocking = Some(Blocking {
+                    line,
+                    fd: fd_no,
+                    call: call.clone(),
+                    end,
+                    returned: None,
+                });
+                self.collect(t);
+                Ok(())
+            }
+        }
+    }
+
+    fn socket(&mut self) -> Outcome {
+        let fd = self.next_fd;
+        self.next_fd += 1;
+        self.fds.insert(
+            fd,
+            Fd {
+                nonblocking: false,
+                linger: None,
+                keepalive_on: self.knobs.host.tcp.keepalive.is_some(),
+                keepalive: None,
+                user_timeout: None,
+                syn_retries: None,
+                read_shutdown: false,
+                connected: false,
+                linger_until: None,
+                kind: FdKind::Unconnected,
+            },
+        );
+        (fd, None)
+    }
+
+    fn listen(&mut self, call: &Call, fd_no: i64, line: usize) -> Result<Outcome, Failure> {
+        let backlog = self.int_arg(call, 1, line)?.max(0) as u32;
+        let port = self.knobs.bind_port;
+        let Some(fd) = self.fds.get_mut(&fd_no) else {
+            return Ok((-1, Some("EBADF")));
+        };
+        Ok(match self.host.listen(port, backlog) {
+            Ok(()) => {
+                fd.kind = FdKind::Listener;
+                self.local_port = port;
+                self.apply_options(fd_no);
+                (0, None)
+            }
+            Err(_) => (-1, Some("EADDRINUSE")),
+        })
+    }
+
+    fn fcntl(&mut self, call: &Call, fd_no: i64, line: usize) -> Result<Outcome, Failure> {
+        let Some(fd) = self.fds.get_mut(&fd_no) else {
+            return Ok((-1, Some("EBADF")));
+        };
+        match call.args.get(1).map(String::as_str) {
+            Some("F_SETFL") => {
+                fd.nonblocking = call.args.get(2).is_some_and(|a| a.contains("O_NONBLOCK"));
+                Ok((0, None))
+            }
+            // O_RDWR is 2, O_NONBLOCK 0x800 (Linux's fcntl.h).
+            Some("F_GETFL") => Ok((2 | if fd.nonblocking { 0x800 } else { 0 }, None)),
+            op => self.fail(
+                line,
+                self.now,
+                "fcntl(fd, F_SETFL, FLAGS) or fcntl(fd, F_GETFL)",
+                format!("{op:?}: unsupported"),
+            ),
+        }
+    }
+
+    fn connect(&mut self, fd_no: i64, t: SimTime) -> Done {
+        let Some(fd) = self.fds.get(&fd_no).cloned() else {
+            return Done::Now((-1, Some("EBADF")));
+        };
+        if let FdKind::Conn(id) = fd.kind {
+            // A second connect on a non-blocking socket: how the first one went. Linux
+            // reports an established connection once with 0, then EISCONN (measured on
+            // Linux 6.18: connect_again_isconn.pkt).
+            return Done::Now(match self.host.state(id) {
+                Some(s) if s.is_synchronized() && !fd.connected => {
+                    self.fds.get_mut(&fd_no).expect("present").connected = true;
+                    (0, None)
+                }
+                Some(s) if s.is_synchronized() => (-1, Some("EISCONN")),
+                Some(_) => (-1, Some("EALREADY")),
+                None => (-1, Some(self.error_of(id))),
+            });
+        }
+        let config = Arc::new(self.fd_config(&fd));
+        let port = self.knobs.connect_port;
+        match self.host.connect_with(config, LOCAL, REMOTE, port, t) {
+            Ok(id) => {
+                self.fds.get_mut(&fd_no).expect("present").kind = FdKind::Conn(id);
+                self.remote_port = port;
+                self.local_port = self.host.tuple(id).map_or(port, |t| t.local_port);
+                self.under_test = Some(id);
+                if fd.nonblocking {
+                    Done::Now((-1, Some("EINPROGRESS")))
+                } else {
+                    Done::Blocks
+                }
+            }
+            Err(e) => Done::Now((-1, Some(host_errno(e)))),
+        }
+    }
+
+    fn wait_or_complete(&mut self, call: &Call, fd_no: i64) -> Done {
+        let nonblocking = self.fds.get(&fd_no).is_some_and(|f| f.nonblocking);
+        match self.try_complete(fd_no, call) {
+            Some(outcome) => Done::Now(outcome),
+            None if nonblocking => Done::Now((-1, Some("EAGAIN"))),
+            None => Done::Blocks,
+        }
+    }
+
+    fn write(
+        &mut self,
+        call: &Call,
+        fd_no: i64,
+        line: usize,
+        t: SimTime,
+    ) -> Result<Outcome, Failure> {
+        let id = self.conn(fd_no, line)?;
+        let n = self.int_arg(call, 2, line)?;
+        Ok(match self.host.send(id, n.max(0) as u64, t) {
+            Ok(()) => (n, None),
+            Err(HostError::User(_)) | Err(HostError::NoSuchConnection) => {
+                (-1, Some(self.error_of(id)))
+            }
+            Err(e) => (-1, Some(host_errno(e))),
+        })
+    }
+
+    fn shutdown(
+        &mut self,
+        call: &Call,
+        fd_no: i64,
+        line: usize,
+        t: SimTime,
+    ) -> Result<Outcome, Failure> {
+        let id = self.conn(fd_no, line)?;
+        let how = call.args.get(1).map(String::as_str).unwrap_or("");
+        let (read, write) = match how {
+            "SHUT_RD" => (true, false),
+            "SHUT_WR" => (false, true),
+            "SHUT_RDWR" => (true, true),
+            other => {
+                return self.fail(
+                    line,
+                    t,
+                    "shutdown(fd, SHUT_RD | SHUT_WR | SHUT_RDWR)",
+                    other.to_string(),
+                );
+            }
+        };
+        if read {
+            // Linux sends nothing for SHUT_RD; reads return 0 from then on.
+            self.fds.get_mut(&fd_no).expect("connected").read_shutdown = true;
+        }
+        if write && let Err(e) = self.host.shutdown(id, t) {
+            return Ok((-1, Some(self.write_error(id, e))));
+        }
+        Ok((0, None))
+    }
+
+    fn write_error(&mut self, id: ConnId, e: HostError) -> &'static str {
+        match e {
+            HostError::User(_) | HostError::NoSuchConnection => match self.host.state(id) {
+                Some(s) if s.is_synchronized() => self.error_of(id),
+                _ => "ENOTCONN",
+            },
+            other => host_errno(other),
+        }
+    }
+
+    fn close(&mut self, fd_no: i64, t: SimTime) -> Done {
+        let Some(fd) = self.fds.remove(&fd_no) else {
+            return Done::Now((-1, Some("EBADF")));
+        };
+        match fd.kind {
+            FdKind::Conn(id) => {
+                let _ = self.host.set_linger_zero(id, fd.linger == Some(0));
+                let _ = self.host.close(id, t);
+                match fd.linger {
+                    Some(secs) if secs > 0 && self.closing(id) && !fd.nonblocking => {
+                        // SO_LINGER {on, N}: close waits for the FIN's ACK, N s at most.
+                        let until = t.saturating_add(SimDuration::from_secs(secs));
+                        self.fds.insert(
+                            fd_no,
+                            Fd {
+                                linger_until: Some(until),
+                                ..fd
+                            },
+                        );
+                        Done::Blocks
+                    }
+                    _ => Done::Now((0, None)),
+                }
+            }
+            FdKind::Listener => {
+                self.host.unlisten(self.knobs.bind_port, t);
+                Done::Now((0, None))
+            }
+            FdKind::Unconnected => Done::Now((0, None)),
+        }
+    }
+
+    /// Whether our FIN is still unacknowledged (Linux's `closing()` in `tcp_close`).
+    fn closing(&self, id: ConnId) -> bool {
+        matches!(
+            self.host.state(id),
+            Some(State::FinWait1 | State::Closing | State::LastAck)
+        )
+    }
+
+    /// Whether a blocking call can return now: its result, if so.
+    pub fn try_complete(&mut self, fd_no: i64, call: &Call) -> Option<Outcome> {
+        let fd = self.fds.get(&fd_no)?.clone();
+        match (call.name.as_str(), fd.kind) {
+            ("connect", FdKind::Conn(id)) => match self.host.state(id) {
+                Some(s) if s.is_synchronized() => {
+                    self.fds.get_mut(&fd_no).expect("present").connected = true;
+                    Some((0, None))
+                }
+                Some(_) => None,
+                None => Some((-1, Some(self.error_of(id)))),
+            },
+            ("accept", FdKind::Listener) => match self.host.accept(self.knobs.bind_port) {
+                Ok(Some(id)) => {
+                    let new = self.next_fd;
+                    self.next_fd += 1;
+                    self.fds.insert(
+                        new,
+                        Fd {
+                            kind: FdKind::Conn(id),
+                            nonblocking: false,
+                            ..fd
+                        },
+                    );
+                    self.under_test = Some(id);
+                    Some((new, None))
+                }
+                _ => None,
+            },
+            ("read" | "recv" | "recvfrom", FdKind::Conn(id)) => {
+                if fd.read_shutdown {
+                    return Some((0, None));
+                }
+                let max = number(call.args.get(2)).unwrap_or(i64::MAX) as u64;
+                match self.host.receive(id, max, self.now) {
+                    Ok(0) if !self.host.connection(id).is_some_and(|c| c.peer_closed()) => None,
+                    Ok(n) => Some((n as i64, None)),
+                    // A connection gone without an error ended cleanly: end of file.
+                    Err(_) => Some(match self.take_error(id) {
+                        Some(e) => (-1, Some(e)),
+                        None => (0, None),
+                    }),
+                }
+            }
+            ("close", FdKind::Conn(id)) => {
+                let expired = fd.linger_until.is_some_and(|until| self.now >= until);
+                (!self.closing(id) || expired).then(|| {
+                    self.fds.remove(&fd_no);
+                    (0, None)
+                })
+            }
+            _ => Some((-1, Some("EBADF"))),
+        }
+    }
+
+    fn setsockopt(&mut self, call: &Call, fd_no: i64, line: usize) -> Result<Outcome, Failure> {
+        let opt = call.args.get(2).cloned().unwrap_or_default();
+        let value = call.args.get(3).cloned().unwrap_or_default();
+        let Some(mut fd) = self.fds.get(&fd_no).cloned() else {
+            return Ok((-1, Some("EBADF")));
+        };
+        let n = number(Some(&value));
+        let need = |what: &str| format!("{opt} with a value [{what}]");
+        match (opt.as_str(), n) {
+            ("SO_REUSEADDR" | "SO_REUSEPORT" | "TCP_NODELAY" | "SO_RCVBUF" | "SO_SNDBUF", _) => {
+                if matches!(opt.as_str(), "SO_RCVBUF" | "SO_SNDBUF") {
+                    self.knobs.not_modelled.insert(format!("setsockopt {opt}"));
+                }
+            }
+            ("SO_LINGER", _) => {
+                let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+                let field = |name: &str| {
+                    compact
+                        .split([',', '{', '}'])
+                        .find_map(|kv| kv.strip_prefix(name)?.parse::<u64>().ok())
+                };
+                let on = field("onoff=").or(field("l_onoff=")).unwrap_or(0);
+                let secs = field("linger=").or(field("l_linger=")).unwrap_or(0);
+                fd.linger = (on != 0).then_some(secs);
+            }
+            ("SO_KEEPALIVE", Some(v)) => fd.keepalive_on = v != 0,
+            ("TCP_KEEPIDLE" | "TCP_KEEPINTVL" | "TCP_KEEPCNT", Some(v)) => {
+                let mut k = fd.keepalive.unwrap_or(self.knobs.keepalive);
+                match opt.as_str() {
+                    "TCP_KEEPIDLE" => k.idle = SimDuration::from_secs(v as u64),
+                    "TCP_KEEPINTVL" => k.interval = SimDuration::from_secs(v as u64),
+                    _ => k.probes = v as u32,
+                }
+                fd.keepalive = Some(k);
+            }
+            ("TCP_USER_TIMEOUT", Some(v)) => {
+                fd.user_timeout = (v > 0).then(|| SimDuration::from_millis(v as u64))
+            }
+            ("TCP_SYNCNT", Some(v)) => fd.syn_retries = Some(v as u32),
+            (
+                "SO_KEEPALIVE" | "TCP_KEEPIDLE" | "TCP_KEEPINTVL" | "TCP_KEEPCNT"
+                | "TCP_USER_TIMEOUT" | "TCP_SYNCNT",
+                None,
+            ) => {
+                return self.fail(line, self.now, need("N"), value);
+            }
+            (other, _) => {
+                return self.fail(
+                    line,
+                    self.now,
+                    "SO_REUSEADDR, SO_REUSEPORT, SO_LINGER, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, \
+                     TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT or \
+                     TCP_SYNCNT",
+                    format!("{other}: unsupported"),
+                );
+            }
+        }
+        self.fds.insert(fd_no, fd);
+        self.apply_options(fd_no);
+        Ok((0, None))
+    }
+
+    fn getsockopt(&mut self, call: &Call, fd_no: i64, line: usize) -> Result<Outcome, Failure> {
+        let opt = call.args.get(2).cloned().unwrap_or_default();
+        let Some(fd) = self.fds.get(&fd_no).cloned() else {
+            return Ok((-1, Some("EBADF")));
+        };
+        let want = call
+            .args
+            .get(3)
+            .map(|a| a.trim_matches(|c| c == '[' || c == ']').to_string())
+            .unwrap_or_default();
+        let got = match opt.as_str() {
+            "SO_ERROR" => match fd.kind {
+                FdKind::Conn(id) => self
+                    .errors
+                    .remove(&id)
+                    .map_or("0".to_string(), |k| errno(k).to_string()),
+                _ => "0".to_string(),
+            },
+            // Linux doubles the buffer sizes it reports; tcp_rmem[1] and tcp_wmem[1] by
+            // default (measured on Linux 6.18: 131072 and 16384).
+            "SO_RCVBUF" => self.knobs.host.tcp.recv_buffer.to_string(),
+            "SO_SNDBUF" => "16384".to_string(),
+            "SO_KEEPALIVE" => u8::from(fd.keepalive_on).to_string(),
+            "TCP_USER_TIMEOUT" => fd
+                .user_timeout
+                .map_or(0, |d| d.as_nanos() / 1_000_000)
+                .to_string(),
+            "TCP_SYNCNT" => fd
+                .syn_retries
+                .unwrap_or(self.knobs.host.tcp.syn_retries)
+                .to_string(),
+            other => {
+                return self.fail(
+                    line,
+                    self.now,
+                    "SO_ERROR, SO_RCVBUF, SO_SNDBUF, SO_KEEPALIVE, TCP_USER_TIMEOUT or TCP_SYNCNT",
+                    format!("{other}: unsupported"),
+                );
+            }
+        };
+        if matches!(opt.as_str(), "SO_RCVBUF" | "SO_SNDBUF") {
+            self.knobs
+                .not_modelled
+                .insert(format!("getsockopt {opt} (the profile's value)"));
+        }
+        if got != want && want != "..." {
+            return self.fail(
+                line,
+                self.now,
+                format!("{opt} [{want}]"),
+                format!("[{got}]"),
+            );
+        }
+        Ok((0, None))
+    }
+
+    fn ioctl(&mut self, call: &Call, fd_no: i64, line: usize) -> Result<Outcome, Failure> {
+        let id = self.conn(fd_no, line)?;
+        let request = call.args.get(1).cloned().unwrap_or_default();
+        let conn = self.host.connection(id);
+        let got = match request.as_str() {
+            "SIOCINQ" | "FIONREAD" => conn.map_or(0, |c| u64::from(c.readable())),
+            "SIOCOUTQ" | "TIOCOUTQ" => conn.map_or(0, |c| c.unacknowledged()),
+            other => {
+                return self.fail(
+                    line,
+                    self.now,
+                    "ioctl(fd, SIOCINQ | SIOCOUTQ, [N])",
+                    format!("{other}: unsupported"),
+                );
+            }
+        };
+        let want = number(call.args.get(2));
+        if want != Some(got as i64) {
+            return self.fail(
+                line,
+                self.now,
+                format!("{request} [{}]", call.args.get(2).map_or("", |s| s)),
+                format!("[{got}]"),
+            );
+        }
+        Ok((0, None))
+    }
+
+    /// A `%{ }%` block: `assert tcpi_X OP VALUE` lines about the connection under test.
+    pub fn code(&mut self, line: usize, text: &str, t: SimTime) -> Result<(), Failure> {
+        self.advance(t, false);
+        self.no_unexpected(line)?;
+        self.last = t;
+        for statement in text
+            .split(['\n', ';'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            self.assertion(line, statement)?;
+        }
+        Ok(())
+    }
+
+    fn assertion(&self, line: usize, statement: &str) -> Result<(), Failure> {
+        let form = "assert tcpi_state|tcpi_retransmits|tcpi_backoff|tcpi_rto OP VALUE";
+        let bad = || self.fail(line, self.now, form, statement.to_string());
+        let Some(body) = statement.strip_prefix("assert ") else {
+            return bad();
+        };
+        // `assert X == Y, message`: the message is for python's traceback.
+        let body = body.split(',').next().unwrap_or("");
+        let words: Vec<&str> = body.split_whitespace().collect();
+        let [field, op, value] = words.as_slice() else {
+            return bad();
+        };
+        let Some(id) = self.under_test else {
+            return self.fail(
+                line,
+                self.now,
+                "a socket under test",
+                "none connected or accepted",
+            );
+        };
+        let conn = self.host.connection(id);
+        // A socket whose connection went to TIME-WAIT reads TCP_CLOSE, as on Linux, where a
+        // timewait sock replaces it (measured on Linux 6.18: fin_wait_1_fin_ack_to_time_wait).
+        let actual = match *field {
+            "tcpi_state" => tcp_state_number(self.host.state(id)),
+            "tcpi_retransmits" | "tcpi_backoff" => conn.map_or(0, |c| c.retransmits()) as i64,
+            "tcpi_rto" => conn.map_or(0, |c| c.rto_backed_off().as_nanos() / 1000) as i64,
+            _ => return bad(),
+        };
+        let Some(expected) = tcp_state_name(value).or_else(|| value.parse().ok()) else {
+            return bad();
+        };
+        let holds = match *op {
+            "==" => actual == expected,
+            "!=" => actual != expected,
+            "<" => actual < expected,
+            "<=" => actual <= expected,
+            ">" => actual > expected,
+            ">=" => actual >= expected,
+            _ => return bad(),
+        };
+        if holds {
+            Ok(())
+        } else {
+            self.fail(
+                line,
+                self.now,
+                statement.to_string(),
+                format!("{field} = {actual}"),
+            )
+        }
+    }
+}

@@ -1,0 +1,493 @@
+//! What a script's `--` options and backtick commands do to the stack under test: `sysctl`
+//! lines set the knobs the model has; knobs and commands with no meaning in the model
+//! (congestion control, SACK blocks, ECN, buffer sizes, `tc`, `ip tcp_metrics`) are accepted
+//! and listed as not modelled; anything else is an error naming its line.
+
+use super::parse::{Script, ScriptOption};
+use std::collections::BTreeSet;
+use std::path::Path;
+use synack_kernel::SimDuration;
+use synack_tcp::host::{HostConfig, SynCookies, TwReuse};
+use synack_tcp::{Backoff, Keepalive};
+
+/// Linux sysctls the model has no meaning for: accepted, and listed as not modelled.
+const LINUX_NOT_MODELLED: &[&str] = &[
+    "tcp_rmem",
+    "tcp_wmem",
+    "tcp_mem",
+    "rmem_max",
+    "wmem_max",
+    "rmem_default",
+    "wmem_default",
+    "optmem_max",
+    "default_qdisc",
+    "netdev_max_backlog",
+    "busy_poll",
+    "busy_read",
+    "tcp_frto",
+    "tcp_dsack",
+    "tcp_fack",
+    "tcp_reordering",
+    "tcp_max_reordering",
+    "tcp_congestion_control",
+    "tcp_allowed_congestion_control",
+    "tcp_slow_start_after_idle",
+    "tcp_early_retrans",
+    "tcp_recovery",
+    "tcp_tso_win_divisor",
+    "tcp_tso_rtt_log",
+    "tcp_min_tso_segs",
+    "tcp_ecn",
+    "tcp_ecn_fallback",
+    "tcp_pacing_ss_ratio",
+    "tcp_pacing_ca_ratio",
+    "tcp_notsent_lowat",
+    "tcp_fastopen",
+    "tcp_fastopen_key",
+    "tcp_fastopen_blackhole_timeout_sec",
+    "tcp_limit_output_bytes",
+    "tcp_autocorking",
+    "tcp_moderate_rcvbuf",
+    "tcp_no_metrics_save",
+    "tcp_mtu_probing",
+    "tcp_min_rtt_wlen",
+    "tcp_thin_linear_timeouts",
+    "tcp_adv_win_scale",
+    "tcp_app_win",
+    "tcp_comp_sack_delay_ns",
+    "tcp_comp_sack_nr",
+    "tcp_comp_sack_slack_ns",
+    "tcp_challenge_ack_limit",
+    "tcp_retries1",
+    "tcp_orphan_retries",
+    "tcp_max_orphans",
+    "tcp_base_mss",
+    "tcp_mtu_probe_floor",
+    "tcp_probe_interval",
+    "tcp_probe_threshold",
+    "tcp_workaround_signed_windows",
+    "tcp_shrink_window",
+    "tcp_pingpong_thresh",
+    "tcp_backlog_ack_defer",
+    "tcp_migrate_req",
+    "tcp_l3mdev_accept",
+    "tcp_stdurg",
+    "tcp_dsack",
+    "tcp_thin_dupack",
+    "tcp_tw_recycle",
+];
+
+/// `--` options with no meaning in the model (addresses, devices, output): accepted and
+/// listed as not modelled.
+const OPTIONS_NOT_MODELLED: &[&str] = &[
+    "local_ip",
+    "remote_ip",
+    "gateway_ip",
+    "netmask_ip",
+    "mtu",
+    "speaker",
+    "verbose",
+    "non_fatal",
+    "dry_run",
+    "wire_client",
+    "wire_server",
+    "wire_server_ip",
+    "wire_server_port",
+    "wire_client_dev",
+    "wire_server_dev",
+    "tun_dev",
+    "persistent_tun_dev",
+    "init_scripts",
+    "send_omit_free",
+    "tolerance_percent",
+    "define",
+    "so_filename",
+    "so_flags",
+    "ip_version",
+    "mss",
+];
+
+/// What a script sets before and while it runs.
+#[derive(Debug, Clone)]
+pub struct Knobs {
+    /// The host's configuration.
+    pub host: HostConfig,
+    /// Keepalive timing a socket gets with SO_KEEPALIVE (`tcp_keepalive_*`).
+    pub keepalive: Keepalive,
+    /// The listener's port (`--bind_port`, 8080).
+    pub bind_port: u16,
+    /// The port `connect()` goes to (`--connect_port`, 8080).
+    pub connect_port: u16,
+    /// `--tolerance_usecs` (packetdrill's default 4000).
+    pub tolerance_usecs: u64,
+    /// What the script asked for that the model does not have.
+    pub not_modelled: BTreeSet<String>,
+    /// Which family's sysctl names apply: Linux's, or FreeBSD's (`freebsd`, `macos`).
+    pub bsd_names: bool,
+}
+
+impl Knobs {
+    /// The knobs a profile starts with.
+    pub fn new(host: HostConfig, bsd_names: bool) -> Self {
+        Knobs {
+            keepalive: host.tcp.keepalive.unwrap_or_default(),
+            host,
+            bind_port: 8080,
+            connect_port: 8080,
+            tolerance_usecs: 4000,
+            not_modelled: BTreeSet::new(),
+            bsd_names,
+        }
+    }
+
+    /// Applies the script's options and init command.
+    pub fn configure(&mut self, script: &Script, dir: &Path) -> Result<(), String> {
+        for option in &script.options {
+            self.option(option)?;
+        }
+        if let Some((line, command)) = &script.init {
+            self.command(command, *line, dir)?;
+        }
+        Ok(())
+    }
+
+    fn option(&mut self, option: &ScriptOption) -> Result<(), String> {
+        let ScriptOption { line, name, value } = option;
+        let value = value.as_deref().unwrap_or("");
+        let bad = |form: &str| format!("line {line}: --{name}={value}: expected {form}");
+        match name.as_str() {
+            "tolerance_usecs" => {
+                self.tolerance_usecs = value.parse().map_err(|_| bad("microseconds"))?
+            }
+            "bind_port" => self.bind_port = value.parse().map_err(|_| bad("a port"))?,
+            "connect_port" => self.connect_port = value.parse().map_err(|_| bad("a port"))?,
+            "ip_version" if value == "ipv4" => {}
+            other if OPTIONS_NOT_MODELLED.contains(&other) => {
+                self.not_modelled.insert(format!("--{name}={value}"));
+            }
+            _ => {
+                return Err(format!(
+                    "line {line}: unsupported option --{name}: expected tolerance_usecs, \
+                     bind_port, connect_port, ip_version or one of {}",
+                    OPTIONS_NOT_MODELLED.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a backtick command: `sysctl` lines, a shell script of them, or a command with
+    /// no meaning in the model.
+    pub fn command(&mut self, text: &str, line: usize, dir: &Path) -> Result<(), String> {
+        for piece in text.split([';', '\n']).flat_map(|p| p.split("&&")) {
+            let words = shell_words(piece);
+            let Some(first) = words.first() else {
+                continue;
+            };
+            match first.as_str() {
+                "sysctl" => self.sysctl(&words[1..], line)?,
+                "tc" | "ip" | "ethtool" | "ulimit" | "echo" | "true" => {
+                    self.not_modelled.insert(format!("`{}`", words.join(" ")));
+                }
+                script if script.ends_with(".sh") => self.shell_script(script, line, dir)?,
+                other => {
+                    return Err(format!(
+                        "line {line}: unsupported command `{other}`: expected sysctl, a .sh \
+                         script of sysctl lines, or tc, ip, ethtool (not modelled)"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A shell script named in backticks (`../common/defaults.sh`): its commands, as if
+    /// written in the script.
+    fn shell_script(&mut self, path: &str, line: usize, dir: &Path) -> Result<(), String> {
+        let full = dir.join(path);
+        let text = std::fs::read_to_string(&full)
+            .map_err(|e| format!("line {line}: cannot read {}: {e}", full.display()))?;
+        for body in text.lines() {
+            let body = body.trim();
+            if body.is_empty() || body.starts_with('#') || body.starts_with("set ") {
+                continue;
+            }
+            self.command(body, line, full.parent().unwrap_or(dir))?;
+        }
+        Ok(())
+    }
+
+    fn sysctl(&mut self, args: &[String], line: usize) -> Result<(), String> {
+        let mut any = false;
+        for arg in args.iter().filter(|a| !a.starts_with('-')) {
+            let (name, value) = arg.split_once('=').ok_or_else(|| {
+                format!("line {line}: sysctl {arg}: expected NAME=VALUE (reading is not supported)")
+            })?;
+            self.set(name.trim(), value.trim().trim_matches('"'), line)?;
+            any = true;
+        }
+        if any {
+            Ok(())
+        } else {
+            Err(format!("line {line}: sysctl with no NAME=VALUE"))
+        }
+    }
+
+    /// Sets one sysctl by its full name.
+    fn set(&mut self, name: &str, value: &str, line: usize) -> Result<(), String> {
+        if let Some(short) = name.strip_prefix("net.inet.") {
+            if !self.bsd_names {
+                return Err(format!(
+                    "line {line}: sysctl {name}: FreeBSD names need --profile freebsd or macos"
+                ));
+            }
+            return self.set_bsd(short, name, value, line);
+        }
+        if name.starts_with("net.mptcp.") || name.starts_with("net.ipv6.") {
+            self.not_modelled.insert(format!("{name}={value}"));
+            return Ok(());
+        }
+        let short = name
+            .strip_prefix("net.ipv4.")
+            .or_else(|| name.strip_prefix("net.core."))
+            .ok_or_else(|| {
+                format!("line {line}: unsupported sysctl {name}: expected net.ipv4.*, net.core.*, net.mptcp.* or net.ipv6.*")
+            })?;
+        if LINUX_NOT_MODELLED.contains(&short) {
+            self.not_modelled.insert(format!("{name}={value}"));
+            return Ok(());
+        }
+        self.set_linux(short, value, line)
+            .map_err(|form| format!("line {line}: sysctl {name}={value}: expected {form}"))?
+            .ok_or_else(|| {
+                format!(
+                    "line {line}: unsupported sysctl {name}: the model has no such knob and it is \
+                     not a known Linux one"
+                )
+            })
+    }
+
+    /// A Linux knob the model has: `Ok(None)` when there is no such knob.
+    fn set_linux(&mut self, name: &str, value: &str, line: usize) -> Result<Option<()>, String> {
+        let _ = line;
+        let num = |form: &str| value.parse::<u64>().map_err(|_| form.to_string());
+        let switch = || match value {
+            "0" => Ok(false),
+            "1" => Ok(true),
+            _ => Err("0 or 1".to_string()),
+        };
+        let host = &mut self.host;
+        let tcp = &mut host.tcp;
+        match name {
+            "tcp_syn_retries" => tcp.syn_retries = num("a count")? as u32,
+            "tcp_synack_retries" => tcp.synack_retries = num("a count")? as u32,
+            "tcp_retries2" => tcp.data_retries = num("a count")? as u32,
+            "tcp_syn_linear_timeouts" => {
+                tcp.syn_backoff = match num("a count")? {
+                    0 => Backoff::Doubling,
+                    n => Backoff::LinearThenDoubling { linear: n as u32 },
+                }
+            }
+            "tcp_syncookies" => {
+                host.syncookies = match value {
+                    "0" => SynCookies::Off,
+                    "1" => SynCookies::WhenFull,
+                    "2" => SynCookies::Always,
+                    _ => return Err("0, 1 or 2".into()),
+                }
+            }
+            "tcp_rfc1337" => tcp.rfc1337 = switch()?,
+            "tcp_tw_reuse" => {
+                host.tw_reuse = match value {
+                    "0" => TwReuse::Off,
+                    "1" => TwReuse::On,
+                    "2" => TwReuse::LoopbackOnly,
+                    _ => return Err("0, 1 or 2".into()),
+                }
+            }
+            "tcp_fin_timeout" => tcp.fin_wait_2_timeout = SimDuration::from_secs(num("seconds")?),
+            "tcp_abort_on_overflow" => host.abort_on_overflow = switch()?,
+            "tcp_max_syn_backlog" => host.max_syn_backlog = num("a count")? as u32,
+            "tcp_max_tw_buckets" => host.max_time_wait = num("a count")? as u32,
+            "somaxconn" => host.somaxconn = num("a count")? as u32,
+            "tcp_timestamps" => tcp.timestamps = switch()?,
+            "tcp_sack" => tcp.sack_permitted = switch()?,
+            "tcp_window_scaling" => {
+                tcp.window_scale = if switch()? { Some(10) } else { None };
+            }
+            "tcp_invalid_ratelimit" => {
+                let ms = num("milliseconds")?;
+                tcp.invalid_ack_interval = (ms > 0).then(|| SimDuration::from_millis(ms));
+            }
+            "tcp_rto_min_us" => tcp.rto_min = SimDuration::from_micros(num("microseconds")?),
+            "tcp_rto_max_ms" => tcp.rto_max = SimDuration::from_millis(num("milliseconds")?),
+            "tcp_keepalive_time" => self.keepalive.idle = SimDuration::from_secs(num("seconds")?),
+            "tcp_keepalive_intvl" => {
+                self.keepalive.interval = SimDuration::from_secs(num("seconds")?)
+            }
+            "tcp_keepalive_probes" => self.keepalive.probes = num("a count")? as u32,
+            "ip_local_port_range" => {
+                let parts: Vec<u16> = value
+                    .split_whitespace()
+                    .filter_map(|p| p.parse().ok())
+                    .collect();
+                match parts.as_slice() {
+                    [low, high] => host.ephemeral_ports = (*low, *high),
+                    _ => return Err("\"LOW HIGH\"".into()),
+                }
+            }
+            _ => return Ok(None),
+        }
+        Ok(Some(()))
+    }
+
+    /// A FreeBSD knob (`net.inet.tcp.*`, `net.inet.ip.portrange.*`): times in ms.
+    fn set_bsd(&mut self, short: &str, name: &str, value: &str, line: usize) -> Result<(), String> {
+        let bad = |form: &str| format!("line {line}: sysctl {name}={value}: expected {form}");
+        let num = || value.parse::<u64>().map_err(|_| bad("a whole number"));
+        let ms = || num().map(SimDuration::from_millis);
+        let host = &mut self.host;
+        let tcp = &mut host.tcp;
+        match short {
+            "tcp.msl" => tcp.msl = ms()?,
+            "tcp.keepinit" => tcp.connect_timeout = Some(ms()?),
+            "tcp.finwait2_timeout" => tcp.fin_wait_2_timeout = ms()?,
+            "tcp.rexmit_min" => tcp.rto_min = ms()?,
+            "tcp.delacktime" => tcp.delayed_ack = Some(ms()?),
+            "tcp.keepidle" => self.keepalive.idle = ms()?,
+            "tcp.keepintvl" => self.keepalive.interval = ms()?,
+            "tcp.keepcnt" => self.keepalive.probes = num()? as u32,
+            "tcp.syncache.rexmtlimit" => tcp.synack_retries = num()? as u32,
+            "tcp.syncookies" => {
+                host.syncookies = if num()? == 0 {
+                    SynCookies::Off
+                } else {
+                    SynCookies::WhenFull
+                }
+            }
+            "tcp.syncookies_only" if num()? != 0 => host.syncookies = SynCookies::Always,
+            "tcp.syncookies_only" => {}
+            "tcp.rfc1323" => tcp.timestamps = num()? != 0,
+            "tcp.sack.enable" => tcp.sack_permitted = num()? != 0,
+            "ip.portrange.first" => host.ephemeral_ports.0 = num()? as u16,
+            "ip.portrange.last" => host.ephemeral_ports.1 = num()? as u16,
+            "tcp.cc.algorithm"
+            | "tcp.ecn.enable"
+            | "tcp.sendspace"
+            | "tcp.recvspace"
+            | "tcp.blackhole"
+            | "tcp.initcwnd_segments"
+            | "tcp.rfc3390"
+            | "tcp.tso" => {
+                self.not_modelled.insert(format!("{name}={value}"));
+            }
+            _ => {
+                return Err(format!(
+                    "line {line}: unsupported sysctl {name}: the model has no such knob"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the configuration after every change.
+    pub fn validate(&self) -> Result<(), String> {
+        self.host.validate().map_err(|e| format!("sysctl: {e}"))
+    }
+}
+
+/// Splits a shell command into words: whitespace outside double quotes; redirections
+/// (`> /dev/null`, `2>&1`) are dropped.
+fn shell_words(text: &str) -> Vec<String> {
+    let (mut words, mut current, mut quoted) = (Vec::new(), String::new(), false);
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !current.is_empty() {
+                    words.push(std::mem::take(&mut current));
+                }
+            }
+            c => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    let mut kept = Vec::new();
+    let mut skip_next = false;
+    for w in words {
+        if skip_next {
+            skip_next = false;
+        } else if w == ">" || w == "2>" || w == ">>" {
+            skip_next = true;
+        } else if !(w.starts_with('>') || w.starts_with("2>")) {
+            kept.push(w);
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn linux() -> Knobs {
+        Knobs::new(synack_tcp::host::profile("linux").unwrap(), false)
+    }
+
+    #[test]
+    fn sysctl_lists_set_each_knob_and_list_what_is_not_modelled() {
+        let mut k = linux();
+        k.command(
+            "sysctl -q net.ipv4.tcp_syn_retries=3; sysctl -q net.ipv4.tcp_ecn=1 net.ipv4.tcp_rfc1337=1 && tc qdisc add dev tun0 root pfifo",
+            1,
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(k.host.tcp.syn_retries, 3);
+        assert!(k.host.tcp.rfc1337);
+        assert_eq!(
+            k.not_modelled.iter().cloned().collect::<Vec<_>>(),
+            ["`tc qdisc add dev tun0 root pfifo`", "net.ipv4.tcp_ecn=1"]
+        );
+    }
+
+    #[test]
+    fn unknown_knobs_and_commands_name_their_line() {
+        let mut k = linux();
+        let e = k.command("sysctl -q net.ipv4.tcp_bogus=1", 7, Path::new("."));
+        assert!(
+            e.unwrap_err()
+                .starts_with("line 7: unsupported sysctl net.ipv4.tcp_bogus")
+        );
+        let e = k.command("rm -rf /", 3, Path::new("."));
+        assert!(
+            e.unwrap_err()
+                .starts_with("line 3: unsupported command `rm`")
+        );
+        let e = k.command("sysctl -q net.ipv4.tcp_syncookies=7", 2, Path::new("."));
+        assert_eq!(
+            e.unwrap_err(),
+            "line 2: sysctl net.ipv4.tcp_syncookies=7: expected 0, 1 or 2"
+        );
+    }
+
+    #[test]
+    fn a_shell_script_of_sysctls_is_read() {
+        let dir = std::env::temp_dir().join(format!("synack-knobs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("defaults.sh"),
+            "#!/bin/bash\n# comment\nip tcp_metrics flush all > /dev/null 2>&1\n\
+             sysctl -q net.ipv4.tcp_rmem=\"4096 540000 $((15*1024*1024))\"\n\
+             sysctl -q net.ipv4.tcp_synack_retries=4\n",
+        )
+        .unwrap();
+        let mut k = linux();
+        k.command("./defaults.sh", 1, &dir).unwrap();
+        assert_eq!(k.host.tcp.synack_retries, 4);
+        assert!(k.not_modelled.contains("`ip tcp_metrics flush all`"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
