@@ -346,8 +346,8 @@ impl Connection {
         let full = seg.len >= u32::from(self.snd_mss);
         self.unacked_segments = self.unacked_segments.saturating_add(u8::from(full));
         let delay = self.config.delayed_ack;
-        let quick = self.quick_acks() > 0;
-        self.set_quick_acks(self.quick_acks().saturating_sub(1));
+        let quick = self.quick_acks > 0;
+        self.quick_acks = self.quick_acks.saturating_sub(1);
         if quick
             || accepted.out_of_order
             || accepted.filled_gap

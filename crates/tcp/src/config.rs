@@ -230,6 +230,11 @@ impl Default for TcpConfig {
 }
 
 impl TcpConfig {
+    /// The window a SYN or SYN-ACK offers when `free` bytes of the receive buffer are free.
+    pub fn syn_window_for(&self, free: u32) -> u32 {
+        self.syn_window.map_or(free, |first| first.min(free))
+    }
+
     /// TIME-WAIT's length.
     pub fn time_wait_length(&self) -> SimDuration {
         match self.time_wait {
@@ -286,16 +291,6 @@ impl TcpConfig {
             return Err(invalid(
                 "mss",
                 format!("must be at least 64 bytes, got {}", self.mss),
-            ));
-        }
-        if self.quick_acks > crate::connection::MAX_QUICK_ACKS {
-            return Err(invalid(
-                "quick_acks",
-                format!(
-                    "must be in [0, {}], got {}",
-                    crate::connection::MAX_QUICK_ACKS,
-                    self.quick_acks
-                ),
             ));
         }
         if let Some(scale) = self.window_scale.filter(|&s| s > 14) {

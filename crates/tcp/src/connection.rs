@@ -128,10 +128,6 @@ pub(crate) enum Bit {
     PeerSackPermitted = 512,
 }
 
-/// Where the quick-ACK count starts in `Connection::bits`, and its largest value (5 bits).
-const QUICK_ACK_SHIFT: u16 = 10;
-pub(crate) const MAX_QUICK_ACKS: u8 = 31;
-
 /// Whether an ACK may answer the invalid segment `seg` at `now`, given when the last one
 /// went (`last_ms`: simulated ms, wrapping; 0 is never), and records it if so. As Linux's
 /// `tcp_oow_rate_limited`: segments with data are always answered (they are not part of
@@ -201,6 +197,9 @@ pub struct Connection {
     pub(crate) ack_deadline: SimTime,
     /// Full-sized segments received since our last ACK.
     pub(crate) unacked_segments: u8,
+    /// Data segments still to be ACKed at once before delayed ACKs begin (Linux's quick-ACK
+    /// mode at connection start).
+    pub(crate) quick_acks: u8,
     /// The deadline of the state: connect timeout, FIN-WAIT-2 timeout or TIME-WAIT end.
     pub(crate) state_deadline: SimTime,
     pub(crate) keepalive_deadline: SimTime,
@@ -219,8 +218,7 @@ impl Connection {
         incarnation: u32,
     ) -> Self {
         let rtt = RttEstimator::new(&config);
-        let quick_acks = config.quick_acks;
-        let mut c = Connection {
+        Connection {
             state: State::Closed,
             local_port,
             remote_port,
@@ -249,14 +247,13 @@ impl Connection {
             rto_deadline: NEVER,
             ack_deadline: NEVER,
             unacked_segments: 0,
+            quick_acks: config.quick_acks,
             state_deadline: NEVER,
             keepalive_deadline: NEVER,
             keepalive_probes: 0,
             last_invalid_ack_ms: 0,
             config,
-        };
-        c.set_quick_acks(quick_acks);
-        c
+        }
     }
 
     /// Active open: sends a SYN from `local_port` to `remote_port` with ISN `iss`.
@@ -360,18 +357,6 @@ impl Connection {
         if let Some(ts) = syn.timestamps {
             self.ts_recent = ts.val;
         }
-    }
-
-    /// Data segments still to be ACKed at once before delayed ACKs begin (Linux's quick-ACK
-    /// mode at connection start): kept in the top bits of `bits`, so the endpoint stays
-    /// within its size.
-    pub(crate) fn quick_acks(&self) -> u8 {
-        (self.bits >> QUICK_ACK_SHIFT) as u8
-    }
-
-    pub(crate) fn set_quick_acks(&mut self, left: u8) {
-        let left = u16::from(left.min(MAX_QUICK_ACKS));
-        self.bits = (self.bits & ((1 << QUICK_ACK_SHIFT) - 1)) | (left << QUICK_ACK_SHIFT);
     }
 
     pub(crate) fn is(&self, bit: Bit) -> bool {
@@ -585,9 +570,10 @@ impl Connection {
             .filter(|_| syn && (active_syn || self.is(Bit::PeerWindowScale)));
         let sack_permitted =
             self.config.sack_permitted && syn && (active_syn || self.is(Bit::PeerSackPermitted));
-        let window = match self.config.syn_window {
-            Some(first) if syn => first.min(self.rcv_wnd()),
-            _ => self.rcv_wnd(),
+        let window = if syn {
+            self.config.syn_window_for(self.rcv_wnd())
+        } else {
+            self.rcv_wnd()
         };
         Segment {
             src_port: self.local_port,

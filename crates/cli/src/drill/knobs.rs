@@ -257,7 +257,7 @@ impl Knobs {
             self.not_modelled.insert(format!("{name}={value}"));
             return Ok(());
         }
-        self.set_linux(short, value, line)
+        self.set_linux(short, value)
             .map_err(|form| format!("line {line}: sysctl {name}={value}: expected {form}"))?
             .ok_or_else(|| {
                 format!(
@@ -268,8 +268,7 @@ impl Knobs {
     }
 
     /// A Linux knob the model has: `Ok(None)` when there is no such knob.
-    fn set_linux(&mut self, name: &str, value: &str, line: usize) -> Result<Option<()>, String> {
-        let _ = line;
+    fn set_linux(&mut self, name: &str, value: &str) -> Result<Option<()>, String> {
         let num = |form: &str| value.parse::<u64>().map_err(|_| form.to_string());
         let switch = || match value {
             "0" => Ok(false),

@@ -159,10 +159,9 @@ impl Runner<'_> {
     }
 
     fn poll_blocking(&mut self, at: SimTime) {
-        let Some(b) = self.blocking.take() else {
+        let Some(mut b) = self.blocking.take() else {
             return;
         };
-        let mut b = b;
         if b.returned.is_none()
             && let Some((ret, errno)) = self.try_complete(b.fd, &b.call)
         {

@@ -773,9 +773,7 @@ impl Host {
             match self.time_wait.get(self.by_tuple.table(), &tuple) {
                 None => return Some((tuple, None)),
                 Some(tw) if reuse && tw.reusable(now) => {
-                    // Linux: the new ISN is the old SND.NXT + 65537, above anything the old
-                    // incarnation sent.
-                    let isn = tw.snd_nxt + 65537;
+                    let isn = tw.successor_isn();
                     self.remove_time_wait(&tuple);
                     return Some((tuple, Some(isn)));
                 }
@@ -1233,10 +1231,7 @@ impl Host {
                 // RFC 6191 / Linux: a newer SYN starts a new incarnation.
                 self.remove_time_wait(&tuple);
                 if self.listeners.contains_key(&seg.dst_port) {
-                    // Linux (tcp_timewait_state_process): the new ISN is the old SND.NXT
-                    // + 65537, above anything the old incarnation sent (measured on Linux
-                    // 6.18: crates/cli/tests/drill/linux/syn_in_timewait.pkt).
-                    let isn = tw.snd_nxt + 65537;
+                    let isn = tw.successor_isn();
                     self.deliver_to_listener(tuple, from, seg, Some(isn), now);
                 } else {
                     self.reply_closed(tuple, seg);
@@ -1338,9 +1333,8 @@ impl Host {
             // Linux: without timestamps a cookie cannot carry window scale or SACK, so the
             // SYN-ACK offers neither (measured on Linux 6.18: syncookies.pkt); the model
             // encodes nothing in timestamps, so it never offers them.
-            let tcp = &self.config.tcp;
-            synack.window = tcp.syn_window.unwrap_or(u32::MAX).min(tcp.recv_buffer);
-            synack.mss = Some(tcp.mss);
+            synack.window = self.config.tcp.syn_window_for(self.config.tcp.recv_buffer);
+            synack.mss = Some(self.config.tcp.mss);
             self.output
                 .datagrams
                 .push(Datagram::new(tuple.local_addr, tuple.remote_addr, synack));

@@ -34,6 +34,13 @@ impl Entry {
         }
     }
 
+    /// The ISN of a connection that takes over this 4-tuple: Linux's old SND.NXT + 65537,
+    /// above anything the old incarnation sent (tcp_timewait_state_process, tcp_twsk_unique;
+    /// measured on Linux 6.18: crates/cli/tests/drill/linux/syn_in_timewait.pkt).
+    pub fn successor_isn(&self) -> Seq {
+        self.snd_nxt + 65537
+    }
+
     /// tcp_tw_reuse: the last timestamp is over a second old (and timestamps were on).
     pub fn reusable(&self, now: SimTime) -> bool {
         self.ts_recent.is_some() && now.saturating_since(self.last_seen) > SimDuration::from_secs(1)
