@@ -203,3 +203,46 @@ fn a_blocking_call_that_never_returns_fails_at_its_end() {
         "{out}"
     );
 }
+
+#[test]
+fn a_relative_blocking_call_ends_counting_from_the_previous_event() {
+    // packetdrill: `+0.1...0.3` starts 0.1 s and ends 0.3 s after the previous event. The
+    // SYN-ACK at 1.2 s lets connect() return then: 1.0 + 0.2 would be too early, and
+    // 0.3 s absolute long gone.
+    let script = scratch(
+        "relative_end",
+        "`sysctl -q net.ipv4.tcp_timestamps=0`\n\
+         0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
+         1 fcntl(3, F_GETFL) = 0x2\n\
+         +0.1...0.3 connect(3, ..., ...) = 0\n\
+         1.1 > S 0:0(0) <...>\n\
+         1.3 < S. 0:0(0) ack 1 win 65535 <mss 1460>\n\
+         1.3 > . 1:1(0) ack 1\n\
+         2 close(3) = 0\n\
+         2 > F. 1:1(0) ack 1\n",
+    );
+    let (code, out, err) = drill(&[], &[script]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn a_segment_of_the_same_instant_may_be_listed_after_a_call() {
+    // Linux ACKs the data at once; the script reads it first, then lists the ACK, as
+    // upstream blocking-accept.pkt does (packetdrill accepts either order).
+    let script = scratch(
+        "same_instant",
+        "`sysctl -q net.ipv4.tcp_timestamps=0`\n\
+         0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
+         +0 bind(3, ..., ...) = 0\n\
+         +0 listen(3, 1) = 0\n\
+         +0 < S 0:0(0) win 65535 <mss 1460>\n\
+         +0 > S. 0:0(0) ack 1 <...>\n\
+         +.1 < . 1:1(0) ack 1 win 65535\n\
+         +0 accept(3, ..., ...) = 4\n\
+         +.1 < P. 1:11(10) ack 1 win 65535\n\
+         +0 read(4, ..., 10) = 10\n\
+         +0 > . 1:1(0) ack 11\n",
+    );
+    let (code, out, err) = drill(&[], &[script]);
+    assert_eq!(code, 0, "{out}{err}");
+}

@@ -142,9 +142,13 @@ impl Runner<'_> {
             When::At(at) => Ok((self.resolve(at), None)),
             When::Blocking(a, b) => {
                 let start = self.resolve(a);
-                let end = match b {
-                    At::Absolute(_) => self.resolve(b),
-                    At::Relative(x) => {
+                // packetdrill (run.c, adjust_relative_event_times): after a relative start,
+                // the end counts from the same point, the previous event (`+0...0.1` ends
+                // 0.1 s after it); `+X` as the end counts from the start.
+                let end = match (a, b) {
+                    (At::Relative(_), At::Absolute(x)) => self.resolve(At::Relative(x)),
+                    (_, At::Absolute(_)) => self.resolve(b),
+                    (_, At::Relative(x)) => {
                         start.saturating_add(SimDuration::saturating_from_secs_f64(x))
                     }
                 };
@@ -163,7 +167,7 @@ impl Runner<'_> {
         let (t, end) = self.call_times(line, when)?;
         self.advance(t, false);
         self.settle_blocking()?;
-        self.no_unexpected(line)?;
+        self.no_unexpected(line, t)?;
         self.last = t;
         if self.blocking.is_some() {
             return self.fail(
@@ -632,7 +636,7 @@ impl Runner<'_> {
     /// A `%{ }%` block: `assert tcpi_X OP VALUE` lines about the connection under test.
     pub fn code(&mut self, line: usize, text: &str, t: SimTime) -> Result<(), Failure> {
         self.advance(t, false);
-        self.no_unexpected(line)?;
+        self.no_unexpected(line, t)?;
         self.last = t;
         for statement in text
             .split(['\n', ';'])
