@@ -1,7 +1,7 @@
 //! SEGMENT ARRIVES (RFC 9293 3.10.7), in the RFC's order of checks.
 
 use crate::connection::{Bit, ErrorKind, Event, NEVER, Output};
-use crate::{Cause, Connection, Flags, Segment, Seq, State, closed_reply};
+use crate::{Cause, Connection, Flags, Segment, Seq, State, TimeWait, Verdict, closed_reply};
 use synack_kernel::SimTime;
 
 impl Connection {
@@ -99,15 +99,8 @@ impl Connection {
             self.send_syn(now, out);
             return;
         }
-        // In TIME-WAIT the only thing expected is the peer's FIN again: ACK it, restart.
-        if self.state == State::TimeWait
-            && seg.has(Flags::FIN)
-            && !seg.has(Flags::RST)
-            && !seg.has(Flags::SYN)
-            && seg.seq + seg.seg_len() == self.recv.nxt
-        {
-            self.send_ack(now, out);
-            self.restart_time_wait(now);
+        if self.state == State::TimeWait {
+            self.time_wait_segment(seg, now, out);
             return;
         }
 
@@ -194,7 +187,6 @@ impl Connection {
             State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
                 self.fail(ErrorKind::Reset, Cause::Reset, now, out);
             }
-            State::TimeWait if self.config.rfc1337 => {}
             _ => self.finish(Cause::Reset, now, out),
         }
     }
@@ -362,15 +354,34 @@ impl Connection {
         }
     }
 
-    /// RFC 6191 and Linux: whether a SYN for this 4-tuple in TIME-WAIT may start a new
-    /// incarnation (its sequence number, or its timestamp, is newer than anything seen).
-    pub fn time_wait_accepts_syn(&self, syn: &Segment) -> bool {
-        if self.state != State::TimeWait {
-            return false;
+    /// A segment in TIME-WAIT: the decision the host's TIME-WAIT records take too.
+    fn time_wait_segment(&mut self, seg: &Segment, now: SimTime, out: &mut Output) {
+        let Some(mut record) = self.time_wait() else {
+            return;
+        };
+        let verdict = record.on_segment(seg, &self.config, now);
+        self.last_invalid_ack_ms = record.last_invalid_ack_ms;
+        match verdict {
+            Verdict::Ignore => {}
+            Verdict::Ack => self.send_ack(now, out),
+            Verdict::Restart => self.restart_time_wait(now),
+            Verdict::AckAndRestart => {
+                self.send_ack(now, out);
+                self.restart_time_wait(now);
+            }
+            // The host that holds this endpoint opens the new incarnation.
+            Verdict::Reopen(_) => self.finish(Cause::Reopened, now, out),
+            Verdict::Close => self.finish(Cause::Reset, now, out),
         }
-        match (self.is(Bit::TimestampsOk), syn.timestamps) {
-            (true, Some(ts)) => (ts.val.wrapping_sub(self.ts_recent) as i32) > 0,
-            _ => syn.seq.gt(self.recv.nxt),
-        }
+    }
+
+    /// What TIME-WAIT keeps of this connection, while it is in TIME-WAIT.
+    pub fn time_wait(&self) -> Option<TimeWait> {
+        (self.state == State::TimeWait).then(|| TimeWait {
+            snd_nxt: self.snd_nxt,
+            rcv_nxt: self.recv.nxt,
+            ts_recent: self.ts_recent(),
+            last_invalid_ack_ms: self.last_invalid_ack_ms,
+        })
     }
 }

@@ -3,6 +3,7 @@
 //! OS profiles of the host layer are values of this struct.
 
 use crate::IsnGenerator;
+use crate::TimeWaitRules;
 use synack_kernel::SimDuration;
 
 /// A bad configuration value: the field and what it accepts.
@@ -150,6 +151,9 @@ pub struct TcpConfig {
     pub rfc5961: bool,
     /// RFC 1337: ignore RSTs in TIME-WAIT. Default off (`tcp_rfc1337`).
     pub rfc1337: bool,
+    /// How TIME-WAIT answers segments: Linux's timewait sockets (the default) or RFC
+    /// 9293's arrival steps; see [`TimeWaitRules`].
+    pub time_wait_rules: TimeWaitRules,
     /// At most one ACK per this interval in answer to invalid segments that carry no data
     /// (out-of-window sequence or ACK number, RFC 5961 challenges), per connection and per
     /// TIME-WAIT entry, so two endpoints that disagree cannot ACK each other in a loop.
@@ -214,6 +218,7 @@ impl Default for TcpConfig {
             timestamps: true,
             rfc5961: true,
             rfc1337: false,
+            time_wait_rules: TimeWaitRules::Linux,
             invalid_ack_interval: Some(SimDuration::from_millis(500)),
             isn: IsnGenerator::Rfc6528,
             mss: 1460,

@@ -22,6 +22,7 @@ mod rto;
 mod segment;
 mod seq;
 mod state;
+mod time_wait;
 mod timers;
 
 pub use config::{Backoff, ConfigError, Keepalive, TcpConfig, TimeWaitLength};
@@ -32,3 +33,4 @@ pub use rto::RttEstimator;
 pub use segment::{DataId, Flags, Segment, Timestamps, closed_reply};
 pub use seq::Seq;
 pub use state::{Cause, State, Transition};
+pub use time_wait::{TimeWait, TimeWaitRules, Verdict};

@@ -112,6 +112,8 @@ pub enum Cause {
     Timeout,
     /// TIME-WAIT's 2 x MSL ran out.
     TimeWaitExpired,
+    /// A newer SYN ended TIME-WAIT to open the 4-tuple again (RFC 6191).
+    Reopened,
     /// The FIN-WAIT-2 timeout of an orphaned connection ran out.
     FinWait2Timeout,
 }

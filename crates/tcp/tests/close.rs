@@ -148,8 +148,8 @@ fn timewait_syn_with_higher_seq_may_start_a_new_incarnation() {
     d.recv(Flags::FIN | Flags::ACK, PEER_ISS + 1, ISS + 2, 0);
     let newer = from_peer(Flags::SYN, PEER_ISS + 100_000, 0, 0);
     let older = from_peer(Flags::SYN, PEER_ISS, 0, 0);
-    assert!(d.conn.time_wait_accepts_syn(&newer));
-    assert!(!d.conn.time_wait_accepts_syn(&older));
+    assert!(d.conn.time_wait().unwrap().accepts_syn(&newer));
+    assert!(!d.conn.time_wait().unwrap().accepts_syn(&older));
     // The endpoint itself answers a SYN in TIME-WAIT with a challenge ACK (the host decides
     // on new incarnations).
     d.sent();

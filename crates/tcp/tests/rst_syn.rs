@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use synack_tcp::{ErrorKind, Event, Flags, State, TcpConfig};
+use synack_tcp::{ErrorKind, Event, Flags, State, TcpConfig, TimeWaitRules};
 
 fn without_5961() -> TcpConfig {
     TcpConfig {
@@ -107,8 +107,23 @@ fn closewait_rst_closed_reset() {
 }
 
 #[test]
-fn timewait_rst_in_window_not_at_rcv_nxt_challenge_acked() {
+fn timewait_rst_in_window_not_at_rcv_nxt_ignored() {
+    // Linux (measured: time_wait_rst_in_window_not_next.pkt): no challenge ACK in TIME-WAIT.
     let mut d = Driver::established(config());
+    d.close();
+    d.recv(Flags::FIN | Flags::ACK, PEER_ISS + 1, ISS + 2, 0);
+    d.sent();
+    d.recv(Flags::RST, PEER_ISS + 50, 0, 0);
+    assert_eq!(d.conn.state(), State::TimeWait);
+    assert_eq!(d.sent(), []);
+}
+
+#[test]
+fn timewait_rfc9293_rst_in_window_not_at_rcv_nxt_challenge_acked() {
+    let mut d = Driver::established(TcpConfig {
+        time_wait_rules: TimeWaitRules::Rfc9293,
+        ..config()
+    });
     d.close();
     d.recv(Flags::FIN | Flags::ACK, PEER_ISS + 1, ISS + 2, 0);
     d.sent();

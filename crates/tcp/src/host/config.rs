@@ -2,7 +2,7 @@
 //! number from `shared/reference/tcp-behaviour.md` with its source.
 
 use super::ratelimit::SynRateLimit;
-use crate::{Backoff, ConfigError, Keepalive, TcpConfig, TimeWaitLength};
+use crate::{Backoff, ConfigError, Keepalive, TcpConfig, TimeWaitLength, TimeWaitRules};
 use synack_kernel::SimDuration;
 
 /// When the listener answers with SYN cookies (`tcp_syncookies`).
@@ -246,6 +246,8 @@ pub fn profile(name: &str) -> Option<HostConfig> {
                 keepalive_reset: false,
                 // RFC 9293 3.10.7.4: FIN-WAIT-1 and -2 process segment text.
                 abort_on_orphan_data: false,
+                // RFC 9293 3.10.7.4's arrival steps in TIME-WAIT.
+                time_wait_rules: TimeWaitRules::Rfc9293,
                 ..linux.tcp.clone()
             },
             ..linux.clone()

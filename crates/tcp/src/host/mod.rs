@@ -30,8 +30,8 @@ pub use ratelimit::SynRateLimit;
 
 use crate::connection::Output;
 use crate::{
-    Connection, ErrorKind, Event, Flags, FourTuple, IsnSource, Segment, Seq, State, Transition,
-    UserError, closed_reply,
+    Connection, ErrorKind, Event, Flags, FourTuple, IsnSource, Segment, Seq, State, TimeWait,
+    Transition, UserError, Verdict, closed_reply,
 };
 use demux::{DemuxTable, tuple_tag};
 use occupancy::Occupancy;
@@ -773,7 +773,7 @@ impl Host {
             match self.time_wait.get(self.by_tuple.table(), &tuple) {
                 None => return Some((tuple, None)),
                 Some(tw) if reuse && tw.reusable(now) => {
-                    let isn = tw.successor_isn();
+                    let isn = tw.record.successor_isn();
                     self.remove_time_wait(&tuple);
                     return Some((tuple, Some(isn)));
                 }
@@ -964,12 +964,13 @@ impl Host {
         let (tuple, conn) = (socket.tuple, &socket.conn);
         let full = self.time_wait.len() >= self.config.max_time_wait as usize;
         let entry = timewait::Entry {
-            snd_nxt: conn.snd_nxt(),
-            rcv_nxt: conn.rcv_nxt(),
+            // Linux's tcp_time_wait starts the timewait sock's rate limit afresh.
+            record: TimeWait {
+                last_invalid_ack_ms: 0,
+                ..conn.time_wait().expect("in TIME-WAIT")
+            },
             expiry: conn.next_deadline().unwrap_or(now),
-            ts_recent: conn.ts_recent(),
             last_seen: now,
-            last_invalid_ack_ms: 0,
         };
         self.remove(id);
         self.output.events.push((id, Event::Closed));
@@ -1204,65 +1205,40 @@ impl Host {
     }
 
     fn deliver_to_time_wait(&mut self, tuple: FourTuple, from: u32, seg: &Segment, now: SimTime) {
-        let tw = *self
+        let entry = self
             .time_wait
-            .get(self.by_tuple.table(), &tuple)
+            .get_mut(self.by_tuple.table(), &tuple)
             .expect("checked");
-        let interval = self.config.tcp.invalid_ack_interval;
-        let mut ack = Segment::new(
-            seg.dst_port,
-            seg.src_port,
-            tw.snd_nxt,
-            tw.rcv_nxt,
-            Flags::ACK,
-        );
-        // A TIME-WAIT ACK offers the receive window, as Linux's timewait sockets do.
-        ack.window = self.config.tcp.recv_buffer;
-        let ack = Datagram::new(tuple.local_addr, tuple.remote_addr, ack);
-        if seg.has(Flags::RST) {
-            // An in-window RST kills TIME-WAIT, unless RFC 1337 says to ignore it.
-            if !self.config.tcp.rfc1337 && seg.seq == tw.rcv_nxt {
-                self.remove_time_wait(&tuple);
+        let verdict = entry.record.on_segment(seg, &self.config.tcp, now);
+        let (snd_nxt, rcv_nxt) = (entry.record.snd_nxt, entry.record.rcv_nxt);
+        let ack = || {
+            let mut ack = Segment::new(seg.dst_port, seg.src_port, snd_nxt, rcv_nxt, Flags::ACK);
+            // A TIME-WAIT ACK offers the receive window, as Linux's timewait sockets do.
+            ack.window = self.config.tcp.recv_buffer;
+            Datagram::new(tuple.local_addr, tuple.remote_addr, ack)
+        };
+        match verdict {
+            Verdict::Ignore => {}
+            Verdict::Ack => self.output.datagrams.push(ack()),
+            Verdict::Restart | Verdict::AckAndRestart => {
+                if verdict == Verdict::AckAndRestart {
+                    self.output.datagrams.push(ack());
+                }
+                self.time_wait.restart(
+                    self.by_tuple.table_mut(),
+                    &tuple,
+                    now.saturating_add(self.config.tcp.time_wait_length()),
+                );
             }
-            return;
-        }
-        if seg.has(Flags::SYN) && !seg.has(Flags::ACK) {
-            if tw.accepts_syn(seg) {
-                // RFC 6191 / Linux: a newer SYN starts a new incarnation.
+            Verdict::Reopen(isn) => {
                 self.remove_time_wait(&tuple);
                 if self.listeners.contains_key(&seg.dst_port) {
-                    let isn = tw.successor_isn();
                     self.deliver_to_listener(tuple, from, seg, Some(isn), now);
                 } else {
                     self.reply_closed(tuple, seg);
                 }
-            } else if self.time_wait.answer_invalid(
-                self.by_tuple.table(),
-                &tuple,
-                interval,
-                seg,
-                now,
-            ) {
-                self.output.datagrams.push(ack);
             }
-            return;
-        }
-        // The peer's FIN again means our ACK was lost: ACK it and restart the 2 MSL.
-        // Anything else is answered with an ACK, at a limited rate.
-        let fin = seg.has(Flags::FIN);
-        if fin
-            || self
-                .time_wait
-                .answer_invalid(self.by_tuple.table(), &tuple, interval, seg, now)
-        {
-            self.output.datagrams.push(ack);
-        }
-        if fin {
-            self.time_wait.restart(
-                self.by_tuple.table_mut(),
-                &tuple,
-                now.saturating_add(self.config.tcp.time_wait_length()),
-            );
+            Verdict::Close => self.remove_time_wait(&tuple),
         }
     }
 

@@ -2,48 +2,26 @@
 
 use super::demux::tuple_tag;
 use super::probe::ProbeTable;
-use crate::{Flags, FourTuple, Segment, Seq};
+use crate::{FourTuple, TimeWait};
 use synack_kernel::chunked::ChunkedFifo;
 use synack_kernel::{SimDuration, SimTime};
 
-/// What TIME-WAIT needs of a closed connection.
+/// A TIME-WAIT entry: what the decision needs ([`TimeWait`]), and its timing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
-    /// Our SND.NXT at the end.
-    pub snd_nxt: Seq,
-    /// Our RCV.NXT at the end (past the peer's FIN).
-    pub rcv_nxt: Seq,
+    /// What answers the entry's segments.
+    pub record: TimeWait,
     /// When the entry expires.
     pub expiry: SimTime,
-    /// The peer's last timestamp, if timestamps were on.
-    pub ts_recent: Option<u32>,
-    /// When that timestamp (or the last segment) was seen.
+    /// When the entry began: the age of its last timestamp, for tcp_tw_reuse.
     pub last_seen: SimTime,
-    /// When the entry last answered an invalid segment, in simulated ms (0: never).
-    pub last_invalid_ack_ms: u32,
 }
 
 impl Entry {
-    /// RFC 6191 and Linux: a SYN may reopen the 4-tuple when its timestamp is newer, or
-    /// without timestamps when its sequence number is above RCV.NXT.
-    pub fn accepts_syn(&self, syn: &Segment) -> bool {
-        debug_assert!(syn.has(Flags::SYN));
-        match (self.ts_recent, syn.timestamps) {
-            (Some(recent), Some(ts)) => (ts.val.wrapping_sub(recent) as i32) > 0,
-            _ => syn.seq.gt(self.rcv_nxt),
-        }
-    }
-
-    /// The ISN of a connection that takes over this 4-tuple: Linux's old SND.NXT + 65537,
-    /// above anything the old incarnation sent (tcp_timewait_state_process, tcp_twsk_unique;
-    /// measured on Linux 6.18: crates/cli/tests/drill/linux/syn_in_timewait.pkt).
-    pub fn successor_isn(&self) -> Seq {
-        self.snd_nxt + 65537
-    }
-
     /// tcp_tw_reuse: the last timestamp is over a second old (and timestamps were on).
     pub fn reusable(&self, now: SimTime) -> bool {
-        self.ts_recent.is_some() && now.saturating_since(self.last_seen) > SimDuration::from_secs(1)
+        self.record.ts_recent.is_some()
+            && now.saturating_since(self.last_seen) > SimDuration::from_secs(1)
     }
 }
 
@@ -138,21 +116,10 @@ impl TimeWaitTable {
         true
     }
 
-    /// Whether the entry may answer the invalid segment `seg` now (see
-    /// `invalid_ack_allowed`); records the answer if so.
-    pub fn answer_invalid(
-        &mut self,
-        table: &ProbeTable,
-        tuple: &FourTuple,
-        interval: Option<SimDuration>,
-        seg: &Segment,
-        now: SimTime,
-    ) -> bool {
-        let Some(number) = self.find(table, tuple) else {
-            return false;
-        };
-        let entry = &mut self.record_mut(number).entry;
-        crate::connection::invalid_ack_allowed(&mut entry.last_invalid_ack_ms, interval, seg, now)
+    /// The entry of a 4-tuple, to change its record.
+    pub fn get_mut(&mut self, table: &ProbeTable, tuple: &FourTuple) -> Option<&mut Entry> {
+        let number = self.find(table, tuple)?;
+        Some(&mut self.record_mut(number).entry)
     }
 
     /// Restarts an entry's timer: it moves to the back of the queue.
@@ -247,12 +214,14 @@ mod tests {
 
     fn entry(expiry: u64) -> Entry {
         Entry {
-            snd_nxt: Seq(0),
-            rcv_nxt: Seq(0),
+            record: TimeWait {
+                snd_nxt: crate::Seq(0),
+                rcv_nxt: crate::Seq(0),
+                ts_recent: None,
+                last_invalid_ack_ms: 0,
+            },
             expiry: SimTime::from_nanos(expiry),
-            ts_recent: None,
             last_seen: SimTime::ZERO,
-            last_invalid_ack_ms: 0,
         }
     }
 
