@@ -16,7 +16,6 @@ pub mod last_ack_loss;
 pub mod link_loss;
 pub mod os_profiles;
 mod output;
-pub mod plot;
 pub mod port_exhaustion;
 pub mod scale;
 pub mod server_capacity;
@@ -26,8 +25,9 @@ pub mod syn_flood;
 pub mod time_wait_msl;
 pub mod two_vs_three_way;
 
-pub use output::{point_seed, write_atomic};
+pub use output::point_seed;
 pub use sweep::{Experiment, Measured, Report, Shard};
+pub use synack_report::{clap_exit, plot, write_atomic};
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
 use std::path::PathBuf;
@@ -188,21 +188,6 @@ struct AllCli {
 fn fail(line: &str) -> ExitCode {
     eprintln!("{line}");
     ExitCode::from(2)
-}
-
-/// What a binary does with a clap failure: `--help` and `--version` print and exit 0;
-/// anything else is the first line of clap's message (it names the flag), `prefix` before
-/// it, on stderr, with exit code 2.
-pub fn clap_exit(err: clap::Error, prefix: &str) -> ExitCode {
-    if !err.use_stderr() {
-        let _ = err.print();
-        return ExitCode::SUCCESS;
-    }
-    let message = err.to_string();
-    fail(&format!(
-        "{prefix}{}",
-        message.lines().next().unwrap_or(&message).trim_end()
-    ))
 }
 
 fn axes_help(experiments: &[&dyn Experiment]) -> String {

@@ -26,11 +26,17 @@
 //! - The `rfc1337` axis: with it off (Linux's default) the RST a stale segment draws from
 //!   the closed server kills the client's TIME-WAIT early (TIME-WAIT assassination,
 //!   RFC 1337), and the tuple is reused at once whatever T is.
+//! - The `time_wait_rules` axis: under RFC 9293's rules only the peer's FIN again restarts
+//!   the timer, so T is the time the tuple stays unused. Under Linux's rules (measured:
+//!   `crates/cli/tests/drill/linux/time_wait_old_ack_restarts.pkt`) every segment with an
+//!   ACK restarts it, so the late copies themselves hold the tuple until none has arrived
+//!   for T: with RFC 1337 on, no length lets a stale byte in, and far fewer incarnations
+//!   complete.
 
 use crate::grid::{Axis, Point, Value};
 use crate::plot::PlotSpec;
 use crate::{Experiment, Measured, Preset, client_stats, host_counters, run_world};
-use synack_tcp::IsnGenerator;
+use synack_tcp::{IsnGenerator, TimeWaitRules};
 
 /// The experiment.
 pub struct TimeWaitMsl;
@@ -92,7 +98,7 @@ impl Experiment for TimeWaitMsl {
     }
 
     fn about(&self) -> &'static str {
-        "Connections of one reused 4-tuple that accepted bytes of an earlier incarnation, against the TIME-WAIT length, by ISN generator, when old duplicates live up to 10 s: none once TIME-WAIT is at least that long, whatever the ISNs; some below it with a constant ISN"
+        "Connections of one reused 4-tuple that accepted bytes of an earlier incarnation, against the TIME-WAIT length, by ISN generator, when old duplicates live up to 10 s. Under RFC 9293's rules with RFC 1337 on: none once TIME-WAIT is at least that long, some below it with a constant or counter ISN. Under Linux's rules every old copy restarts TIME-WAIT, so none gets in at any length. With RFC 1337 off (every profile's default) RSTs end TIME-WAIT early and nearly every constant- or counter-ISN connection takes stale bytes at any length. The plot averages these four cases for each generator"
     }
 
     fn axes(&self) -> Vec<Axis> {
@@ -102,6 +108,12 @@ impl Experiment for TimeWaitMsl {
                 "RFC 1337 on: TIME-WAIT ignores RSTs, which would otherwise end it early",
                 &["on", "off"],
                 &["on", "off"],
+            ),
+            Axis::strs(
+                "time_wait_rules",
+                "which segments restart TIME-WAIT: rfc9293 (the peer's FIN again) or linux (any with an ACK)",
+                &["rfc9293", "linux"],
+                &["rfc9293", "linux"],
             ),
             Axis::strs(
                 "isn",
@@ -142,6 +154,15 @@ impl Experiment for TimeWaitMsl {
             "off" => false,
             other => return Err(format!("rfc1337 {other}: expected on or off")),
         };
+        let rules = match point.str("time_wait_rules") {
+            "rfc9293" => TimeWaitRules::Rfc9293,
+            "linux" => TimeWaitRules::Linux,
+            other => {
+                return Err(format!(
+                    "time_wait_rules {other}: expected rfc9293 or linux"
+                ));
+            }
+        };
         let text = scenario(point.f64("time_wait_s"), duration_s(preset));
         let summary = run_world(
             &text,
@@ -150,6 +171,7 @@ impl Experiment for TimeWaitMsl {
                 for host in spec.nodes.iter_mut().filter_map(|n| n.host.as_mut()) {
                     host.tcp.isn = generator;
                     host.tcp.rfc1337 = rfc1337;
+                    host.tcp.time_wait_rules = rules;
                 }
                 // Late copies only toward the client (see the module doc).
                 let link = &mut spec.links.first_mut().ok_or("no link")?.config;

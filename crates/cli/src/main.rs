@@ -40,7 +40,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => return experiments::clap_exit(err, "synack: "),
+        Err(err) => return synack_report::clap_exit(err, "synack: "),
     };
     let result = match cli.command {
         Command::Bench(command) => bench::run(command),

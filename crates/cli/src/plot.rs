@@ -3,8 +3,8 @@
 
 use anyhow::Context;
 use clap::Args;
-use experiments::plot::{PlotSpec, line_chart_svg};
 use std::path::PathBuf;
+use synack_report::plot::{PlotSpec, line_chart_svg};
 
 #[derive(Args)]
 pub struct PlotArgs {
@@ -48,5 +48,5 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
         log_y: args.log_y,
     };
     let svg = line_chart_svg(&csv, &spec).with_context(|| format!("{}", args.file.display()))?;
-    experiments::write_atomic(&args.output, svg.as_bytes())
+    synack_report::write_atomic(&args.output, svg.as_bytes())
 }

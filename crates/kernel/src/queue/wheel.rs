@@ -31,9 +31,6 @@ const SMALL_BUCKET: usize = 256;
 /// Drained buckets above this capacity are freed, not pooled: pooling them held a megabyte
 /// of a 15,000-connection run's 21 and gained nothing measurable, even with 10^6 pending.
 const POOLED_MAX: usize = 1024;
-/// What [`TimingWheel::pop_until_noting`] calls soon: the span of a level-1 slot's worth of
-/// level-0 slots, 2^16 ns.
-const SOON: u64 = 1 << (2 * SLOT_BITS);
 /// [`TimingWheel::remove_first_if`] gives up on a slot holding more entries than this.
 const SCAN_MAX: usize = 32;
 const _: () = assert!(
@@ -264,16 +261,8 @@ impl<E> TimingWheel<E> {
         true
     }
 
-    /// [`EventQueue::pop_until`], telling `cascaded` of each entry that a cascade from
-    /// level 2 or above brings within 65,536 ns of the wheel's time (once an entry, and not
-    /// an entry popped alone from its slot without a cascade): a caller that reads
-    /// something for each entry when it fires can start loading it a few events early.
     #[inline]
-    pub fn pop_until_noting(
-        &mut self,
-        limit: SimTime,
-        mut cascaded: impl FnMut(&Entry<E>),
-    ) -> Option<Entry<E>> {
+    fn pop_entry_until(&mut self, limit: SimTime) -> Option<Entry<E>> {
         let limit = limit.as_nanos();
         loop {
             if !self.ready.is_empty() {
@@ -309,9 +298,6 @@ impl<E> TimingWheel<E> {
             } else {
                 let mut bucket = std::mem::take(&mut self.slots[level][slot]);
                 for entry in bucket.drain(..) {
-                    if level >= 2 && entry.time.as_nanos() - self.elapsed < SOON {
-                        cascaded(&entry);
-                    }
                     self.file(entry);
                 }
                 if bucket.capacity() <= SMALL_BUCKET {
@@ -352,7 +338,7 @@ impl<E> EventQueue<E> for TimingWheel<E> {
 
     #[inline]
     fn pop_until(&mut self, limit: SimTime) -> Option<Entry<E>> {
-        self.pop_until_noting(limit, |_| {})
+        self.pop_entry_until(limit)
     }
 
     fn rebase(&mut self, horizon: SimTime) {

@@ -1062,16 +1062,7 @@ impl Host {
         let table = self.by_tuple.table_mut();
         self.time_wait
             .expire(table, now, |tuple| ports.release(tuple));
-        // Timers coming due soon: start loading their sockets, each a cache miss with
-        // 10^6 open, which `next_deadline` and this loop would otherwise wait on in turn.
-        while let Some(entry) = self.timers.pop_until_noting(now, |coming| {
-            let slot = coming.event.0;
-            if self.occupied.holds(slot)
-                && let Some(slot) = self.slots.get(slot)
-            {
-                prefetch(&slot.armed);
-            }
-        }) {
+        while let Some(entry) = self.timers.pop_until(now) {
             let (slot, generation) = entry.event;
             let id = ConnId { slot, generation };
             // A later entry than the one armed was superseded by an earlier wake-up.
