@@ -1,8 +1,13 @@
-//! The TIME-WAIT table: one compact entry per 4-tuple, as Linux's timewait socks.
+//! TIME-WAIT at the host: a table of one compact entry per 4-tuple, as Linux's timewait
+//! socks, and what the host does with a segment for one (the decision is
+//! [`TimeWait::on_segment`], shared with an endpoint that holds TIME-WAIT itself).
 
+use super::Host;
+use super::datagram::Datagram;
 use super::demux::tuple_tag;
 use super::probe::ProbeTable;
-use crate::{FourTuple, TimeWait};
+use super::sockets::ConnId;
+use crate::{Event, Flags, FourTuple, Segment, TimeWait, Verdict};
 use synack_kernel::chunked::ChunkedFifo;
 use synack_kernel::{SimDuration, SimTime};
 
@@ -170,6 +175,90 @@ impl TimeWaitTable {
     fn pop_front(&mut self) {
         self.records.pop_front();
         self.popped = self.popped.wrapping_add(1) & NUMBER_MASK;
+    }
+}
+
+impl Host {
+    /// Ends the TIME-WAIT record of `tuple`, if there is one, and frees its port.
+    pub(super) fn remove_time_wait(&mut self, tuple: &FourTuple) {
+        if self.time_wait.remove(self.sockets.tuple_table_mut(), tuple) {
+            self.ports.release(tuple);
+        }
+    }
+
+    /// `id`'s endpoint entered TIME-WAIT: the socket becomes a compact record (unless the
+    /// table is full, when it is dropped, as Linux does).
+    pub(super) fn enter_time_wait(&mut self, id: ConnId, now: SimTime) {
+        let socket = self.sockets.get(id).expect("present");
+        let (tuple, conn) = (socket.tuple, &socket.conn);
+        let full = self.time_wait.len() >= self.config.max_time_wait as usize;
+        let entry = Entry {
+            // Linux's tcp_time_wait starts the timewait sock's rate limit afresh.
+            record: TimeWait {
+                last_invalid_ack_ms: 0,
+                ..conn.time_wait().expect("in TIME-WAIT")
+            },
+            expiry: conn.next_deadline().unwrap_or(now),
+            last_seen: now,
+        };
+        self.remove_socket(id);
+        self.output.events.push((id, Event::Closed));
+        if full {
+            self.counters.time_wait_skipped += 1;
+            return;
+        }
+        self.time_wait
+            .insert(self.sockets.tuple_table_mut(), tuple, entry);
+        self.ports.take(&tuple);
+        self.counters.time_wait_peak = self
+            .counters
+            .time_wait_peak
+            .max(self.time_wait.len() as u64);
+    }
+
+    /// A segment for a 4-tuple in TIME-WAIT: what [`TimeWait::on_segment`] decides.
+    pub(super) fn deliver_to_time_wait(
+        &mut self,
+        tuple: FourTuple,
+        from: u32,
+        seg: &Segment,
+        now: SimTime,
+    ) {
+        let entry = self
+            .time_wait
+            .get_mut(self.sockets.tuple_table(), &tuple)
+            .expect("checked");
+        let verdict = entry.record.on_segment(seg, &self.config.tcp, now);
+        let (snd_nxt, rcv_nxt) = (entry.record.snd_nxt, entry.record.rcv_nxt);
+        let ack = || {
+            let mut ack = Segment::new(seg.dst_port, seg.src_port, snd_nxt, rcv_nxt, Flags::ACK);
+            // A TIME-WAIT ACK offers the receive window, as Linux's timewait sockets do.
+            ack.window = self.config.tcp.recv_buffer;
+            Datagram::new(tuple.local_addr, tuple.remote_addr, ack)
+        };
+        match verdict {
+            Verdict::Ignore => {}
+            Verdict::Ack => self.output.datagrams.push(ack()),
+            Verdict::Restart | Verdict::AckAndRestart => {
+                if verdict == Verdict::AckAndRestart {
+                    self.output.datagrams.push(ack());
+                }
+                self.time_wait.restart(
+                    self.sockets.tuple_table_mut(),
+                    &tuple,
+                    now.saturating_add(self.config.tcp.time_wait_length()),
+                );
+            }
+            Verdict::Reopen(isn) => {
+                self.remove_time_wait(&tuple);
+                if self.listeners.contains(seg.dst_port) {
+                    self.deliver_to_listener(tuple, from, seg, Some(isn), now);
+                } else {
+                    self.reply_closed(tuple, seg);
+                }
+            }
+            Verdict::Close => self.remove_time_wait(&tuple),
+        }
     }
 }
 
