@@ -1,13 +1,12 @@
 //! Applications: what drives the sockets. Each is plain data (its spec) plus a small state
 //! machine that reacts to socket events and its own timers by calling its host.
 
-use crate::connmap::ConnMap;
 use crate::topology::NodeId;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 use std::collections::VecDeque;
 use synack_kernel::{SimDuration, SimRng, SimTime};
-use synack_tcp::host::{ConnId, Host, HostError};
+use synack_tcp::host::{ConnId, ConnMap, DemuxHint, Host, HostError};
 use synack_tcp::{ErrorKind, Event};
 
 /// When a client opens connections.
@@ -219,11 +218,12 @@ pub enum App {
 }
 
 impl App {
-    /// Starts loading this application's record of the connection in `slot`: a hint only.
-    pub fn prefetch(&self, slot: u32) {
+    /// Starts loading this application's record of the connection a datagram with `hint`
+    /// is for: a hint only.
+    pub fn prefetch(&self, hint: DemuxHint) {
         match self {
-            App::Client(c) => c.conns.prefetch(slot),
-            App::Server(s) => s.conns.prefetch(slot),
+            App::Client(c) => c.conns.prefetch(hint),
+            App::Server(s) => s.conns.prefetch(hint),
             App::Flooder(_) | App::Peer(_) => {}
         }
     }

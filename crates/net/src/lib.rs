@@ -6,7 +6,6 @@
 //! sequence diagrams of short point-to-point runs.
 
 pub mod app;
-mod connmap;
 pub mod diagram;
 pub mod lifecycle;
 pub mod pcap;

@@ -7,13 +7,14 @@ use crate::app::{
     App, Client, ClientSpec, FlooderSpec, Peer, PeerSpec, Requests, Server, ServerSpec,
     spoofed_source,
 };
-use crate::connmap::ConnMap;
 use crate::topology::{LinkId, NodeId, Routes};
 use std::collections::BTreeMap;
 use synack_kernel::chunked::{Chunked, ChunkedFifo};
 use synack_kernel::{RandomStreams, Scheduler, SimDuration, SimRng, SimTime};
 use synack_link::{DropCause, Fate, Link, LinkConfig, Packet, Way};
-use synack_tcp::host::{ConnId, Datagram, Host, HostConfig, HostCounters, HostOutput};
+use synack_tcp::host::{
+    ConnId, ConnMap, Datagram, DemuxHint, Host, HostConfig, HostCounters, HostOutput,
+};
 use synack_tcp::{Event, Flags, FourTuple, Segment, Seq, Transition};
 
 /// A node: a host with a TCP layer, or a router that only forwards.
@@ -135,6 +136,8 @@ struct InFlight {
     link: LinkId,
     way: Way,
     datagram: Datagram,
+    /// The sender's demultiplexing hint, carried beside the datagram for the receiver.
+    hint: DemuxHint,
     corrupt: bool,
 }
 
@@ -166,6 +169,7 @@ struct Lane {
 struct LaneEntry {
     at: SimTime,
     datagram: Datagram,
+    hint: DemuxHint,
 }
 
 struct Node {
@@ -447,7 +451,7 @@ impl World {
     }
 
     /// Sends a datagram from `node` toward its destination.
-    fn send(&mut self, node: NodeId, datagram: Datagram, now: SimTime) {
+    fn send(&mut self, node: NodeId, datagram: Datagram, hint: DemuxHint, now: SimTime) {
         let Some((link_id, way)) = self.routes.next_hop(node, datagram.dst) else {
             self.unroutable += 1;
             return;
@@ -488,7 +492,7 @@ impl World {
             if at >= lane.last && !corrupt {
                 lane.last = at;
                 let first = lane.queue.is_empty();
-                lane.queue.push_back(LaneEntry { at, datagram });
+                lane.queue.push_back(LaneEntry { at, datagram, hint });
                 if first {
                     self.schedule(at, Ev::ArriveInOrder(link_id, way));
                 }
@@ -499,6 +503,7 @@ impl World {
                 link: link_id,
                 way,
                 datagram,
+                hint,
                 corrupt,
             };
             let index = match self.free_flights.pop() {
@@ -537,8 +542,8 @@ impl World {
                 }
             }
             output.transitions.clear();
-            for d in output.datagrams.drain(..) {
-                self.send(node, d, now);
+            for (d, hint) in output.datagrams.drain(..).zip(output.hints.drain(..)) {
+                self.send(node, d, hint, now);
             }
             for (id, event) in output.events.drain(..) {
                 self.dispatch(node, id, event, now);
@@ -609,6 +614,7 @@ impl World {
             link,
             way,
             datagram,
+            hint,
             corrupt,
         } = flight;
         if let Some(o) = self.observer.as_mut() {
@@ -623,9 +629,9 @@ impl World {
             return;
         }
         match self.nodes[node.0 as usize].host.as_mut() {
-            None => self.send(node, datagram, now),
+            None => self.send(node, datagram, hint, now),
             Some(host) => {
-                host.handle(&datagram, now);
+                host.handle_with_hint(&datagram, hint, now);
                 self.flush(node, now);
             }
         }
@@ -642,23 +648,21 @@ impl World {
             Ev::ArriveInOrder(link, way) => {
                 let node = self.far_end(link, way);
                 let lane = &mut self.lanes[link.0 as usize][way as usize];
-                let datagram = lane
+                let LaneEntry { datagram, hint, .. } = lane
                     .queue
                     .pop_front()
-                    .expect("an arrival event for a lane's front")
-                    .datagram;
+                    .expect("an arrival event for a lane's front");
                 if let Some(front) = lane.queue.front() {
                     let next = front.at;
                     // The lane's next datagram will likely be handled soon: start loading what
                     // it touches now, so the misses overlap this arrival's work.
                     let n = &self.nodes[node.0 as usize];
                     if let Some(host) = n.host.as_ref()
-                        && host.prefetch(&front.datagram)
+                        && host.prefetch(&front.datagram, front.hint)
                     {
-                        let slot = front.datagram.demux.to;
-                        n.owners.prefetch(slot);
+                        n.owners.prefetch(front.hint);
                         for &app in &n.apps {
-                            self.apps[app as usize].prefetch(slot);
+                            self.apps[app as usize].prefetch(front.hint);
                         }
                     }
                     self.schedule(next, Ev::ArriveInOrder(link, way));
@@ -670,6 +674,7 @@ impl World {
                         link,
                         way,
                         datagram,
+                        hint,
                         corrupt: false,
                     },
                 );
@@ -771,7 +776,8 @@ impl World {
                     Segment::new(port, f.target_port, Seq(self.rng_u32()), Seq(0), Flags::SYN);
                 syn.window = 65535;
                 syn.mss = Some(1460);
-                self.send(f.node, Datagram::new(src, f.target_addr, syn), now);
+                let syn = Datagram::new(src, f.target_addr, syn);
+                self.send(f.node, syn, DemuxHint::NONE, now);
                 *self.flooded.entry(i).or_default() += 1;
                 let mean = 1.0 / f.per_second;
                 let gap = if f.poisson {

@@ -28,7 +28,7 @@ enum Who {
 }
 
 enum Ev {
-    Arrive(Who, Datagram),
+    Arrive(Who, Datagram, DemuxHint),
     Wake(Who),
 }
 
@@ -81,7 +81,7 @@ impl Net {
     fn flush(&mut self, who: Who) {
         let now = self.now();
         let output = std::mem::take(self.host(who).output());
-        for d in output.datagrams {
+        for (d, hint) in output.datagrams.into_iter().zip(output.hints) {
             self.log.push((now, who, d));
             if (self.drop)(who, &d) {
                 continue;
@@ -92,7 +92,7 @@ impl Net {
                 Who::Client
             };
             self.scheduler
-                .schedule_after(SimDuration::from_millis(1), Ev::Arrive(to, d))
+                .schedule_after(SimDuration::from_millis(1), Ev::Arrive(to, d, hint))
                 .unwrap();
         }
         self.events
@@ -109,8 +109,8 @@ impl Net {
         self.flush(Who::Server);
         while let Some((now, ev)) = self.scheduler.step_until(t) {
             match ev {
-                Ev::Arrive(who, d) => {
-                    self.host(who).handle(&d, now);
+                Ev::Arrive(who, d, hint) => {
+                    self.host(who).handle_with_hint(&d, hint, now);
                     self.flush(who);
                 }
                 Ev::Wake(who) => {
@@ -127,17 +127,6 @@ impl Net {
         let id = self.client.connect(SERVER, PORT, now).unwrap();
         self.flush(Who::Client);
         id
-    }
-
-    /// The client closes `id` at `at`, and its FIN is lost on the wire (as every client
-    /// FIN is from now on): returns that FIN, to deliver by hand.
-    fn close_losing_fin(&mut self, id: ConnId, at: SimTime) -> Datagram {
-        self.drop = Box::new(|who, d| who == Who::Client && d.segment.has(Flags::FIN));
-        self.client.close(id, at).unwrap();
-        self.flush(Who::Client);
-        let fin = self.log.last().unwrap().2;
-        assert!(fin.segment.has(Flags::FIN));
-        fin
     }
 
     /// Segments `who` sent at or after `from`, as (time, flags).
@@ -207,110 +196,6 @@ fn established_superseded_handshake_timers_are_not_deadlines() {
         net.client.next_deadline(),
         Some(ms(21) + net.client.time_wait_length())
     );
-}
-
-#[test]
-fn established_datagrams_carry_both_sockets_slots() {
-    let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
-    net.server.listen(PORT, 16).unwrap();
-    // An extra socket on the server (refused later), so the two hosts' slots differ.
-    net.server.connect(CLIENT, 9, SimTime::ZERO).unwrap();
-    net.flush(Who::Server);
-    let _first = net.connect();
-    let id = net.connect();
-    net.run_until(ms(10));
-    net.server.accept(PORT).unwrap().unwrap();
-    let accepted = net.server.accept(PORT).unwrap().unwrap();
-    let port = net.client.tuple(id).unwrap().local_port;
-    let hints: Vec<_> = net
-        .log
-        .iter()
-        .filter(|(_, _, d)| d.segment.src_port == port || d.segment.dst_port == port)
-        .map(|(_, w, d)| (*w, d.demux))
-        .collect();
-    let (client, server, none) = (id.slot(), accepted.slot(), DemuxHint::NO_SLOT);
-    assert_ne!(client, server);
-    assert_eq!(
-        hints,
-        [
-            (
-                Who::Client,
-                DemuxHint {
-                    from: client,
-                    to: none
-                }
-            ),
-            (
-                Who::Server,
-                DemuxHint {
-                    from: server,
-                    to: client
-                }
-            ),
-            (
-                Who::Client,
-                DemuxHint {
-                    from: client,
-                    to: server
-                }
-            ),
-        ]
-    );
-}
-
-#[test]
-fn established_wrong_demux_hint_still_reaches_the_tuples_socket() {
-    let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
-    net.server.listen(PORT, 16).unwrap();
-    let first = net.connect();
-    let second = net.connect();
-    net.run_until(ms(10));
-    let first_server = net.server.accept(PORT).unwrap().unwrap();
-    let second_server = net.server.accept(PORT).unwrap().unwrap();
-    // The first connection's FIN is lost on the wire, then delivered by hand with hints
-    // naming the second connection's socket and a slot that does not exist.
-    let fin = net.close_losing_fin(first, ms(10));
-    assert_eq!(fin.demux.to, first_server.slot());
-    let mut wrong = fin;
-    wrong.demux.to = second_server.slot();
-    net.server.handle(&wrong, ms(11));
-    assert_eq!(net.server.state(first_server), Some(State::CloseWait));
-    assert_eq!(net.server.state(second_server), Some(State::Established));
-    let mut missing = fin;
-    missing.demux.to = 1_000_000;
-    let mut second_fin = net.close_losing_fin(second, ms(12));
-    second_fin.demux = missing.demux;
-    net.server.handle(&second_fin, ms(13));
-    assert_eq!(net.server.state(second_server), Some(State::CloseWait));
-}
-
-#[test]
-fn established_prefetch_with_any_hint_changes_nothing() {
-    let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
-    net.server.listen(PORT, 16).unwrap();
-    let client = net.connect();
-    net.run_until(ms(10));
-    let server = net.server.accept(PORT).unwrap().unwrap();
-    let fin = net.close_losing_fin(client, ms(10));
-    // A small host skips prefetching; one with as many sockets as the threshold does it.
-    assert!(!net.server.prefetch(&fin));
-    for _ in 1..Host::PREFETCH_FROM {
-        net.server.connect(CLIENT, 9, ms(10)).unwrap();
-    }
-    let out = net.server.output();
-    out.datagrams.clear();
-    out.events.clear();
-    out.transitions.clear();
-    // Hints naming the socket, no socket, a slot past the end and the largest slot.
-    for to in [server.slot(), DemuxHint::NO_SLOT, 1_000_000, u32::MAX - 1] {
-        let mut hinted = fin;
-        hinted.demux.to = to;
-        assert!(net.server.prefetch(&hinted));
-    }
-    assert_eq!(net.server.state(server), Some(State::Established));
-    assert!(net.server.output().is_empty());
-    net.server.handle(&fin, ms(11));
-    assert_eq!(net.server.state(server), Some(State::CloseWait));
 }
 
 #[test]
@@ -804,7 +689,6 @@ fn crash_handles_from_before_never_name_connections_after() {
     net.client.reboot();
     let after = net.connect();
     assert_ne!(after, before);
-    assert_eq!(after.slot(), before.slot(), "the slot is reused");
     assert_eq!(net.client.state(before), None);
     assert_eq!(net.client.state(after), Some(State::SynSent));
 }

@@ -93,7 +93,7 @@ impl Host {
             return;
         };
         let (tuple, stage) = (socket.tuple, socket.stage);
-        let demux = DemuxHint {
+        let hint = DemuxHint {
             from: id.slot,
             to: self.sockets.peer_slot(id.slot),
         };
@@ -103,14 +103,12 @@ impl Host {
             &mut self.output,
             &mut self.counters,
         );
-        output
-            .datagrams
-            .extend(produced.segments.drain(..).map(|segment| Datagram {
-                src: tuple.local_addr,
-                dst: tuple.remote_addr,
-                segment,
-                demux,
-            }));
+        for segment in produced.segments.drain(..) {
+            output.send(
+                Datagram::new(tuple.local_addr, tuple.remote_addr, segment),
+                hint,
+            );
+        }
         let mut entered_time_wait = false;
         for t in produced.transitions.drain(..) {
             if t.to == State::CloseWait {

@@ -1,11 +1,12 @@
-//! What a host sends and tells: datagrams (a TCP segment between two addresses, with the
-//! simulator's demultiplexing hint) and the output a host accumulates for its driver.
+//! What a host sends and tells: datagrams (a TCP segment between two addresses), the
+//! simulator's demultiplexing hint that rides beside each, and the output a host
+//! accumulates for its driver.
 
 use super::sockets::{ConnId, NO_SLOT};
 use crate::{Event, FourTuple, Segment, Transition};
 
-/// An IPv4 datagram carrying a TCP segment.
-#[derive(Debug, Clone, Copy)]
+/// An IPv4 datagram carrying a TCP segment: what is on the wire, and nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Datagram {
     /// Source address.
     pub src: u32,
@@ -13,19 +14,12 @@ pub struct Datagram {
     pub dst: u32,
     /// The segment.
     pub segment: Segment,
-    /// Simulator metadata, not on the wire; see [`DemuxHint`].
-    pub demux: DemuxHint,
 }
 
 impl Datagram {
-    /// A datagram without a demultiplexing hint.
+    /// A datagram from `src` to `dst`.
     pub fn new(src: u32, dst: u32, segment: Segment) -> Self {
-        Datagram {
-            src,
-            dst,
-            segment,
-            demux: DemuxHint::NONE,
-        }
+        Datagram { src, dst, segment }
     }
 
     /// The 4-tuple as the receiving host sees it: its address and port are the local ones.
@@ -39,36 +33,27 @@ impl Datagram {
     }
 }
 
-/// Equal when addresses and segments are: the hint is not part of what was sent.
-impl PartialEq for Datagram {
-    fn eq(&self, other: &Self) -> bool {
-        (self.src, self.dst, self.segment) == (other.src, other.dst, other.segment)
-    }
-}
-
-impl Eq for Datagram {}
-
-/// Where the sending socket sits in its host, and where the sender believes the receiving
-/// socket sits in the receiver (the slot named in the peer's last datagram), as Linux's
-/// early demux caches a socket on the packet or an ns-3 packet tag rides along. The
-/// receiver checks the hinted slot's 4-tuple before its 4-tuple table and falls back to the
-/// table on any mismatch, so the hint never changes which socket gets a segment: it saves
-/// the table's lookup, two cache misses a segment with a million connections open.
+/// Simulator metadata that travels beside a datagram (never in it), as Linux's early demux
+/// caches a socket on the packet or an ns-3 packet tag rides along: where the sending
+/// socket sits in its host, and where the sender believes the receiving socket sits in the
+/// receiver (as the peer's last datagram told it). The receiver checks the hinted socket's
+/// 4-tuple before its 4-tuple table and falls back to the table on any mismatch, so the hint
+/// never changes which socket gets a segment: it saves the table's lookup, two cache misses
+/// a segment with a million connections open. A driver carries it unopened, from
+/// [`HostOutput::hints`] to [`crate::host::Host::handle_with_hint`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DemuxHint {
-    /// The sending socket's slot ([`ConnId::slot`]), or [`DemuxHint::NO_SLOT`].
-    pub from: u32,
-    /// The receiving socket's slot as the sender last learned it, or [`DemuxHint::NO_SLOT`].
-    pub to: u32,
+    /// The sending socket's slot, or [`NO_SLOT`].
+    pub(super) from: u32,
+    /// The receiving socket's slot as the sender last learned it, or [`NO_SLOT`].
+    pub(super) to: u32,
 }
 
 impl DemuxHint {
-    /// No slot known.
-    pub const NO_SLOT: u32 = NO_SLOT;
-    /// No hint either way.
+    /// No hint either way: what a datagram from outside the simulated hosts carries.
     pub const NONE: DemuxHint = DemuxHint {
-        from: Self::NO_SLOT,
-        to: Self::NO_SLOT,
+        from: NO_SLOT,
+        to: NO_SLOT,
     };
 }
 
@@ -77,6 +62,8 @@ impl DemuxHint {
 pub struct HostOutput {
     /// Datagrams to send, in order.
     pub datagrams: Vec<Datagram>,
+    /// The demultiplexing hint of each datagram: `hints[i]` goes with `datagrams[i]`.
+    pub hints: Vec<DemuxHint>,
     /// Socket events, by connection.
     pub events: Vec<(ConnId, Event)>,
     /// State changes, by connection and 4-tuple.
@@ -87,5 +74,19 @@ impl HostOutput {
     /// Whether nothing is waiting.
     pub fn is_empty(&self) -> bool {
         self.datagrams.is_empty() && self.events.is_empty() && self.transitions.is_empty()
+    }
+
+    /// Queues `datagram` to send, with its hint.
+    pub(super) fn send(&mut self, datagram: Datagram, hint: DemuxHint) {
+        self.datagrams.push(datagram);
+        self.hints.push(hint);
+    }
+
+    /// Empties the output.
+    pub fn clear(&mut self) {
+        self.datagrams.clear();
+        self.hints.clear();
+        self.events.clear();
+        self.transitions.clear();
     }
 }

@@ -2,7 +2,7 @@
 //! and accept queues, SYN cookies, the per-source SYN rate filter, and what a segment for a
 //! listening port does.
 
-use super::datagram::Datagram;
+use super::datagram::{Datagram, DemuxHint};
 use super::ratelimit::SourceBuckets;
 use super::sockets::{ConnId, Socket, Stage};
 use super::{Host, HostError, SynCookies, cookies};
@@ -182,9 +182,10 @@ impl Host {
     /// Answers a segment no socket, record or listener takes, as CLOSED does.
     pub(super) fn reply_closed(&mut self, tuple: FourTuple, seg: &Segment) {
         if let Some(reply) = closed_reply(seg) {
-            self.output
-                .datagrams
-                .push(Datagram::new(tuple.local_addr, tuple.remote_addr, reply));
+            self.output.send(
+                Datagram::new(tuple.local_addr, tuple.remote_addr, reply),
+                DemuxHint::NONE,
+            );
         }
     }
 
@@ -287,9 +288,10 @@ impl Host {
         // encodes nothing in timestamps, so it never offers them.
         synack.window = self.config.tcp.syn_window_for(self.config.tcp.recv_buffer);
         synack.mss = Some(self.config.tcp.mss);
-        self.output
-            .datagrams
-            .push(Datagram::new(tuple.local_addr, tuple.remote_addr, synack));
+        self.output.send(
+            Datagram::new(tuple.local_addr, tuple.remote_addr, synack),
+            DemuxHint::NONE,
+        );
         self.counters.cookies_sent += 1;
     }
 

@@ -18,6 +18,7 @@
 mod active_open;
 mod calls;
 mod config;
+mod connmap;
 pub mod cookies;
 mod datagram;
 mod demux;
@@ -31,7 +32,11 @@ mod sockets;
 mod timers;
 mod timewait;
 
+#[cfg(test)]
+mod tests;
+
 pub use config::{HostConfig, PROFILES, SynCookies, TwReuse, keepalive_detection, profile};
+pub use connmap::ConnMap;
 pub use datagram::{Datagram, DemuxHint, HostOutput};
 pub use ratelimit::SynRateLimit;
 pub use sockets::ConnId;
@@ -354,13 +359,12 @@ impl Host {
     /// Returns whether it prefetched: not while the host has had fewer than
     /// [`Host::PREFETCH_FROM`] sockets open at once, when its sockets stay in the cache and
     /// computing the addresses would be all cost. A caller may skip its own prefetches
-    /// likewise.
-    pub fn prefetch(&self, datagram: &Datagram) -> bool {
+    /// likewise, and start loading its own [`ConnMap`] entries with [`ConnMap::prefetch`].
+    pub fn prefetch(&self, datagram: &Datagram, hint: DemuxHint) -> bool {
         if self.sockets.slots_used() < Self::PREFETCH_FROM {
             return false;
         }
-        self.sockets
-            .prefetch(&datagram.receiver_tuple(), datagram.demux.to);
+        self.sockets.prefetch(&datagram.receiver_tuple(), hint.to);
         true
     }
 
@@ -368,15 +372,20 @@ impl Host {
     /// [`Host::prefetch`] works: 4,096 slots are 950 KB, about a core's L2 cache.
     pub const PREFETCH_FROM: usize = 4096;
 
-    /// A datagram arrives at `now`.
+    /// A datagram arrives at `now`, without a hint (from outside the simulated hosts).
     pub fn handle(&mut self, datagram: &Datagram, now: SimTime) {
+        self.handle_with_hint(datagram, DemuxHint::NONE, now);
+    }
+
+    /// A datagram arrives at `now`, with the hint its sender's output gave it.
+    pub fn handle_with_hint(&mut self, datagram: &Datagram, hint: DemuxHint, now: SimTime) {
         if !self.up || !self.addrs.contains(&datagram.dst) {
             return;
         }
         let seg = &datagram.segment;
         let tuple = datagram.receiver_tuple();
-        let from = datagram.demux.from;
-        if let Some(slot) = self.sockets.find(datagram.demux.to, &tuple) {
+        let from = hint.from;
+        if let Some(slot) = self.sockets.find(hint.to, &tuple) {
             if from != NO_SLOT {
                 self.sockets.set_peer_slot(slot, from);
             }

@@ -12,24 +12,12 @@ use synack_kernel::chunked::Chunked;
 use synack_kernel::hint::prefetch;
 
 /// A socket's handle: a slot and the generation that owns it, so a stale handle never
-/// reaches a later connection in the same slot.
+/// reaches a later connection in the same slot. Opaque outside the host: keep
+/// per-connection data in a [`super::ConnMap`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId {
     pub(super) slot: u32,
     pub(super) generation: u32,
-}
-
-impl ConnId {
-    /// The socket's slot. Slots are dense (reused as connections end), so a caller may keep
-    /// its own per-connection data in a vector indexed by slot instead of a hash map.
-    pub fn slot(self) -> u32 {
-        self.slot
-    }
-
-    /// Which occupant of the slot this is; no two connections of a host share both.
-    pub fn generation(self) -> u32 {
-        self.generation
-    }
 }
 
 /// No slot: a datagram's sender or receiver the hint does not know.

@@ -3,7 +3,7 @@
 //! [`TimeWait::on_segment`], shared with an endpoint that holds TIME-WAIT itself).
 
 use super::Host;
-use super::datagram::Datagram;
+use super::datagram::{Datagram, DemuxHint};
 use super::demux::tuple_tag;
 use super::probe::ProbeTable;
 use super::sockets::ConnId;
@@ -238,10 +238,10 @@ impl Host {
         };
         match verdict {
             Verdict::Ignore => {}
-            Verdict::Ack => self.output.datagrams.push(ack()),
+            Verdict::Ack => self.output.send(ack(), DemuxHint::NONE),
             Verdict::Restart | Verdict::AckAndRestart => {
                 if verdict == Verdict::AckAndRestart {
-                    self.output.datagrams.push(ack());
+                    self.output.send(ack(), DemuxHint::NONE);
                 }
                 self.time_wait.restart(
                     self.sockets.tuple_table_mut(),

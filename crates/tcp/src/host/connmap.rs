@@ -1,8 +1,11 @@
-//! Per-connection data kept by slot: a vector indexed by [`ConnId::slot`], each entry
-//! tagged with the generation it belongs to. The host reuses slots, so the vector stays as
-//! long as the most connections open at once, and a lookup is an index, not a hash.
+//! Per-connection data of a driver (applications, the simulator), kept by the host's socket
+//! slot: a vector indexed by slot, each entry tagged with the generation it belongs to. The
+//! host reuses slots, so the vector stays as long as the most connections open at once, and
+//! a lookup is an index, not a hash. Here, beside the socket table, so that nothing outside
+//! the host knows what a slot is.
 
-use synack_tcp::host::ConnId;
+use super::datagram::DemuxHint;
+use super::sockets::ConnId;
 
 /// A map from the connections of one host to `T`.
 #[derive(Debug, Clone)]
@@ -22,41 +25,41 @@ impl<T> ConnMap<T> {
     /// Sets `id`'s value, replacing whatever its slot held (an earlier connection's value
     /// is dropped with it: that connection is gone).
     pub fn insert(&mut self, id: ConnId, value: T) {
-        let slot = id.slot() as usize;
+        let slot = id.slot as usize;
         if slot >= self.entries.len() {
             self.entries.resize_with(slot + 1, || None);
         }
-        self.entries[slot] = Some((id.generation(), value));
+        self.entries[slot] = Some((id.generation, value));
     }
 
-    /// Starts loading the entry of the connection in `slot`: a hint only, for a driver that
-    /// knows which connection comes next.
-    pub fn prefetch(&self, slot: u32) {
-        if let Some(entry) = self.entries.get(slot as usize) {
+    /// Starts loading the entry of the connection a datagram with `hint` is for: a hint
+    /// only, for a driver that knows which datagram arrives next.
+    pub fn prefetch(&self, hint: DemuxHint) {
+        if let Some(entry) = self.entries.get(hint.to as usize) {
             synack_kernel::hint::prefetch(entry);
         }
     }
 
     /// `id`'s value, if it has one.
     pub fn get(&self, id: ConnId) -> Option<&T> {
-        match self.entries.get(id.slot() as usize) {
-            Some(Some((generation, value))) if *generation == id.generation() => Some(value),
+        match self.entries.get(id.slot as usize) {
+            Some(Some((generation, value))) if *generation == id.generation => Some(value),
             _ => None,
         }
     }
 
     /// `id`'s value, mutably, if it has one.
     pub fn get_mut(&mut self, id: ConnId) -> Option<&mut T> {
-        match self.entries.get_mut(id.slot() as usize) {
-            Some(Some((generation, value))) if *generation == id.generation() => Some(value),
+        match self.entries.get_mut(id.slot as usize) {
+            Some(Some((generation, value))) if *generation == id.generation => Some(value),
             _ => None,
         }
     }
 
     /// Removes and returns `id`'s value.
     pub fn remove(&mut self, id: ConnId) -> Option<T> {
-        let entry = self.entries.get_mut(id.slot() as usize)?;
-        if entry.as_ref().is_some_and(|(g, _)| *g == id.generation()) {
+        let entry = self.entries.get_mut(id.slot as usize)?;
+        if entry.as_ref().is_some_and(|(g, _)| *g == id.generation) {
             entry.take().map(|(_, value)| value)
         } else {
             None
@@ -72,8 +75,8 @@ impl<T> ConnMap<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::{Host, HostConfig};
     use synack_kernel::{RandomStreams, SimTime};
-    use synack_tcp::host::{Host, HostConfig};
 
     fn host() -> Host {
         Host::new(
@@ -94,7 +97,7 @@ mod tests {
         map.insert(first, "first");
         host.abort(first, SimTime::ZERO);
         let second = host.connect(2, 80, SimTime::ZERO).unwrap();
-        assert_eq!(second.slot(), first.slot());
+        assert_eq!(second.slot, first.slot);
         assert_eq!(map.get(second), None);
         map.insert(second, "second");
         assert_eq!(map.get(first), None);
@@ -110,10 +113,10 @@ mod tests {
         let id = host.connect(2, 80, SimTime::ZERO).unwrap();
         let mut map = ConnMap::default();
         map.insert(id, 7);
-        for slot in [id.slot(), id.slot() + 1, 1_000_000, u32::MAX] {
-            map.prefetch(slot);
+        for to in [id.slot, id.slot + 1, 1_000_000, u32::MAX] {
+            map.prefetch(DemuxHint { from: 0, to });
         }
         assert_eq!(map.get(id), Some(&7));
-        assert_eq!(map.entries.len(), id.slot() as usize + 1);
+        assert_eq!(map.entries.len(), id.slot as usize + 1);
     }
 }
