@@ -32,6 +32,8 @@ pub use synack_report::{clap_exit, plot, write_atomic};
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU8, Ordering};
+use synack_kernel::queue::{QueueFamily, QueueKind, family};
 
 /// How big a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -74,6 +76,10 @@ pub struct ExperimentArgs {
     /// no file is written. For testing --resume.
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
+    /// The simulator's event queue: wheel, heap or priority-queue. Results are the same on
+    /// every queue (same-time events run by a model rule), which this lets one check.
+    #[arg(long, default_value_t = QueueKind::Wheel)]
+    pub queue: QueueKind,
 }
 
 impl ExperimentArgs {
@@ -98,6 +104,7 @@ impl ExperimentArgs {
             resume: false,
             set: Vec::new(),
             stop_after: None,
+            queue: QueueKind::Wheel,
         }
     }
 }
@@ -125,7 +132,24 @@ pub fn run_world(
     let end = scenario.duration().map_err(|e| e.to_string())?;
     let mut spec = scenario.world().map_err(|e| e.to_string())?;
     tweak(&mut spec)?;
-    let mut world = synack_net::World::new(spec).map_err(|e| e.to_string())?;
+    match QUEUE.load(Ordering::Relaxed) {
+        q if q == QueueKind::Heap as u8 => run_on::<family::Heap>(spec, end, observer),
+        q if q == QueueKind::PriorityQueue as u8 => {
+            run_on::<family::PriorityQueue>(spec, end, observer)
+        }
+        _ => run_on::<family::Wheel>(spec, end, observer),
+    }
+}
+
+/// The event queue runs use, from `--queue`: set once, before any point runs.
+static QUEUE: AtomicU8 = AtomicU8::new(QueueKind::Wheel as u8);
+
+fn run_on<Q: QueueFamily>(
+    spec: synack_net::WorldSpec,
+    end: synack_kernel::SimTime,
+    observer: Option<Box<dyn synack_net::Observer>>,
+) -> Result<synack_net::Summary, String> {
+    let mut world = synack_net::World::<Q>::with_queue(spec).map_err(|e| e.to_string())?;
     if let Some(observer) = observer {
         world.observe(observer);
     }
@@ -237,6 +261,7 @@ pub fn results_index(experiments: &[&dyn Experiment], args: &ExperimentArgs) -> 
 }
 
 fn run_all(experiments: &[&dyn Experiment], args: &ExperimentArgs, index: bool) -> ExitCode {
+    QUEUE.store(args.queue as u8, Ordering::Relaxed);
     let mut failed = 0;
     for e in experiments {
         match sweep::sweep(*e, args) {

@@ -11,6 +11,13 @@ pub enum KernelError {
         /// The scheduler's current time.
         now: SimTime,
     },
+    /// A ticket whose place in the order of events has already passed: events due at `at`
+    /// with later tickets have run, or the queue has emptied since it was taken.
+    #[error("cannot schedule at {at} with a ticket taken before events that have already run")]
+    TicketPassed {
+        /// The time asked for.
+        at: SimTime,
+    },
     /// `now + delay` does not fit in [`SimTime`] (about 584 years of nanoseconds).
     #[error("cannot schedule {delay} after {now}: simulated time would overflow")]
     TimeOverflow {

@@ -29,5 +29,5 @@ mod time;
 
 pub use error::KernelError;
 pub use rng::{DEFAULT_SEED, RandomStreams, SimRng};
-pub use scheduler::{EventKey, RunOutcome, Scheduler};
+pub use scheduler::{EventKey, RunOutcome, Scheduler, Ticket};
 pub use time::{SimDuration, SimTime};

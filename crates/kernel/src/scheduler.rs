@@ -19,6 +19,14 @@ impl EventKey {
     }
 }
 
+/// A place in the order of events due at the same time, taken when an event's cause happens
+/// and used when it is scheduled, maybe later ([`Scheduler::schedule_with_ticket`]): the
+/// event then runs among same-time events as if it had been scheduled when the ticket was
+/// taken. A simulator that holds an event back (say, a datagram queued behind another on a
+/// link) keeps its rank this way, so same-time order follows the model, not the bookkeeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ticket(u64);
+
 /// Why a run returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunOutcome {
@@ -32,8 +40,9 @@ pub enum RunOutcome {
 
 /// A discrete-event scheduler over payloads `E`, with queue `Q`.
 ///
-/// Events pop in `(time, insertion order)` order. Handlers get `&mut Scheduler` and may
-/// schedule, cancel and request a stop.
+/// Events pop in `(time, rank)` order, where an event's rank is the order in which it was
+/// scheduled, or its [`Ticket`] was taken. Handlers get `&mut Scheduler` and may schedule,
+/// cancel and request a stop.
 ///
 /// Cancellation is lazy and O(1): the key joins a set and the entry is discarded when it
 /// reaches the head of the queue. Because events pop in `(time, seq)` order, a key at or
@@ -101,6 +110,40 @@ impl<E, Q: EventQueue<E>> Scheduler<E, Q> {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.queue.push(Entry {
+            time: at,
+            seq,
+            event,
+        });
+        Ok(EventKey { time: at, seq })
+    }
+
+    /// Takes the next place in the order of same-time events, for an event to be scheduled
+    /// later with [`Scheduler::schedule_with_ticket`].
+    #[inline]
+    pub fn ticket(&mut self) -> Ticket {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        Ticket(seq)
+    }
+
+    /// Schedules `event` at `at`, ranked by `ticket` among events due then. Refused when `at`
+    /// is before now, or when the ticket's place has passed: an event due at `at` with a
+    /// later ticket has already run, or the queue has emptied since the ticket was taken.
+    #[inline]
+    pub fn schedule_with_ticket(
+        &mut self,
+        at: SimTime,
+        ticket: Ticket,
+        event: E,
+    ) -> Result<EventKey, KernelError> {
+        if at < self.now {
+            return Err(KernelError::InPast { at, now: self.now });
+        }
+        let seq = ticket.0;
+        if seq < self.retired_below || (at, seq) < self.unpopped_from {
+            return Err(KernelError::TicketPassed { at });
+        }
         self.queue.push(Entry {
             time: at,
             seq,

@@ -180,6 +180,11 @@ enum Op {
     Push(u64),
     /// Pop with limit horizon + offset.
     PopUntil(u64),
+    /// Take the next seq for a later push (a scheduler's ticket).
+    Ticket,
+    /// Push at horizon + offset with the oldest ticket taken, pushed later than entries with
+    /// larger seqs; a time at which the ticket's place has passed moves one nanosecond on.
+    PushTicket(u64),
 }
 
 /// Offsets at every scale, with many exact ties, so entries land on every wheel level.
@@ -195,7 +200,12 @@ fn offset() -> impl Strategy<Value = u64> {
 
 fn ops() -> impl Strategy<Value = Vec<Op>> {
     prop::collection::vec(
-        prop_oneof![3 => offset().prop_map(Op::Push), 2 => offset().prop_map(Op::PopUntil)],
+        prop_oneof![
+            3 => offset().prop_map(Op::Push),
+            2 => offset().prop_map(Op::PopUntil),
+            1 => Just(Op::Ticket),
+            1 => offset().prop_map(Op::PushTicket),
+        ],
         1..400,
     )
 }
@@ -206,6 +216,10 @@ struct Oracle {
     entries: BTreeMap<(u64, u64), ()>,
     horizon: u64,
     seq: u64,
+    /// Seqs taken and not yet pushed, oldest first.
+    tickets: std::collections::VecDeque<u64>,
+    /// The last entry popped.
+    last_popped: Option<(u64, u64)>,
 }
 
 impl Oracle {
@@ -221,6 +235,29 @@ impl Oracle {
         self.seq += 1;
     }
 
+    /// Takes a seq for a later push.
+    fn ticket(&mut self) {
+        self.tickets.push_back(self.seq);
+        self.seq += 1;
+    }
+
+    /// Pushes at the horizon plus `offset` with the oldest ticket, to both.
+    fn push_ticket<Q: EventQueue<u64>>(&mut self, q: &mut Q, offset: u64) {
+        let Some(seq) = self.tickets.pop_front() else {
+            return;
+        };
+        let mut time = self.horizon.saturating_add(offset);
+        if self.last_popped.is_some_and(|last| (time, seq) < last) {
+            time += 1;
+        }
+        q.push(Entry {
+            time: t(time),
+            seq,
+            event: seq,
+        });
+        self.entries.insert((time, seq), ());
+    }
+
     /// Pops with limit horizon plus `offset` from the queue, and checks what came out.
     fn pop_until<Q: EventQueue<u64>>(&mut self, q: &mut Q, offset: u64) {
         let limit = self.horizon.saturating_add(offset);
@@ -230,6 +267,7 @@ impl Oracle {
         }
         let got = q.pop_until(t(limit)).map(|e| (e.time.as_nanos(), e.seq));
         assert_eq!(got, expected);
+        self.last_popped = got.or(self.last_popped);
         self.horizon = got.map_or(limit, |(time, _)| time);
     }
 
@@ -257,6 +295,8 @@ fn check_against_oracle<Q: EventQueue<u64>>(ops: &[Op]) {
         match *op {
             Op::Push(offset) => oracle.push(&mut q, offset),
             Op::PopUntil(offset) => oracle.pop_until(&mut q, offset),
+            Op::Ticket => oracle.ticket(),
+            Op::PushTicket(offset) => oracle.push_ticket(&mut q, offset),
         }
         oracle.check(&q);
     }

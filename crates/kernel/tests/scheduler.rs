@@ -235,3 +235,56 @@ fn step_until_pops_only_what_is_due() {
     assert_eq!(s.now(), t(10));
     assert_eq!(s.step_until(t(20)), Some((t(20), 2)));
 }
+
+// ---- Tickets ---------------------------------------------------------------------------
+
+/// A chain of held-back events (each scheduled when the one before runs, as a link's queued
+/// datagrams are) ranks among same-time events by when each ticket was taken.
+fn ticket_chain<Q: EventQueue<&'static str>>() -> Vec<(u64, &'static str)> {
+    let mut s: Scheduler<&'static str, Q> = Scheduler::new();
+    let first = s.ticket();
+    let second = s.ticket();
+    s.schedule_with_ticket(t(10), first, "first").unwrap();
+    // Scheduled now, after both tickets: ranks after them at t = 10.
+    s.schedule_at(t(10), "timer").unwrap();
+    let mut fired = Vec::new();
+    s.run(|s, e| {
+        fired.push((s.now().as_nanos(), e));
+        if e == "first" {
+            // The held-back event joins the queue only now, and still runs before "timer".
+            s.schedule_with_ticket(t(10), second, "second").unwrap();
+        }
+    });
+    fired
+}
+
+#[test]
+fn ticket_ranks_a_later_scheduled_event_by_when_it_was_taken() {
+    let expected = [(10, "first"), (10, "second"), (10, "timer")];
+    assert_eq!(ticket_chain::<TimingWheel<_>>(), expected);
+    assert_eq!(ticket_chain::<HeapQueue<_>>(), expected);
+    assert_eq!(ticket_chain::<IndexedQueue<_>>(), expected);
+}
+
+#[test]
+fn ticket_whose_place_has_passed_is_refused() {
+    let mut s: Scheduler<u32> = Scheduler::new();
+    let early = s.ticket();
+    s.schedule_at(t(10), 1).unwrap();
+    s.schedule_at(t(20), 2).unwrap();
+    assert_eq!(s.step(), Some((t(10), 1)));
+    // An event at t = 10 ranked before the one that ran would run out of order.
+    assert_eq!(
+        s.schedule_with_ticket(t(10), early, 3),
+        Err(KernelError::TicketPassed { at: t(10) })
+    );
+    assert!(s.schedule_with_ticket(t(11), early, 3).is_ok());
+    assert_eq!(run_all(&mut s), [(11, 3), (20, 2)]);
+    // The queue has emptied: every ticket taken before is void.
+    let stale = s.ticket();
+    s.step();
+    assert_eq!(
+        s.schedule_with_ticket(t(30), stale, 4),
+        Err(KernelError::TicketPassed { at: t(30) })
+    );
+}

@@ -426,3 +426,62 @@ fn datagrams_on_their_way_in_order_hold_one_event_a_link_direction() {
     let report = workload.finish(&mut world);
     assert_eq!((report.connected, report.server_closed), (2_000, 2_000));
 }
+
+/// Two clients' SYNs reach a server at the same nanosecond, and its SYN queue has room for
+/// one. Client A sent its SYN at 1 ms, behind an earlier SYN on its link (to a closed port),
+/// so the simulator queues A's arrival only when that one arrives, at 10 ms; client B sent
+/// its SYN at 2 ms on a faster link, and its arrival was queued then. The model's rule (same
+/// time: in the order sent) gives the slot to A, on every event queue; B's SYN is dropped
+/// and B connects on its retry a second later.
+fn same_nanosecond_syns<Q: synack_kernel::queue::QueueFamily>() -> (Vec<f64>, Vec<f64>) {
+    const OTHER: u32 = 0x0a00_0003;
+    let mut linux = profile("linux").unwrap();
+    linux.syncookies = SynCookies::Off;
+    let at = |ms: f64| Schedule::At(vec![secs(ms / 1000.0)]);
+    let to = |app: AppSpec, port: u16| match app {
+        AppSpec::Client(c) => AppSpec::Client(ClientSpec {
+            server_port: port,
+            ..c
+        }),
+        other => other,
+    };
+    let mut world = World::<Q>::with_queue(WorldSpec {
+        seed: 7,
+        nodes: vec![
+            host("a", CLIENT, linux.clone()),
+            host("b", OTHER, linux.clone()),
+            host("server", SERVER, linux),
+        ],
+        links: vec![link("a", 0, 2, 10), link("b", 1, 2, 9)],
+        apps: vec![
+            server(2, 1, ServerClose::WaitForClient),
+            to(client(0, at(0.0), ClientClose::Active), 81),
+            client(0, at(1.0), ClientClose::Active),
+            client(1, at(2.0), ClientClose::Active),
+        ],
+        faults: vec![],
+    })
+    .unwrap();
+    let s = world.run_until(secs(5.0));
+    (
+        client_stats(&s, 2).setup_times_s,
+        client_stats(&s, 3).setup_times_s,
+    )
+}
+
+#[test]
+fn same_nanosecond_arrivals_run_in_the_order_sent_on_every_queue() {
+    use synack_kernel::queue::family;
+    for (a, b) in [
+        same_nanosecond_syns::<family::Wheel>(),
+        same_nanosecond_syns::<family::Heap>(),
+        same_nanosecond_syns::<family::PriorityQueue>(),
+    ] {
+        // A: one round trip on its 10 ms link. B: its SYN was dropped, and the retry at
+        // 1 s (Linux's initial RTO) takes one 9 ms round trip.
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert!((a[0] - 0.020).abs() < 1e-5, "{a:?}");
+        assert_eq!(b.len(), 1, "{b:?}");
+        assert!((b[0] - 1.018).abs() < 1e-5, "{b:?}");
+    }
+}

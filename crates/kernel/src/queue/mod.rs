@@ -22,7 +22,7 @@ use std::str::FromStr;
 pub struct Entry<E> {
     /// When the event fires.
     pub time: SimTime,
-    /// Insertion order, strictly increasing across pushes; breaks ties at equal `time`.
+    /// The rank among entries at the same `time`, smaller first; unique among entries held.
     pub seq: u64,
     /// The caller's payload.
     pub event: E,
@@ -30,10 +30,12 @@ pub struct Entry<E> {
 
 /// A priority queue of [`Entry`] ordered by `(time, seq)`.
 ///
-/// Contract, which [`crate::Scheduler`] upholds: `seq` strictly increases from one push to
-/// the next, and every pushed `time` is at or after the *horizon*: the latest of all popped
-/// times, of all `limit`s passed to [`EventQueue::pop_until`], and of the last
-/// [`EventQueue::rebase`]. The timing wheel relies on both; the heaps do not care.
+/// Contract, which [`crate::Scheduler`] upholds: no two entries held share a `seq`; every
+/// pushed `(time, seq)` comes after the last popped one; and every pushed `time` is at or
+/// after the *horizon*: the latest of all popped times, of all `limit`s passed to
+/// [`EventQueue::pop_until`], and of the last [`EventQueue::rebase`]. Pushes usually bring
+/// ever larger `seq`s, but need not (see [`crate::Ticket`]). The timing wheel relies on the
+/// horizon; the heaps do not care.
 pub trait EventQueue<E>: Default {
     /// The name `--queue` accepts.
     const NAME: &'static str;
@@ -63,6 +65,42 @@ pub trait EventQueue<E>: Default {
 /// The queue the scheduler uses unless told otherwise: the timing wheel, fastest on the hold
 /// benchmark at every size measured (see the README's kernel figures).
 pub type DefaultQueue<E> = TimingWheel<E>;
+
+/// A queue implementation as a type, for a simulator generic over its queue whose event type
+/// is its own: `World<family::Heap>` runs on [`HeapQueue`] of its private events.
+pub trait QueueFamily {
+    /// The queue of events `E`.
+    type Queue<E>: EventQueue<E>;
+    /// Its name.
+    const KIND: QueueKind;
+}
+
+/// The [`QueueFamily`] of each queue implementation.
+pub mod family {
+    use super::{HeapQueue, IndexedQueue, QueueFamily, QueueKind, TimingWheel};
+
+    /// [`TimingWheel`].
+    pub struct Wheel;
+    /// [`HeapQueue`].
+    pub struct Heap;
+    /// [`IndexedQueue`].
+    pub struct PriorityQueue;
+
+    impl QueueFamily for Wheel {
+        type Queue<E> = TimingWheel<E>;
+        const KIND: QueueKind = QueueKind::Wheel;
+    }
+
+    impl QueueFamily for Heap {
+        type Queue<E> = HeapQueue<E>;
+        const KIND: QueueKind = QueueKind::Heap;
+    }
+
+    impl QueueFamily for PriorityQueue {
+        type Queue<E> = IndexedQueue<E>;
+        const KIND: QueueKind = QueueKind::PriorityQueue;
+    }
+}
 
 /// The queue implementations by name, for command-line selection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -13,9 +13,11 @@
 //! event 1 ms ahead), and a 12-bit level 1 lost more to cache misses on its 4096 buckets than
 //! it saved in cascades.
 //!
-//! FIFO ties need no sorting. A level-0 slot holds one exact instant. Its entries either came
-//! down in one cascade (which keeps their relative order) or were pushed after that cascade,
-//! with larger sequence numbers. By induction every slot is in `seq` order.
+//! Ties: a level-0 slot holds one exact instant, kept in `seq` order. Entries almost always
+//! arrive in that order (a cascade keeps push order, and pushes mostly bring ever larger
+//! sequence numbers), so filing one is a push after one comparison; an entry with an older
+//! sequence number (a [`crate::Ticket`] taken earlier) is inserted in its place, in the slot
+//! or among the `ready` entries of the instant being drained.
 
 use super::{Entry, EventQueue};
 use crate::SimTime;
@@ -129,7 +131,7 @@ impl<E> TimingWheel<E> {
 
     #[inline]
     fn file(&mut self, entry: Entry<E>) {
-        let time = entry.time.as_nanos();
+        let (time, seq) = (entry.time.as_nanos(), entry.seq);
         let masked = (time ^ self.elapsed) | (SLOTS as u64 - 1);
         let level = ((63 - masked.leading_zeros()) / SLOT_BITS) as usize & (LEVELS - 1);
         let slot = (time >> (level as u32 * SLOT_BITS)) as usize & (SLOTS - 1);
@@ -138,14 +140,18 @@ impl<E> TimingWheel<E> {
             self.make_room(level, slot);
         }
         let bucket = &mut self.slots[level][slot];
-        bucket.push(entry);
+        if level == 0 && bucket.last().is_some_and(|last| last.seq > seq) {
+            let at = bucket.partition_point(|e| e.seq < seq);
+            bucket.insert(at, entry);
+        } else {
+            bucket.push(entry);
+        }
         if level > 0
             && let Some(mins) = self.slot_min.as_mut()
         {
-            // Level-0 slots hold one time each: their start is their minimum. A tie keeps
-            // the earlier entry, which has the smaller `seq`.
+            // Level-0 slots hold one time each: their start is their minimum.
             let min = &mut mins[level][slot];
-            if time < min.time {
+            if time < min.time || (time == min.time && seq < bucket[min.index as usize].seq) {
                 *min = SlotMin {
                     time,
                     index: (bucket.len() - 1) as u32,
@@ -333,6 +339,15 @@ impl<E> EventQueue<E> for TimingWheel<E> {
             SimTime::from_nanos(self.elapsed)
         );
         self.len += 1;
+        // Older than entries of the instant being drained: it goes among them (`ready` is
+        // in reverse, its first entry the last to pop).
+        if entry.time.as_nanos() == self.elapsed
+            && self.ready.first().is_some_and(|last| last.seq > entry.seq)
+        {
+            let at = self.ready.partition_point(|e| e.seq > entry.seq);
+            self.ready.insert(at, entry);
+            return;
+        }
         self.file(entry);
     }
 
