@@ -430,6 +430,16 @@ fn seconds(field: &str, s: f64) -> Result<SimDuration, ScenarioError> {
     })
 }
 
+/// A duration given in milliseconds, checked and reported in milliseconds.
+fn millis(field: &str, ms: f64) -> Result<SimDuration, ScenarioError> {
+    SimDuration::try_from_secs_f64(ms / 1e3).ok_or_else(|| {
+        bad(
+            field,
+            format!("must be a finite number of milliseconds >= 0, got {ms}"),
+        )
+    })
+}
+
 fn at(field: &str, s: f64) -> Result<SimTime, ScenarioError> {
     Ok(SimTime::ZERO.saturating_add(seconds(field, s)?))
 }
@@ -477,9 +487,9 @@ impl LinkSection {
                 format!("must be >= 0 (0 is infinite), got {}", self.bandwidth_mbps),
             ));
         }
-        let jitter = seconds("link.jitter_ms", self.jitter_ms / 1e3)?;
+        let jitter = millis("link.jitter_ms", self.jitter_ms)?;
         Ok(DirectionConfig {
-            delay: seconds("link.delay_ms", self.delay_ms / 1e3)?,
+            delay: millis("link.delay_ms", self.delay_ms)?,
             jitter: Delay::Uniform {
                 min: SimDuration::ZERO,
                 max: jitter,
@@ -726,7 +736,7 @@ impl Scenario {
                 node: built.node(&s.host, &f("host"))?,
                 port: s.port,
                 backlog: s.backlog,
-                accept_interval: seconds(&f("accept_interval_ms"), s.accept_interval_ms / 1e3)?,
+                accept_interval: millis(&f("accept_interval_ms"), s.accept_interval_ms)?,
                 request_bytes: s.request_bytes,
                 response_bytes: s.response_bytes,
                 close,
