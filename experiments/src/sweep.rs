@@ -189,22 +189,61 @@ pub fn sweep(exp: &dyn Experiment, args: &ExperimentArgs) -> anyhow::Result<Repo
         exp.replications(preset),
         &args.set,
     )?;
-    let points: Vec<Point> = grid
-        .points(args.seed)
-        .into_iter()
-        .filter(|p| {
-            args.shard
-                .is_none_or(|s| p.index as u64 % u64::from(s.count) == u64::from(s.index))
-        })
-        .collect();
-    let outputs = exp.columns().len();
+    let points = shard_points(&grid, args);
     let cache = cache_dir(exp, args, &grid);
     if !args.resume {
         let _ = std::fs::remove_dir_all(&cache);
     }
     std::fs::create_dir_all(&cache)
         .with_context(|| format!("cannot create {}", cache.display()))?;
+    let (rows, tally) = run_points(exp, args, &points, &cache, started)?;
+    let (csv, failed) = write_outputs(exp, args, &grid, &rows, started)?;
+    let _ = std::fs::remove_dir_all(&cache);
+    if let Some(parent) = cache.parent() {
+        let _ = std::fs::remove_dir(parent); // only if no other sweep's cache is in it
+    }
+    Ok(Report {
+        points: rows.len(),
+        failed,
+        resumed: tally.resumed.load(Ordering::Relaxed) as usize,
+        events: tally.events.load(Ordering::Relaxed),
+        csv,
+    })
+}
 
+/// The grid's points this run (or shard) takes.
+fn shard_points(grid: &Grid, args: &ExperimentArgs) -> Vec<Point> {
+    grid.points(args.seed)
+        .into_iter()
+        .filter(|p| {
+            args.shard
+                .is_none_or(|s| p.index as u64 % u64::from(s.count) == u64::from(s.index))
+        })
+        .collect()
+}
+
+/// A point's CSV row, and whether it failed.
+type Row = (Vec<String>, bool);
+
+/// What a sweep counts as its points run.
+#[derive(Default)]
+struct Tally {
+    events: AtomicU64,
+    resumed: AtomicU64,
+    done: AtomicU64,
+}
+
+/// A row a point, and whether it failed: computed, or read back from the cache on
+/// `--resume`; each new row is cached as soon as it is done.
+fn run_points(
+    exp: &dyn Experiment,
+    args: &ExperimentArgs,
+    points: &[Point],
+    cache: &Path,
+    started: Instant,
+) -> anyhow::Result<(Vec<Row>, Tally)> {
+    let preset = args.preset();
+    let outputs = exp.columns().len();
     let cached = |p: &Point| -> Option<Vec<String>> {
         let bytes = std::fs::read(cache.join(format!("{}.json", p.index))).ok()?;
         serde_json::from_slice(&bytes).ok()
@@ -216,13 +255,12 @@ pub fn sweep(exp: &dyn Experiment, args: &ExperimentArgs) -> anyhow::Result<Repo
             .progress_chars("=> "),
     );
     bar.set_prefix(exp.name());
-    let events = AtomicU64::new(0);
-    let resumed = AtomicU64::new(0);
-    let done = AtomicU64::new(0);
+    let tally = Tally::default();
+    let (events, resumed, done) = (&tally.events, &tally.resumed, &tally.done);
     let stop_after = args.stop_after.map_or(u64::MAX, |n| n as u64);
     let jobs = args.jobs.unwrap_or(0) as usize;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
-    let rows: Vec<Option<(Vec<String>, bool)>> = pool.install(|| {
+    let rows: Vec<Option<Row>> = pool.install(|| {
         points
             .par_iter()
             .map(|p| {
@@ -264,6 +302,18 @@ pub fn sweep(exp: &dyn Experiment, args: &ExperimentArgs) -> anyhow::Result<Repo
         );
     };
 
+    Ok((rows, tally))
+}
+
+/// Writes the CSV, its JSON metadata and (unless a shard) its plot; returns the CSV's path
+/// and the failed points.
+fn write_outputs(
+    exp: &dyn Experiment,
+    args: &ExperimentArgs,
+    grid: &Grid,
+    rows: &[Row],
+    started: Instant,
+) -> anyhow::Result<(PathBuf, usize)> {
     let stem = match args.shard {
         Some(s) => format!("{}.shard-{}-of-{}", exp.name(), s.index, s.count),
         None => exp.name().to_string(),
@@ -277,9 +327,9 @@ pub fn sweep(exp: &dyn Experiment, args: &ExperimentArgs) -> anyhow::Result<Repo
         about: exp.about(),
         version: env!("CARGO_PKG_VERSION"),
         git_revision: git_revision(),
-        preset,
+        preset: args.preset(),
         seed: args.seed,
-        grid: &grid,
+        grid,
         shard: args.shard.map(|s| format!("{}/{}", s.index, s.count)),
         columns: exp.columns(),
         points: rows.len(),
@@ -293,17 +343,7 @@ pub fn sweep(exp: &dyn Experiment, args: &ExperimentArgs) -> anyhow::Result<Repo
         let svg = line_chart_svg(&csv, &exp.plot())?;
         write_atomic(&args.out.join(format!("{stem}.svg")), svg.as_bytes())?;
     }
-    let _ = std::fs::remove_dir_all(&cache);
-    if let Some(parent) = cache.parent() {
-        let _ = std::fs::remove_dir(parent); // only if no other sweep's cache is in it
-    }
-    Ok(Report {
-        points: rows.len(),
-        failed,
-        resumed: resumed.load(Ordering::Relaxed) as usize,
-        events: events.load(Ordering::Relaxed),
-        csv: csv_path,
-    })
+    Ok((csv_path, failed))
 }
 
 /// Serializes a header and rows as CSV.

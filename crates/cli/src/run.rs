@@ -9,7 +9,7 @@ use synack_kernel::{SimDuration, SimTime};
 use synack_net::app::percentile;
 use synack_net::scenario::parse;
 use synack_net::trace::CsvTrace;
-use synack_net::{AppSummary, World};
+use synack_net::{AppSummary, Summary, World, WorldSpec};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -37,9 +37,31 @@ pub struct RunArgs {
 }
 
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let name = args.scenario.display().to_string();
+    let (seed, spec, end) = load(args, &name)?;
+    let mut world = World::new(spec).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    attach_observers(args, &name, &mut world)?;
+    let started = Instant::now();
+    let s = run_in_slices(&mut world, end, started);
+    world
+        .finish_observing()
+        .with_context(|| format!("cannot write traces to {}", args.out.display()))?;
+    let wall = started.elapsed().as_secs_f64();
+    println!(
+        "scenario {name}: seed {seed}, {:.3} s simulated, {} events, {wall:.3} s wall",
+        s.end.as_secs_f64(),
+        s.events
+    );
+    print_hosts(&s);
+    print_apps(&s);
+    print_notes(args, &s);
+    Ok(())
+}
+
+/// The scenario's seed (or --seed), its world, and when the run ends.
+fn load(args: &RunArgs, name: &str) -> anyhow::Result<(u64, WorldSpec, SimTime)> {
     let text = std::fs::read_to_string(&args.scenario)
         .with_context(|| format!("cannot read {}", args.scenario.display()))?;
-    let name = args.scenario.display().to_string();
     let mut scenario = parse(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     if let Some(seed) = args.seed {
         scenario.seed = seed;
@@ -56,7 +78,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             .duration()
             .map_err(|e| anyhow::anyhow!("{name}: {e}"))?,
     };
-    let mut world = World::new(spec).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    Ok((scenario.seed, spec, end))
+}
+
+/// The traces asked for.
+fn attach_observers(args: &RunArgs, name: &str, world: &mut World) -> anyhow::Result<()> {
     let mut observers: Vec<Box<dyn synack_net::Observer>> = Vec::new();
     let cannot = || format!("cannot write traces to {}", args.out.display());
     if args.trace {
@@ -80,8 +106,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     if !observers.is_empty() {
         world.observe(Box::new(synack_net::pcap::Tee(observers)));
     }
-    let started = Instant::now();
-    // Run in slices so a long run can show progress.
+    Ok(())
+}
+
+/// Runs to `end` in slices, so a long run can show progress.
+fn run_in_slices(world: &mut World, end: SimTime, started: Instant) -> Summary {
     let bar = ProgressBar::new(100);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {percent}% of simulated time, {elapsed}")
@@ -96,17 +125,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         }
     }
     bar.finish_and_clear();
-    world
-        .finish_observing()
-        .with_context(|| format!("cannot write traces to {}", args.out.display()))?;
-    let s = summary.expect("at least one slice");
-    let wall = started.elapsed().as_secs_f64();
-    println!(
-        "scenario {name}: seed {}, {:.3} s simulated, {} events, {wall:.3} s wall",
-        scenario.seed,
-        s.end.as_secs_f64(),
-        s.events
-    );
+    summary.expect("at least one slice")
+}
+
+/// Each host's TCP counters, one row a host.
+fn print_hosts(s: &Summary) {
     println!(
         "host\topened\taccepted\trefused\treset\ttimed_out\thalf_open_expired\tsyn_queue_drops\taccept_queue_drops\tcookies_sent\tcookies_validated\tcookies_rejected\ttime_wait\ttime_wait_peak\ttime_wait_skipped\tport_exhaustion\tclose_wait\tsyn_rate_limited\tmisdelivered_connections\tmisdelivered_bytes"
     );
@@ -134,6 +157,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             c.misdelivered_bytes
         );
     }
+}
+
+/// Each application's outcome.
+fn print_apps(s: &Summary) {
     for (i, app) in s.apps.iter().enumerate() {
         match app {
             AppSummary::Client(c) => {
@@ -164,6 +191,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             ),
         }
     }
+}
+
+/// Simultaneous opens and closes, unroutable datagrams, and where the traces went.
+fn print_notes(args: &RunArgs, s: &Summary) {
     if s.simultaneous_opens + s.simultaneous_closes > 0 {
         println!(
             "simultaneous opens {} closes {} (per endpoint)",
@@ -186,5 +217,4 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     if args.diagram {
         println!("diagram: {}/diagram.svg", args.out.display());
     }
-    Ok(())
 }

@@ -91,26 +91,23 @@ impl Diagram {
     }
 
     fn render(&self) -> String {
-        // One row per event (send, arrival, state change), in time order, ties in the order
-        // they happened: same-time events never overlap.
-        let mut events: Vec<(SimTime, u64)> = self
-            .arrows
-            .iter()
-            .flat_map(|a| [Some(a.sent), a.end])
-            .flatten()
-            .collect();
-        events.extend(self.states.iter().map(|s| s.0));
-        events.sort();
-        let rows = events.len().max(1) as f64;
-        let (top, height) = (70.0, rows * 26.0);
-        let y = |e: (SimTime, u64)| top + events.binary_search(&e).unwrap_or(0) as f64 * 26.0;
-        let x = [200.0, 700.0];
+        let layout = Layout::new(self);
         let mut svg = String::new();
-        let w = &mut svg;
+        self.draw_frame(&mut svg, &layout);
+        Self::draw_times(&mut svg, &layout);
+        self.draw_arrows(&mut svg, &layout);
+        self.draw_states(&mut svg, &layout);
+        self.draw_cut_note(&mut svg, &layout);
+        svg.push_str("</svg>\n");
+        svg
+    }
+
+    /// The canvas, and the lanes and their names.
+    fn draw_frame(&self, w: &mut String, layout: &Layout) {
         let _ = writeln!(
             w,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"{}\" font-family=\"sans-serif\" font-size=\"12\">",
-            height + top + 60.0
+            layout.bottom() + 60.0
         );
         let _ = writeln!(
             w,
@@ -121,42 +118,61 @@ impl Diagram {
             let _ = writeln!(
                 w,
                 "<text x=\"{}\" y=\"30\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\">{lane}</text>",
-                x[i]
+                X[i]
             );
             let _ = writeln!(
                 w,
                 "<line x1=\"{0}\" y1=\"45\" x2=\"{0}\" y2=\"{1}\" stroke=\"#888\" stroke-width=\"2\"/>",
-                x[i],
-                height + top + 20.0
+                X[i],
+                layout.bottom() + 20.0
             );
         }
+    }
+
+    /// Under the rows, whether the diagram was cut.
+    fn draw_cut_note(&self, w: &mut String, layout: &Layout) {
+        if self.cut {
+            let _ = writeln!(
+                w,
+                "<text x=\"450\" y=\"{}\" text-anchor=\"middle\" fill=\"#c00\">(cut after {MAX_SEGMENTS} segments)</text>",
+                layout.bottom() + 45.0
+            );
+        }
+    }
+
+    /// The time of each row where it changes.
+    fn draw_times(w: &mut String, layout: &Layout) {
         let mut last_time = None;
-        for e in &events {
+        for e in &layout.events {
             if last_time != Some(e.0) {
                 let _ = writeln!(
                     w,
                     "<text x=\"10\" y=\"{}\" fill=\"#666\">{:.6} s</text>",
-                    y(*e) + 4.0,
+                    layout.y(*e) + 4.0,
                     e.0.as_secs_f64()
                 );
                 last_time = Some(e.0);
             }
         }
+    }
+
+    /// A segment's arrow from its sending to its arrival (a cross where it was lost).
+    fn draw_arrows(&self, w: &mut String, layout: &Layout) {
         for a in &self.arrows {
             let (from, to) = if a.way == Way::Forward {
                 (0, 1)
             } else {
                 (1, 0)
             };
-            let (x1, y1) = (x[from], y(a.sent));
+            let (x1, y1) = (X[from], layout.y(a.sent));
             let dash = if a.duplicate {
                 " stroke-dasharray=\"6,4\""
             } else {
                 ""
             };
             let (x2, y2, end) = match a.end {
-                Some(e) => (x[to], y(e), " marker-end=\"url(#a)\""),
-                None => ((x[from] + x[to]) / 2.0, y(a.sent) + 13.0, ""),
+                Some(e) => (X[to], layout.y(e), " marker-end=\"url(#a)\""),
+                None => ((X[from] + X[to]) / 2.0, layout.y(a.sent) + 13.0, ""),
             };
             let color = if a.end.is_some() { "black" } else { "#c00" };
             let _ = writeln!(
@@ -177,27 +193,58 @@ impl Diagram {
                 a.label
             );
         }
+    }
+
+    /// The state changes, beside their lane.
+    fn draw_states(&self, w: &mut String, layout: &Layout) {
         for (t, lane, state) in &self.states {
             let (tx, anchor) = if *lane == 0 {
-                (x[0] - 8.0, "end")
+                (X[0] - 8.0, "end")
             } else {
-                (x[1] + 8.0, "start")
+                (X[1] + 8.0, "start")
             };
             let _ = writeln!(
                 w,
                 "<text x=\"{tx}\" y=\"{}\" text-anchor=\"{anchor}\" fill=\"#05a\">{state}</text>",
-                y(*t) + 4.0
+                layout.y(*t) + 4.0
             );
         }
-        if self.cut {
-            let _ = writeln!(
-                w,
-                "<text x=\"450\" y=\"{}\" text-anchor=\"middle\" fill=\"#c00\">(cut after {MAX_SEGMENTS} segments)</text>",
-                height + top + 45.0
-            );
-        }
-        svg.push_str("</svg>\n");
-        svg
+    }
+}
+
+/// X of the two lanes.
+const X: [f64; 2] = [200.0, 700.0];
+
+/// Where each event's row is. One row per event (send, arrival, state change), in time
+/// order, ties in the order they happened: same-time events never overlap.
+struct Layout {
+    events: Vec<(SimTime, u64)>,
+}
+
+impl Layout {
+    const TOP: f64 = 70.0;
+    const ROW: f64 = 26.0;
+
+    fn new(diagram: &Diagram) -> Self {
+        let mut events: Vec<(SimTime, u64)> = diagram
+            .arrows
+            .iter()
+            .flat_map(|a| [Some(a.sent), a.end])
+            .flatten()
+            .collect();
+        events.extend(diagram.states.iter().map(|s| s.0));
+        events.sort();
+        Layout { events }
+    }
+
+    /// The row of event `e`.
+    fn y(&self, e: (SimTime, u64)) -> f64 {
+        Self::TOP + self.events.binary_search(&e).unwrap_or(0) as f64 * Self::ROW
+    }
+
+    /// Below the last row.
+    fn bottom(&self) -> f64 {
+        Self::TOP + self.events.len().max(1) as f64 * Self::ROW
     }
 }
 

@@ -430,6 +430,48 @@ fn seconds(field: &str, s: f64) -> Result<SimDuration, ScenarioError> {
     })
 }
 
+/// A client's connection schedule; `f` names its fields.
+fn client_schedule(
+    sched: &ScheduleSection,
+    f: &dyn Fn(&str) -> String,
+) -> Result<Schedule, ScenarioError> {
+    let rate = || {
+        if sched.per_second.is_finite() && sched.per_second > 0.0 {
+            Ok(sched.per_second)
+        } else {
+            Err(bad(
+                &f("schedule.per_second"),
+                format!("must be > 0, got {}", sched.per_second),
+            ))
+        }
+    };
+    Ok(match sched.kind.as_str() {
+        "at" => Schedule::At(
+            sched
+                .times_s
+                .iter()
+                .map(|&t| at(&f("schedule.times_s"), t))
+                .collect::<Result<_, _>>()?,
+        ),
+        "rate" => Schedule::Rate {
+            start: at(&f("schedule.start_s"), sched.start_s)?,
+            per_second: rate()?,
+            count: sched.count,
+        },
+        "poisson" => Schedule::Poisson {
+            start: at(&f("schedule.start_s"), sched.start_s)?,
+            per_second: rate()?,
+            count: sched.count,
+        },
+        other => {
+            return Err(bad(
+                &f("schedule.kind"),
+                format!("expected at, rate or poisson, got {other:?}"),
+            ));
+        }
+    })
+}
+
 /// A duration given in milliseconds, checked and reported in milliseconds.
 fn millis(field: &str, ms: f64) -> Result<SimDuration, ScenarioError> {
     SimDuration::try_from_secs_f64(ms / 1e3).ok_or_else(|| {
@@ -636,8 +678,28 @@ impl Built {
 
 impl Scenario {
     /// The world this scenario describes.
+    /// The world this scenario describes: its topology, then its applications, then its
+    /// faults, each checked and named by field.
     pub fn world(&self) -> Result<WorldSpec, ScenarioError> {
         let duration = at("duration_s", self.duration_s)?;
+        let mut built = self.topology()?;
+        let mut apps = self.server_apps(&built)?;
+        apps.extend(self.client_apps(&built)?);
+        apps.extend(self.flooder_apps(&built, duration)?);
+        apps.extend(self.peer_apps(&built)?);
+        let faults = self.faults(&mut built)?;
+        Ok(WorldSpec {
+            seed: self.seed,
+            nodes: built.nodes,
+            links: built.links,
+            apps,
+            faults,
+        })
+    }
+
+    /// The nodes and links of `topology`, and an attacker beside the servers if there are
+    /// flooders.
+    fn topology(&self) -> Result<Built, ScenarioError> {
         let direction = self.link.config()?;
         let link_config = LinkConfig::symmetric(direction);
         let client = self.client_tcp.config("client_tcp")?;
@@ -716,7 +778,10 @@ impl Scenario {
             nodes.push(host("attacker".into(), 0x0a00_0201, &server));
             links.push(link("attacker".into(), nodes.len() - 1, server_side));
         }
-        let mut built = Built { nodes, links };
+        Ok(Built { nodes, links })
+    }
+
+    fn server_apps(&self, built: &Built) -> Result<Vec<AppSpec>, ScenarioError> {
         let mut apps = Vec::new();
         for (k, s) in self.servers.iter().enumerate() {
             let f = |x: &str| format!("servers[{k}].{x}");
@@ -742,6 +807,12 @@ impl Scenario {
                 close,
             }));
         }
+        Ok(apps)
+    }
+
+    fn client_apps(&self, built: &Built) -> Result<Vec<AppSpec>, ScenarioError> {
+        let clients = self.topology.clients;
+        let mut apps = Vec::new();
         for (k, c) in self.clients.iter().enumerate() {
             let f = |x: &str| format!("clients[{k}].{x}");
             let close = choice(
@@ -753,69 +824,14 @@ impl Scenario {
                     ("linger-zero", ClientClose::LingerZero),
                 ],
             )?;
-            let sched = &c.schedule;
-            let rate = || {
-                if sched.per_second.is_finite() && sched.per_second > 0.0 {
-                    Ok(sched.per_second)
-                } else {
-                    Err(bad(
-                        &f("schedule.per_second"),
-                        format!("must be > 0, got {}", sched.per_second),
-                    ))
-                }
-            };
-            let schedule = match sched.kind.as_str() {
-                "at" => Schedule::At(
-                    sched
-                        .times_s
-                        .iter()
-                        .map(|&t| at(&f("schedule.times_s"), t))
-                        .collect::<Result<_, _>>()?,
-                ),
-                "rate" => Schedule::Rate {
-                    start: at(&f("schedule.start_s"), sched.start_s)?,
-                    per_second: rate()?,
-                    count: sched.count,
-                },
-                "poisson" => Schedule::Poisson {
-                    start: at(&f("schedule.start_s"), sched.start_s)?,
-                    per_second: rate()?,
-                    count: sched.count,
-                },
-                other => {
-                    return Err(bad(
-                        &f("schedule.kind"),
-                        format!("expected at, rate or poisson, got {other:?}"),
-                    ));
-                }
-            };
+            let schedule = client_schedule(&c.schedule, &f)?;
             if c.requests_per_connection == 0 {
                 return Err(bad(&f("requests_per_connection"), "must be at least 1"));
             }
             if c.source_port == Some(0) {
                 return Err(bad(&f("source_port"), "must be a port 1-65535, or unset"));
             }
-            // The server reads a fixed request size: a mismatch would hang every connection.
-            if let Some((j, s)) = self
-                .servers
-                .iter()
-                .enumerate()
-                .find(|(_, s)| s.host == c.server && s.port == c.port)
-            {
-                for (field, ours, theirs) in [
-                    ("request_bytes", c.request_bytes, s.request_bytes),
-                    ("response_bytes", c.response_bytes, s.response_bytes),
-                ] {
-                    if ours != theirs {
-                        return Err(bad(
-                            &f(field),
-                            format!(
-                                "is {ours} but servers[{j}].{field} is {theirs}; set both to the same size"
-                            ),
-                        ));
-                    }
-                }
-            }
+            self.check_sizes_match(k, c)?;
             let server = built.node(&c.server, &f("server"))?;
             let hosts: Vec<NodeId> = match &c.host {
                 Some(h) => vec![built.node(h, &f("host"))?],
@@ -839,6 +855,41 @@ impl Scenario {
                 }));
             }
         }
+        Ok(apps)
+    }
+
+    /// The server reads a fixed request size: a mismatch would hang every connection.
+    fn check_sizes_match(&self, k: usize, c: &ClientSection) -> Result<(), ScenarioError> {
+        let f = |x: &str| format!("clients[{k}].{x}");
+        if let Some((j, s)) = self
+            .servers
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.host == c.server && s.port == c.port)
+        {
+            for (field, ours, theirs) in [
+                ("request_bytes", c.request_bytes, s.request_bytes),
+                ("response_bytes", c.response_bytes, s.response_bytes),
+            ] {
+                if ours != theirs {
+                    return Err(bad(
+                        &f(field),
+                        format!(
+                            "is {ours} but servers[{j}].{field} is {theirs}; set both to the same size"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn flooder_apps(
+        &self,
+        built: &Built,
+        duration: SimTime,
+    ) -> Result<Vec<AppSpec>, ScenarioError> {
+        let mut apps = Vec::new();
         for (k, fl) in self.flooders.iter().enumerate() {
             let f = |x: &str| format!("flooders[{k}].{x}");
             let target = built.node(&fl.target, &f("target"))?;
@@ -867,6 +918,11 @@ impl Scenario {
                 )?,
             }));
         }
+        Ok(apps)
+    }
+
+    fn peer_apps(&self, built: &Built) -> Result<Vec<AppSpec>, ScenarioError> {
+        let mut apps = Vec::new();
         for (k, p) in self.peers.iter().enumerate() {
             let f = |x: &str| format!("peers[{k}].{x}");
             let ends = [built.node(&p.a, &f("a"))?, built.node(&p.b, &f("b"))?];
@@ -881,6 +937,11 @@ impl Scenario {
                 }));
             }
         }
+        Ok(apps)
+    }
+
+    /// The faults; a black hole goes into its link's configuration.
+    fn faults(&self, built: &mut Built) -> Result<Vec<Fault>, ScenarioError> {
         let mut faults = Vec::new();
         for (k, fault) in self.faults.iter().enumerate() {
             let f = |x: &str| format!("faults[{k}].{x}");
@@ -936,13 +997,7 @@ impl Scenario {
                 }
             }
         }
-        Ok(WorldSpec {
-            seed: self.seed,
-            nodes: built.nodes,
-            links: built.links,
-            apps,
-            faults,
-        })
+        Ok(faults)
     }
 
     /// When the run ends.

@@ -674,176 +674,194 @@ impl<Q: QueueFamily> World<Q> {
 
     fn handle(&mut self, now: SimTime, ev: Ev) {
         match ev {
-            Ev::ArriveInOrder(link, way) => {
-                let node = self.far_end(link, way);
-                let lane = &mut self.lanes[link.0 as usize][way as usize];
-                let LaneEntry { datagram, hint, .. } = lane
-                    .queue
-                    .pop_front()
-                    .expect("an arrival event for a lane's front");
-                if let Some(front) = lane.queue.front() {
-                    let next = front.at;
-                    // The lane's next datagram will likely be handled soon: start loading what
-                    // it touches now, so the misses overlap this arrival's work.
-                    let n = &self.nodes[node.0 as usize];
-                    if let Some(host) = n.host.as_ref()
-                        && host.prefetch(&front.datagram, front.hint)
-                    {
-                        n.owners.prefetch(front.hint);
-                        for &app in &n.apps {
-                            self.apps[app as usize].prefetch(front.hint);
-                        }
-                    }
-                    let ticket = front.ticket;
-                    self.schedule_with_ticket(next, ticket, Ev::ArriveInOrder(link, way));
-                }
-                self.arrive(
-                    now,
-                    InFlight {
-                        node,
-                        link,
-                        way,
-                        datagram,
-                        hint,
-                        corrupt: false,
-                    },
-                );
-            }
+            Ev::ArriveInOrder(link, way) => self.arrive_in_order(now, link, way),
             Ev::Arrive(index) => {
                 self.free_flights.push(index);
                 let flight = self.in_flight[index];
                 self.arrive(now, flight);
             }
-            Ev::Wake(node) => {
-                let n = &mut self.nodes[node.0 as usize];
-                // A wake-up superseded by an earlier one: the node is armed for another
-                // time, or was woken already. Acting on it would arm a second wake-up for
-                // the same deadline, and such duplicates would never drain.
-                if n.armed != Some(now) {
-                    return;
+            Ev::Wake(node) => self.wake(now, node),
+            Ev::PeerClose(i) => self.peer_close(now, i as usize),
+            Ev::Open(i) => self.open(now, i as usize),
+            Ev::AppTimer(i) => self.app_timer(now, i as usize),
+            Ev::Flood(i) => self.flood(now, i as usize),
+            Ev::Fault(i) => self.fault(self.faults[i as usize]),
+        }
+    }
+
+    /// The front datagram of a lane arrives; the next one's arrival is scheduled.
+    fn arrive_in_order(&mut self, now: SimTime, link: LinkId, way: Way) {
+        let node = self.far_end(link, way);
+        let lane = &mut self.lanes[link.0 as usize][way as usize];
+        let LaneEntry { datagram, hint, .. } = lane
+            .queue
+            .pop_front()
+            .expect("an arrival event for a lane's front");
+        if let Some(front) = lane.queue.front() {
+            let next = front.at;
+            // The lane's next datagram will likely be handled soon: start loading what
+            // it touches now, so the misses overlap this arrival's work.
+            let n = &self.nodes[node.0 as usize];
+            if let Some(host) = n.host.as_ref()
+                && host.prefetch(&front.datagram, front.hint)
+            {
+                n.owners.prefetch(front.hint);
+                for &app in &n.apps {
+                    self.apps[app as usize].prefetch(front.hint);
                 }
-                n.armed = None;
+            }
+            let ticket = front.ticket;
+            self.schedule_with_ticket(next, ticket, Ev::ArriveInOrder(link, way));
+        }
+        self.arrive(
+            now,
+            InFlight {
+                node,
+                link,
+                way,
+                datagram,
+                hint,
+                corrupt: false,
+            },
+        );
+    }
+
+    /// A node's TCP wake-up.
+    fn wake(&mut self, now: SimTime, node: NodeId) {
+        let n = &mut self.nodes[node.0 as usize];
+        // A wake-up superseded by an earlier one: the node is armed for another
+        // time, or was woken already. Acting on it would arm a second wake-up for
+        // the same deadline, and such duplicates would never drain.
+        if n.armed != Some(now) {
+            return;
+        }
+        n.armed = None;
+        if let Some(host) = n.host.as_mut() {
+            host.on_timeout(now);
+        }
+        self.flush(node, now);
+    }
+
+    /// A peer application closes its connection.
+    fn peer_close(&mut self, now: SimTime, i: usize) {
+        let App::Peer(p) = &mut self.apps[i] else {
+            return;
+        };
+        let node = p.spec.node;
+        p.close(
+            self.nodes[node.0 as usize]
+                .host
+                .as_mut()
+                .expect("checked at start"),
+            now,
+        );
+        self.flush(node, now);
+    }
+
+    /// A client or peer application opens a connection.
+    fn open(&mut self, now: SimTime, i: usize) {
+        // The next open is queued first, so it keeps its place ahead of whatever
+        // this one schedules for the same instant.
+        if let App::Client(c) = &mut self.apps[i]
+            && let Some(t) = c.next_open()
+        {
+            self.schedule(t, Ev::Open(i as u32));
+        }
+        let node = self.app_node(i);
+        let n = &mut self.nodes[node.0 as usize];
+        let host = n.host.as_mut().expect("checked at start");
+        let requests = &mut self.spare_requests;
+        match &mut self.apps[i] {
+            App::Client(c) => c.open(host, now, requests),
+            App::Peer(p) => p.open(host, now, requests),
+            _ => return,
+        }
+        // Opening asks for no timers (only accepting paces itself).
+        debug_assert!(requests.timers.is_empty());
+        requests.timers.clear();
+        for id in requests.owned.drain(..) {
+            n.owners.insert(id, i as u32);
+        }
+        self.flush(node, now);
+    }
+
+    /// A server application's accept pacing.
+    fn app_timer(&mut self, now: SimTime, i: usize) {
+        let App::Server(s) = &mut self.apps[i] else {
+            return;
+        };
+        let node = s.spec.node;
+        let n = &mut self.nodes[node.0 as usize];
+        let mut requests = std::mem::take(&mut self.spare_requests);
+        s.accept_ready(
+            n.host.as_mut().expect("checked at start"),
+            now,
+            true,
+            &mut requests,
+        );
+        for id in requests.owned.drain(..) {
+            n.owners.insert(id, i as u32);
+        }
+        for (t, _) in requests.timers.drain(..) {
+            self.schedule(t, Ev::AppTimer(i as u32));
+        }
+        self.spare_requests = requests;
+        self.flush(node, now);
+    }
+
+    /// A flooder sends a SYN.
+    fn flood(&mut self, now: SimTime, i: usize) {
+        let App::Flooder(f) = &self.apps[i] else {
+            return;
+        };
+        let f = f.clone();
+        if now >= f.stop {
+            return;
+        }
+        let (src, port) = spoofed_source(&f, &mut self.rng);
+        let mut syn = Segment::new(port, f.target_port, Seq(self.rng_u32()), Seq(0), Flags::SYN);
+        syn.window = 65535;
+        syn.mss = Some(1460);
+        let syn = Datagram::new(src, f.target_addr, syn);
+        self.send(f.node, syn, DemuxHint::NONE, now);
+        *self.flooded.entry(i).or_default() += 1;
+        let mean = 1.0 / f.per_second;
+        let gap = if f.poisson {
+            use rand::RngExt;
+            rand_distr::Exp::new(f.per_second)
+                .map(|exp| self.rng.sample(exp))
+                .unwrap_or(mean)
+        } else {
+            mean
+        };
+        let gap = SimDuration::saturating_from_secs_f64(gap);
+        self.schedule(now.saturating_add(gap), Ev::Flood(i as u32));
+    }
+
+    /// A host crashes or reboots.
+    fn fault(&mut self, fault: Fault) {
+        match fault {
+            Fault::Crash(node, _) => {
+                let n = &mut self.nodes[node.0 as usize];
                 if let Some(host) = n.host.as_mut() {
-                    host.on_timeout(now);
+                    host.crash();
                 }
-                self.flush(node, now);
+                n.owners.clear();
+                n.armed = None;
             }
-            Ev::PeerClose(i) => {
-                let i = i as usize;
-                let App::Peer(p) = &mut self.apps[i] else {
-                    return;
-                };
-                let node = p.spec.node;
-                p.close(
-                    self.nodes[node.0 as usize]
-                        .host
-                        .as_mut()
-                        .expect("checked at start"),
-                    now,
-                );
-                self.flush(node, now);
-            }
-            Ev::Open(i) => {
-                let i = i as usize;
-                // The next open is queued first, so it keeps its place ahead of whatever
-                // this one schedules for the same instant.
-                if let App::Client(c) = &mut self.apps[i]
-                    && let Some(t) = c.next_open()
-                {
-                    self.schedule(t, Ev::Open(i as u32));
-                }
-                let node = self.app_node(i);
+            Fault::Reboot(node, _) => {
                 let n = &mut self.nodes[node.0 as usize];
-                let host = n.host.as_mut().expect("checked at start");
-                let requests = &mut self.spare_requests;
-                match &mut self.apps[i] {
-                    App::Client(c) => c.open(host, now, requests),
-                    App::Peer(p) => p.open(host, now, requests),
-                    _ => return,
-                }
-                // Opening asks for no timers (only accepting paces itself).
-                debug_assert!(requests.timers.is_empty());
-                requests.timers.clear();
-                for id in requests.owned.drain(..) {
-                    n.owners.insert(id, i as u32);
-                }
-                self.flush(node, now);
-            }
-            Ev::AppTimer(i) => {
-                let i = i as usize;
-                let App::Server(s) = &mut self.apps[i] else {
-                    return;
-                };
-                let node = s.spec.node;
-                let n = &mut self.nodes[node.0 as usize];
-                let mut requests = std::mem::take(&mut self.spare_requests);
-                s.accept_ready(
-                    n.host.as_mut().expect("checked at start"),
-                    now,
-                    true,
-                    &mut requests,
-                );
-                for id in requests.owned.drain(..) {
-                    n.owners.insert(id, i as u32);
-                }
-                for (t, _) in requests.timers.drain(..) {
-                    self.schedule(t, Ev::AppTimer(i as u32));
-                }
-                self.spare_requests = requests;
-                self.flush(node, now);
-            }
-            Ev::Flood(i) => {
-                let i = i as usize;
-                let App::Flooder(f) = &self.apps[i] else {
-                    return;
-                };
-                let f = f.clone();
-                if now >= f.stop {
-                    return;
-                }
-                let (src, port) = spoofed_source(&f, &mut self.rng);
-                let mut syn =
-                    Segment::new(port, f.target_port, Seq(self.rng_u32()), Seq(0), Flags::SYN);
-                syn.window = 65535;
-                syn.mss = Some(1460);
-                let syn = Datagram::new(src, f.target_addr, syn);
-                self.send(f.node, syn, DemuxHint::NONE, now);
-                *self.flooded.entry(i).or_default() += 1;
-                let mean = 1.0 / f.per_second;
-                let gap = if f.poisson {
-                    use rand::RngExt;
-                    rand_distr::Exp::new(f.per_second)
-                        .map(|exp| self.rng.sample(exp))
-                        .unwrap_or(mean)
-                } else {
-                    mean
-                };
-                let gap = SimDuration::saturating_from_secs_f64(gap);
-                self.schedule(now.saturating_add(gap), Ev::Flood(i as u32));
-            }
-            Ev::Fault(i) => match self.faults[i as usize] {
-                Fault::Crash(node, _) => {
-                    let n = &mut self.nodes[node.0 as usize];
-                    if let Some(host) = n.host.as_mut() {
-                        host.crash();
-                    }
-                    n.owners.clear();
-                    n.armed = None;
-                }
-                Fault::Reboot(node, _) => {
-                    let n = &mut self.nodes[node.0 as usize];
-                    if let Some(host) = n.host.as_mut() {
-                        host.reboot();
-                        for app in self.apps.iter_mut() {
-                            if let App::Server(s) = app
-                                && s.spec.node == node
-                            {
-                                let _ = s.start(host);
-                            }
+                if let Some(host) = n.host.as_mut() {
+                    host.reboot();
+                    for app in self.apps.iter_mut() {
+                        if let App::Server(s) = app
+                            && s.spec.node == node
+                        {
+                            let _ = s.start(host);
                         }
                     }
                 }
-            },
+            }
         }
     }
 
