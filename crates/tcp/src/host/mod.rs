@@ -3,14 +3,21 @@
 //! endpoint: it is handed datagrams, socket calls and `now`, appends what it sends and
 //! what the application learns to its [`HostOutput`], and reports its next deadline.
 //!
+//! Parts, a module each: `sockets` (the socket table: slots, generations, occupancy, the
+//! 4-tuple table; [`ConnMap`] for a driver's per-connection data), `timers`
+//! (one liveness test), `listeners` (SYN and accept queues, cookies, the SYN rate filter),
+//! `timewait` (the compact records and what a segment does to one), `active_open`
+//! (connect, ports), `calls` (socket calls, and collecting an endpoint's output after
+//! each), `datagram` (what is sent, and the demultiplexing hint beside it).
+//!
 //! Decisions, where real stacks differ or the RFC is silent:
 //! - A listener's SYN queue holds at most min(backlog, `max_syn_backlog`) half-open
 //!   requests, its accept queue min(backlog, `somaxconn`) established ones. A SYN that finds
 //!   the accept queue full is dropped, as Linux does.
 //! - Half-open requests are full endpoints in SYN-RECEIVED (Linux keeps smaller request
 //!   socks); their SYN-ACK schedule is the endpoint's.
-//! - Entering TIME-WAIT, a connection becomes a compact [`timewait::Entry`] and its socket
-//!   is done for the application (as Linux's timewait socks).
+//! - Entering TIME-WAIT, a connection becomes a compact record ([`crate::TimeWait`] and its
+//!   expiry) and its socket is done for the application (as Linux's timewait socks).
 //! - Ephemeral ports are tried from an offset hashed from the destination, then in order.
 //! - A crashed host drops every datagram silently; after a reboot it has no state, so
 //!   segments of old connections get the CLOSED reply (RST).
