@@ -46,6 +46,7 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
         group: args.group.clone(),
         log_x: args.log_x,
         log_y: args.log_y,
+        only: Vec::new(),
     };
     let svg = line_chart_svg(&csv, &spec).with_context(|| format!("{}", args.file.display()))?;
     synack_report::write_atomic(&args.output, svg.as_bytes())

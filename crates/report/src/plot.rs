@@ -23,6 +23,8 @@ pub struct PlotSpec {
     pub log_x: bool,
     /// Logarithmic y axis.
     pub log_y: bool,
+    /// Only the rows whose column (first) holds the value (second), for each pair.
+    pub only: Vec<(String, String)>,
 }
 
 impl PlotSpec {
@@ -35,7 +37,14 @@ impl PlotSpec {
             group: group.map(str::to_string),
             log_x: false,
             log_y: false,
+            only: Vec::new(),
         }
+    }
+
+    /// Keeps only the rows where `column` holds `value`.
+    pub fn only(mut self, column: &str, value: &str) -> Self {
+        self.only.push((column.to_string(), value.to_string()));
+        self
     }
 }
 
@@ -66,10 +75,18 @@ fn series(csv: &[u8], spec: &PlotSpec) -> anyhow::Result<Series> {
         .as_deref()
         .map(|g| column(&headers, g))
         .transpose()?;
+    let only = spec
+        .only
+        .iter()
+        .map(|(c, v)| Ok((column(&headers, c)?, v.as_str())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     // group -> x (as ordered bits) -> ys
     let mut groups: BTreeMap<String, BTreeMap<u64, (f64, Vec<f64>)>> = BTreeMap::new();
     for (n, record) in reader.records().enumerate() {
         let record = record?;
+        if only.iter().any(|&(c, v)| record.get(c) != Some(v)) {
+            continue;
+        }
         let (Some(xs), Some(ys)) = (record.get(xi), record.get(yi)) else {
             continue;
         };
@@ -241,4 +258,30 @@ pub fn line_chart_svg(csv: &[u8], spec: &PlotSpec) -> anyhow::Result<String> {
         root.present().map_err(|e| anyhow!("drawing failed: {e}"))?;
     }
     Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CSV: &[u8] = b"x,y,kind,case\n1,10,a,on\n1,99,a,off\n2,20,a,on\n2,99,a,off\n1,5,b,on\n";
+
+    #[test]
+    fn only_keeps_the_rows_that_match_every_filter() {
+        let spec = PlotSpec::new("t", "x", "y", Some("kind")).only("case", "on");
+        let data = series(CSV, &spec).unwrap();
+        let points: Vec<(String, Vec<(f64, f64)>)> = data
+            .into_iter()
+            .map(|(g, marks)| (g, marks.iter().map(|m| (m.x, m.y)).collect()))
+            .collect();
+        assert_eq!(
+            points,
+            [
+                ("a".to_string(), vec![(1.0, 10.0), (2.0, 20.0)]),
+                ("b".to_string(), vec![(1.0, 5.0)]),
+            ]
+        );
+        let unknown = PlotSpec::new("t", "x", "y", None).only("nothing", "on");
+        assert!(series(CSV, &unknown).is_err());
+    }
 }
