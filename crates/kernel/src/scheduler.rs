@@ -144,7 +144,7 @@ impl<E, Q: EventQueue<E>> Scheduler<E, Q> {
         if seq < self.retired_below || (at, seq) < self.unpopped_from {
             return Err(KernelError::TicketPassed { at });
         }
-        self.queue.push(Entry {
+        self.queue.push_ranked(Entry {
             time: at,
             seq,
             event,

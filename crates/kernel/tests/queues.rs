@@ -163,6 +163,9 @@ impl EventQueue<u64> for FastPeek {
     fn push(&mut self, entry: Entry<u64>) {
         self.0.push(entry);
     }
+    fn push_ranked(&mut self, entry: Entry<u64>) {
+        self.0.push_ranked(entry);
+    }
     fn pop_until(&mut self, limit: SimTime) -> Option<Entry<u64>> {
         self.0.pop_until(limit)
     }
@@ -250,7 +253,7 @@ impl Oracle {
         if self.last_popped.is_some_and(|last| (time, seq) < last) {
             time += 1;
         }
-        q.push(Entry {
+        q.push_ranked(Entry {
             time: t(time),
             seq,
             event: seq,

@@ -30,18 +30,24 @@ pub struct Entry<E> {
 
 /// A priority queue of [`Entry`] ordered by `(time, seq)`.
 ///
-/// Contract, which [`crate::Scheduler`] upholds: no two entries held share a `seq`; every
-/// pushed `(time, seq)` comes after the last popped one; and every pushed `time` is at or
-/// after the *horizon*: the latest of all popped times, of all `limit`s passed to
-/// [`EventQueue::pop_until`], and of the last [`EventQueue::rebase`]. Pushes usually bring
-/// ever larger `seq`s, but need not (see [`crate::Ticket`]). The timing wheel relies on the
-/// horizon; the heaps do not care.
+/// Contract, which [`crate::Scheduler`] upholds: no two entries held share a `seq`; a
+/// [`EventQueue::push`] brings a larger `seq` than any before it, a
+/// [`EventQueue::push_ranked`] one after the last popped `(time, seq)`; and every pushed
+/// `time` is at or after the *horizon*: the latest of all popped times, of all `limit`s passed
+/// to [`EventQueue::pop_until`], and of the last [`EventQueue::rebase`]. The timing wheel
+/// relies on all three; the heaps do not care.
 pub trait EventQueue<E>: Default {
     /// The name `--queue` accepts.
     const NAME: &'static str;
 
     /// Adds an entry.
     fn push(&mut self, entry: Entry<E>);
+
+    /// Adds an entry whose `seq` may be smaller than earlier pushes' (an event scheduled with
+    /// a [`crate::Ticket`]): still after the last popped `(time, seq)`.
+    fn push_ranked(&mut self, entry: Entry<E>) {
+        self.push(entry);
+    }
 
     /// Removes and returns the smallest entry by `(time, seq)` if its time is `<= limit`.
     fn pop_until(&mut self, limit: SimTime) -> Option<Entry<E>>;

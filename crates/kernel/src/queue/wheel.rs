@@ -13,11 +13,11 @@
 //! event 1 ms ahead), and a 12-bit level 1 lost more to cache misses on its 4096 buckets than
 //! it saved in cascades.
 //!
-//! Ties: a level-0 slot holds one exact instant, kept in `seq` order. Entries almost always
-//! arrive in that order (a cascade keeps push order, and pushes mostly bring ever larger
-//! sequence numbers), so filing one is a push after one comparison; an entry with an older
-//! sequence number (a [`crate::Ticket`] taken earlier) is inserted in its place, in the slot
-//! or among the `ready` entries of the instant being drained.
+//! Ties: a level-0 slot holds one exact instant, kept in `seq` order. A plain push brings the
+//! largest `seq` yet, and a cascade keeps push order, so appending keeps every slot in order
+//! and costs nothing. A ranked push ([`EventQueue::push_ranked`], a [`crate::Ticket`] taken
+//! earlier) may bring an older `seq`: it is inserted in its place, in its slot or among the
+//! `ready` entries of the instant being drained, and from then on cascades file in order.
 
 use super::{Entry, EventQueue};
 use crate::SimTime;
@@ -64,6 +64,8 @@ pub struct TimingWheel<E> {
     /// far slot peeks after every event; the kernel's queue never peeks, and keeping the
     /// minima costs it 15% in the hold benchmark, so it is off by default.
     slot_min: Option<Box<[[SlotMin; SLOTS]; LEVELS]>>,
+    /// Whether a ranked push has come: from then on a cascade files in `seq` order.
+    ranked: bool,
 }
 
 impl<E> Default for TimingWheel<E> {
@@ -77,6 +79,7 @@ impl<E> Default for TimingWheel<E> {
             ready: Vec::new(),
             len: 0,
             slot_min: None,
+            ranked: false,
         }
     }
 }
@@ -129,29 +132,33 @@ impl<E> TimingWheel<E> {
         }
     }
 
-    #[inline]
-    fn file(&mut self, entry: Entry<E>) {
-        let (time, seq) = (entry.time.as_nanos(), entry.seq);
+    /// The level and slot of an entry due at `time`, with room in its bucket.
+    #[inline(always)]
+    fn slot_for(&mut self, time: u64) -> (usize, usize) {
         let masked = (time ^ self.elapsed) | (SLOTS as u64 - 1);
         let level = ((63 - masked.leading_zeros()) / SLOT_BITS) as usize & (LEVELS - 1);
         let slot = (time >> (level as u32 * SLOT_BITS)) as usize & (SLOTS - 1);
-        let bucket = &mut self.slots[level][slot];
+        let bucket = &self.slots[level][slot];
         if bucket.len() == bucket.capacity() {
             self.make_room(level, slot);
         }
-        let bucket = &mut self.slots[level][slot];
-        if level == 0 && bucket.last().is_some_and(|last| last.seq > seq) {
-            let at = bucket.partition_point(|e| e.seq < seq);
-            bucket.insert(at, entry);
-        } else {
-            bucket.push(entry);
-        }
+        (level, slot)
+    }
+
+    /// Records an entry just filed at the end of its bucket: the slot's minimum (if kept)
+    /// and occupancy. `ranked_seq`: the entry's `seq` when it may be older than the
+    /// minimum's, so a tie at the minimum's time goes to the older.
+    #[inline(always)]
+    fn filed(&mut self, level: usize, slot: usize, time: u64, ranked_seq: Option<u64>) {
         if level > 0
             && let Some(mins) = self.slot_min.as_mut()
         {
             // Level-0 slots hold one time each: their start is their minimum.
+            let bucket = &self.slots[level][slot];
             let min = &mut mins[level][slot];
-            if time < min.time || (time == min.time && seq < bucket[min.index as usize].seq) {
+            let older = ranked_seq
+                .is_some_and(|seq| time == min.time && seq < bucket[min.index as usize].seq);
+            if time < min.time || older {
                 *min = SlotMin {
                     time,
                     index: (bucket.len() - 1) as u32,
@@ -161,6 +168,34 @@ impl<E> TimingWheel<E> {
         let word = word_index(level, slot);
         self.occupied[word] |= 1 << (slot % 64);
         self.occupied_words |= 1 << word;
+    }
+
+    /// Files `entry` in its slot. Its `seq` is the largest yet, so appending keeps every
+    /// slot in order, and a tie with a slot's minimum keeps the minimum.
+    #[inline]
+    fn file(&mut self, entry: Entry<E>) {
+        let time = entry.time.as_nanos();
+        let (level, slot) = self.slot_for(time);
+        self.slots[level][slot].push(entry);
+        self.filed(level, slot, time, None);
+    }
+
+    /// [`TimingWheel::file`] for an entry whose `seq` may be smaller than entries already
+    /// filed (a ranked push, or a cascade once there has been one): a level-0 slot takes it
+    /// in `seq` order, and a slot minimum breaks time ties by `seq`. Kept apart so that the
+    /// plain path stays as small as it was.
+    #[inline(always)]
+    fn file_ranked(&mut self, entry: Entry<E>) {
+        let (time, seq) = (entry.time.as_nanos(), entry.seq);
+        let (level, slot) = self.slot_for(time);
+        let bucket = &mut self.slots[level][slot];
+        if level == 0 && bucket.last().is_some_and(|last| last.seq > seq) {
+            let at = bucket.partition_point(|e| e.seq < seq);
+            bucket.insert(at, entry);
+        } else {
+            bucket.push(entry);
+        }
+        self.filed(level, slot, time, Some(seq));
     }
 
     /// A full bucket: give an empty one a recycled buffer rather than growing it from zero.
@@ -303,8 +338,14 @@ impl<E> TimingWheel<E> {
                 self.ready.reverse();
             } else {
                 let mut bucket = std::mem::take(&mut self.slots[level][slot]);
-                for entry in bucket.drain(..) {
-                    self.file(entry);
+                if self.ranked {
+                    for entry in bucket.drain(..) {
+                        self.file_ranked(entry);
+                    }
+                } else {
+                    for entry in bucket.drain(..) {
+                        self.file(entry);
+                    }
                 }
                 if bucket.capacity() <= SMALL_BUCKET {
                     // Small buffers stay put: the slot refills to a similar size next lap.
@@ -339,6 +380,13 @@ impl<E> EventQueue<E> for TimingWheel<E> {
             SimTime::from_nanos(self.elapsed)
         );
         self.len += 1;
+        self.file(entry);
+    }
+
+    fn push_ranked(&mut self, entry: Entry<E>) {
+        debug_assert!(entry.time.as_nanos() >= self.elapsed);
+        self.len += 1;
+        self.ranked = true;
         // Older than entries of the instant being drained: it goes among them (`ready` is
         // in reverse, its first entry the last to pop).
         if entry.time.as_nanos() == self.elapsed
@@ -348,7 +396,7 @@ impl<E> EventQueue<E> for TimingWheel<E> {
             self.ready.insert(at, entry);
             return;
         }
-        self.file(entry);
+        self.file_ranked(entry);
     }
 
     #[inline]
