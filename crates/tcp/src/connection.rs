@@ -258,19 +258,13 @@ impl Connection {
 
     /// A connection born of a listener: it starts in LISTEN (the listener's state, which
     /// it leaves at once through [`Connection::set_state`]) rather than CLOSED.
-    fn passive(
-        config: Arc<TcpConfig>,
-        local_port: u16,
-        remote_port: u16,
-        iss: Seq,
-        incarnation: u32,
-    ) -> Self {
-        let mut c = Connection::blank(config, local_port, remote_port, iss, incarnation);
-        c.set(Bit::Passive, true);
-        Connection {
+    fn into_passive(self) -> Self {
+        let mut c = Connection {
             state: State::Listen,
-            ..c
-        }
+            ..self
+        };
+        c.set(Bit::Passive, true);
+        c
     }
 
     /// Active open: sends a SYN from `local_port` to `remote_port` with ISN `iss`.
@@ -306,7 +300,8 @@ impl Connection {
         now: SimTime,
         out: &mut Output,
     ) -> Self {
-        let mut c = Connection::passive(config, syn.dst_port, syn.src_port, iss, incarnation);
+        let mut c =
+            Connection::blank(config, syn.dst_port, syn.src_port, iss, incarnation).into_passive();
         c.synchronize(syn);
         c.set_state(State::SynReceived, Cause::PassiveOpen, now, out);
         c.send_syn(now, out);
@@ -336,7 +331,8 @@ impl Connection {
         out: &mut Output,
     ) -> Self {
         let iss = ack.ack - 1;
-        let mut c = Connection::passive(config, ack.dst_port, ack.src_port, iss, incarnation);
+        let mut c =
+            Connection::blank(config, ack.dst_port, ack.src_port, iss, incarnation).into_passive();
         let mut syn = *ack;
         syn.seq = ack.seq - 1;
         syn.mss = Some(mss);
