@@ -61,6 +61,15 @@ fn bad_input_is_one_line_naming_the_flag_with_exit_2() {
         ),
         (&["bench", "hold", "--events", "-5"][..], "--events"),
         (&["frobnicate"][..], "frobnicate"),
+        // Clap's whole message, folded: its tip, and what is missing.
+        (
+            &["run", "--sed", "3", "x.toml"][..],
+            "a similar argument exists: '--seed'",
+        ),
+        (
+            &["run"][..],
+            "required arguments were not provided: <SCENARIO>",
+        ),
     ] {
         let (code, out, err) = synack(args);
         assert_eq!(code, 2, "{args:?}");

@@ -42,16 +42,47 @@ fn fail(line: &str) -> ExitCode {
 }
 
 /// What a binary does with a clap failure: `--help` and `--version` print and exit 0;
-/// anything else is the first line of clap's message (it names the flag), `prefix` before
-/// it, on stderr, with exit code 2.
+/// anything else is clap's whole message folded onto one line (`prefix` first: the error,
+/// each tip, what is missing, the usage), on stderr, with exit code 2.
 pub fn clap_exit(err: clap::Error, prefix: &str) -> ExitCode {
     if !err.use_stderr() {
         let _ = err.print();
         return ExitCode::SUCCESS;
     }
-    let message = err.to_string();
-    fail(&format!(
-        "{prefix}{}",
-        message.lines().next().unwrap_or(&message).trim_end()
-    ))
+    fail(&format!("{prefix}{}", fold_clap_message(&err.to_string())))
+}
+
+/// Clap's message on one line: its paragraphs joined by "; ", minus the closing pointer to
+/// `--help`, and a trailing colon joined to what it introduces.
+pub fn fold_clap_message(message: &str) -> String {
+    let mut folded = String::new();
+    for line in message.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with("For more information") {
+            continue;
+        }
+        if !folded.is_empty() {
+            folded.push_str(if folded.ends_with(':') { " " } else { "; " });
+        }
+        folded.push_str(line);
+    }
+    folded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold_clap_message;
+
+    #[test]
+    fn clap_messages_fold_to_one_line_keeping_tips_and_what_is_missing() {
+        let unknown = "error: unexpected argument '--sed' found\n\n  tip: a similar argument exists: '--seed'\n\nUsage: synack run --seed <SEED> <SCENARIO>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            fold_clap_message(unknown),
+            "error: unexpected argument '--sed' found; tip: a similar argument exists: '--seed'; Usage: synack run --seed <SEED> <SCENARIO>"
+        );
+        let missing = "error: the following required arguments were not provided:\n  <SCENARIO>\n\nUsage: synack run <SCENARIO>\n";
+        assert_eq!(
+            fold_clap_message(missing),
+            "error: the following required arguments were not provided: <SCENARIO>; Usage: synack run <SCENARIO>"
+        );
+    }
 }
