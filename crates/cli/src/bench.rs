@@ -95,7 +95,7 @@ fn hold(args: &HoldArgs) -> anyhow::Result<()> {
         (QueueKind::Heap, true) => timed_hold::<HoldEvent, HeapQueue<_>>(config),
         (QueueKind::PriorityQueue, true) => timed_hold::<HoldEvent, IndexedQueue<_>>(config),
     };
-    println!(
+    outln!(
         "synack-hold queue={} pending={} events={} churn={} cancelled={} seed={} sim_end_s={:.6} wall={:.3}s events_per_s={:.0}",
         args.queue,
         args.pending,
@@ -124,7 +124,7 @@ fn lifecycle(args: &LifecycleArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     let report = workload.finish(&mut world);
     let wall = start.elapsed().as_secs_f64();
-    println!(
+    outln!(
         "synack n={} connected={} server_closed={} client_closed={} bytes={} sim_end={:.3}s wall={:.3}s lifecycles_per_wall_s={:.0} events={} client_addresses={}",
         args.connections,
         report.connected,

@@ -2,6 +2,15 @@
 //!
 //! Every failure, from a bad flag to a bad value, ends in one line on stderr and exit code 2.
 
+/// `println!` for the program's output: a closed pipe (`synack profiles | head -1`) ends the
+/// program quietly with exit code 141 (128 + SIGPIPE, as a Unix tool killed by it reports),
+/// and any other write error (`> /dev/full`) is one line on stderr and exit code 1.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::write_stdout_line(format_args!($($arg)*))
+    };
+}
+
 mod bench;
 mod drill;
 mod plot;
@@ -35,6 +44,23 @@ enum Command {
     Drill(drill::DrillArgs),
     /// A line chart of a tidy CSV as SVG: one line per group, error bars over replications.
     Plot(plot::PlotArgs),
+}
+
+/// Writes one line to stdout; see [`outln`].
+fn write_stdout_line(line: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_fmt(line)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush());
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("synack: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
 }
 
 fn main() -> ExitCode {

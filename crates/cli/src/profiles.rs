@@ -46,7 +46,7 @@ pub fn run() {
         "rfc1337",
         "timestamps",
     ];
-    println!("{}", header.join("\t"));
+    outln!("{}", header.join("\t"));
     for name in PROFILES {
         let p = profile(name).expect("listed profiles exist");
         let connect = connect_into_black_hole(&p);
@@ -98,6 +98,6 @@ pub fn run() {
             t.rfc1337.to_string(),
             t.timestamps.to_string(),
         ];
-        println!("{}", row.join("\t"));
+        outln!("{}", row.join("\t"));
     }
 }

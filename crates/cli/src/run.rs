@@ -47,7 +47,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         .finish_observing()
         .with_context(|| format!("cannot write traces to {}", args.out.display()))?;
     let wall = started.elapsed().as_secs_f64();
-    println!(
+    outln!(
         "scenario {name}: seed {seed}, {:.3} s simulated, {} events, {wall:.3} s wall",
         s.end.as_secs_f64(),
         s.events
@@ -130,11 +130,11 @@ fn run_in_slices(world: &mut World, end: SimTime, started: Instant) -> Summary {
 
 /// Each host's TCP counters, one row a host.
 fn print_hosts(s: &Summary) {
-    println!(
+    outln!(
         "host\topened\taccepted\trefused\treset\ttimed_out\thalf_open_expired\tsyn_queue_drops\taccept_queue_drops\tcookies_sent\tcookies_validated\tcookies_rejected\ttime_wait\ttime_wait_peak\ttime_wait_skipped\tport_exhaustion\tclose_wait\tsyn_rate_limited\tmisdelivered_connections\tmisdelivered_bytes"
     );
     for (host, c) in &s.hosts {
-        println!(
+        outln!(
             "{host}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             c.opened,
             c.accepted,
@@ -166,7 +166,7 @@ fn print_apps(s: &Summary) {
             AppSummary::Client(c) => {
                 let mut times = c.setup_times_s.clone();
                 times.sort_by(f64::total_cmp);
-                println!(
+                outln!(
                     "app {i} client: attempted {} not_started {} connected {} completed {} refused {} reset {} timed_out {}; setup p50 {:.6} s p90 {:.6} s p99 {:.6} s",
                     c.attempted,
                     c.not_started,
@@ -180,14 +180,18 @@ fn print_apps(s: &Summary) {
                     percentile(&times, 0.99)
                 );
             }
-            AppSummary::Server(v) => println!(
+            AppSummary::Server(v) => outln!(
                 "app {i} server: accepted {} responses {} accept_refused {}",
-                v.accepted, v.responses, v.accept_refused
+                v.accepted,
+                v.responses,
+                v.accept_refused
             ),
-            AppSummary::Flooder(n) => println!("app {i} flooder: {n} SYNs sent"),
-            AppSummary::Peer(p) => println!(
+            AppSummary::Flooder(n) => outln!("app {i} flooder: {n} SYNs sent"),
+            AppSummary::Peer(p) => outln!(
                 "app {i} peer: connected {} failed {} closed {}",
-                p.connected, p.failed, p.closed
+                p.connected,
+                p.failed,
+                p.closed
             ),
         }
     }
@@ -196,25 +200,26 @@ fn print_apps(s: &Summary) {
 /// Simultaneous opens and closes, unroutable datagrams, and where the traces went.
 fn print_notes(args: &RunArgs, s: &Summary) {
     if s.simultaneous_opens + s.simultaneous_closes > 0 {
-        println!(
+        outln!(
             "simultaneous opens {} closes {} (per endpoint)",
-            s.simultaneous_opens, s.simultaneous_closes
+            s.simultaneous_opens,
+            s.simultaneous_closes
         );
     }
     if s.unroutable > 0 {
-        println!("unroutable datagrams: {}", s.unroutable);
+        outln!("unroutable datagrams: {}", s.unroutable);
     }
     if args.trace {
-        println!(
+        outln!(
             "traces: {}/segments.csv, {}/transitions.csv",
             args.out.display(),
             args.out.display()
         );
     }
     if args.pcap {
-        println!("pcap: {}/<link>.pcap", args.out.display());
+        outln!("pcap: {}/<link>.pcap", args.out.display());
     }
     if args.diagram {
-        println!("diagram: {}/diagram.svg", args.out.display());
+        outln!("diagram: {}/diagram.svg", args.out.display());
     }
 }

@@ -54,15 +54,15 @@ pub fn run(args: &DrillArgs) -> anyhow::Result<bool> {
         match verdict {
             Ok(()) => {
                 passed += 1;
-                println!("PASS {}", path.display());
+                outln!("PASS {}", path.display());
             }
-            Err(failure) => println!("FAIL {}: {failure}", path.display()),
+            Err(failure) => outln!("FAIL {}: {failure}", path.display()),
         }
         if !not_modelled.is_empty() {
-            println!("  not modelled: {}", not_modelled.join("; "));
+            outln!("  not modelled: {}", not_modelled.join("; "));
         }
     }
-    println!(
+    outln!(
         "synack drill --profile {}: {passed} passed, {} failed",
         args.profile,
         total - passed
