@@ -81,8 +81,14 @@ fn load(args: &RunArgs, name: &str) -> anyhow::Result<(u64, WorldSpec, SimTime)>
     Ok((scenario.seed, spec, end))
 }
 
-/// The traces asked for.
+/// The traces asked for. Everything is checked before any file is opened.
 fn attach_observers(args: &RunArgs, name: &str, world: &mut World) -> anyhow::Result<()> {
+    let lanes = match args.diagram {
+        true => Some(world.point_to_point_hosts().map_err(|why| {
+            anyhow::anyhow!("--diagram: {name} {why}; a diagram draws one link between two hosts")
+        })?),
+        false => None,
+    };
     let mut observers: Vec<Box<dyn synack_net::Observer>> = Vec::new();
     let cannot = || format!("cannot write traces to {}", args.out.display());
     if args.trace {
@@ -93,10 +99,7 @@ fn attach_observers(args: &RunArgs, name: &str, world: &mut World) -> anyhow::Re
             synack_net::pcap::PcapTrace::create(&args.out).with_context(cannot)?,
         ));
     }
-    if args.diagram {
-        let lanes = world
-            .point_to_point_hosts()
-            .with_context(|| format!("--diagram: {name} is not a point-to-point scenario"))?;
+    if let Some(lanes) = lanes {
         std::fs::create_dir_all(&args.out).with_context(cannot)?;
         observers.push(Box::new(synack_net::diagram::Diagram::new(
             &args.out.join("diagram.svg"),

@@ -404,5 +404,28 @@ fn diagram_draws_the_handshake_and_teardown_and_refuses_other_topologies() {
         scratch("star").to_str().unwrap(),
     ]);
     assert_eq!(code, 2);
-    assert!(err.contains("is not a point-to-point scenario"), "{err}");
+    assert!(
+        err.contains("a diagram draws one link between two hosts"),
+        "{err}"
+    );
+    // A flood's attacker has a link of its own: the reason is named, and the traces asked
+    // for beside the diagram are not begun.
+    let out = scratch("flood");
+    let (code, _, err) = synack(&[
+        "run",
+        scenario("syn_flood").to_str().unwrap(),
+        "--trace",
+        "--pcap",
+        "--diagram",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("has 2 links (link0, attacker)"), "{err}");
+    assert!(
+        !out.exists(),
+        "{:?}",
+        std::fs::read_dir(&out).map(|d| d.count())
+    );
 }

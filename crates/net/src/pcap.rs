@@ -8,10 +8,10 @@
 //! capture are exactly the sender's. The model does not scale windows; a window above 65535
 //! is written as 65535.
 
+use crate::trace::PendingFile;
 use crate::{Observer, SegmentFate};
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use synack_kernel::SimTime;
 use synack_link::Way;
@@ -22,9 +22,7 @@ const LINKTYPE_RAW: u32 = 101;
 const MAGIC_NANOS: u32 = 0xa1b2_3c4d;
 
 struct File_ {
-    tmp: PathBuf,
-    path: PathBuf,
-    out: BufWriter<File>,
+    file: PendingFile,
     ip_id: u16,
 }
 
@@ -121,24 +119,16 @@ impl PcapTrace {
 
     fn file(&mut self, link: &str) -> std::io::Result<&mut File_> {
         if !self.files.contains_key(link) {
-            let path = self.dir.join(format!("{link}.pcap"));
-            let tmp = path.with_extension("pcap.tmp");
-            let mut out = BufWriter::new(File::create(&tmp)?);
+            let mut file = PendingFile::create(&self.dir.join(format!("{link}.pcap")))?;
+            let out = file.out();
             out.write_all(&MAGIC_NANOS.to_le_bytes())?;
             out.write_all(&2u16.to_le_bytes())?;
             out.write_all(&4u16.to_le_bytes())?;
             out.write_all(&[0; 8])?;
             out.write_all(&65535u32.to_le_bytes())?;
             out.write_all(&LINKTYPE_RAW.to_le_bytes())?;
-            self.files.insert(
-                link.to_string(),
-                File_ {
-                    tmp,
-                    path,
-                    out,
-                    ip_id: 0,
-                },
-            );
+            self.files
+                .insert(link.to_string(), File_ { file, ip_id: 0 });
         }
         Ok(self.files.get_mut(link).expect("inserted"))
     }
@@ -148,14 +138,13 @@ impl PcapTrace {
         f.ip_id = f.ip_id.wrapping_add(1);
         let bytes = packet(d, f.ip_id);
         let ns = at.as_nanos();
-        f.out
-            .write_all(&((ns / 1_000_000_000) as u32).to_le_bytes())?;
-        f.out
-            .write_all(&((ns % 1_000_000_000) as u32).to_le_bytes())?;
+        let out = f.file.out();
+        out.write_all(&((ns / 1_000_000_000) as u32).to_le_bytes())?;
+        out.write_all(&((ns % 1_000_000_000) as u32).to_le_bytes())?;
         let len = (bytes.len() as u32).to_le_bytes();
-        f.out.write_all(&len)?;
-        f.out.write_all(&len)?;
-        f.out.write_all(&bytes)
+        out.write_all(&len)?;
+        out.write_all(&len)?;
+        out.write_all(&bytes)
     }
 }
 
@@ -175,9 +164,8 @@ impl Observer for PcapTrace {
         if let Some(e) = trace.error {
             return Err(e);
         }
-        for (_, mut f) in trace.files {
-            f.out.flush()?;
-            std::fs::rename(&f.tmp, &f.path)?;
+        for (_, f) in trace.files {
+            f.file.finish()?;
         }
         Ok(())
     }

@@ -32,34 +32,61 @@ fn flags(f: Flags) -> String {
     s
 }
 
-struct Stream {
+/// An output file written under a temporary name (`<name>.tmp`) and renamed into place by
+/// [`PendingFile::finish`]. Dropped unfinished (an error, a run that stops early), it removes
+/// its temporary file: no exit path leaves one behind.
+pub(crate) struct PendingFile {
     tmp: PathBuf,
     path: PathBuf,
     out: BufWriter<File>,
+    done: bool,
 }
 
-impl Stream {
-    fn create(path: &Path, header: &str) -> std::io::Result<Self> {
-        let tmp = path.with_extension("csv.tmp");
-        let mut out = BufWriter::new(File::create(&tmp)?);
-        writeln!(out, "{header}")?;
-        Ok(Stream {
+impl PendingFile {
+    pub(crate) fn create(path: &Path) -> std::io::Result<Self> {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        Ok(PendingFile {
+            out: BufWriter::new(File::create(&tmp)?),
             tmp,
             path: path.to_path_buf(),
-            out,
+            done: false,
         })
     }
 
-    fn finish(mut self) -> std::io::Result<()> {
-        self.out.flush()?;
-        std::fs::rename(&self.tmp, &self.path)
+    pub(crate) fn out(&mut self) -> &mut BufWriter<File> {
+        &mut self.out
     }
+
+    /// Flushes the file and renames it into place.
+    pub(crate) fn finish(mut self) -> std::io::Result<()> {
+        self.out.flush()?;
+        std::fs::rename(&self.tmp, &self.path)?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// A CSV file begun with its header line.
+fn with_header(path: &Path, header: &str) -> std::io::Result<PendingFile> {
+    let mut file = PendingFile::create(path)?;
+    writeln!(file.out(), "{header}")?;
+    Ok(file)
 }
 
 /// `segments.csv` and `transitions.csv` in a directory.
 pub struct CsvTrace {
-    segments: Stream,
-    transitions: Stream,
+    segments: PendingFile,
+    transitions: PendingFile,
     error: Option<std::io::Error>,
 }
 
@@ -68,11 +95,11 @@ impl CsvTrace {
     pub fn create(dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         Ok(CsvTrace {
-            segments: Stream::create(
+            segments: with_header(
                 &dir.join("segments.csv"),
                 "time_s,link,way,src,dst,src_port,dst_port,flags,seq,ack,len,fate",
             )?,
-            transitions: Stream::create(
+            transitions: with_header(
                 &dir.join("transitions.csv"),
                 "time_s,host,local,remote,from,to,cause",
             )?,
@@ -120,7 +147,7 @@ impl Observer for CsvTrace {
             "backward"
         };
         let r = writeln!(
-            self.segments.out,
+            self.segments.out(),
             "{},{link},{way},{},{},{},{},{},{},{},{},{fate}",
             secs(at),
             ip(d.src),
@@ -137,7 +164,7 @@ impl Observer for CsvTrace {
 
     fn transition(&mut self, node: &str, tuple: &FourTuple, t: &Transition) {
         let r = writeln!(
-            self.transitions.out,
+            self.transitions.out(),
             "{},{node},{}:{},{}:{},{},{},{:?}",
             secs(t.at),
             ip(tuple.local_addr),
@@ -149,5 +176,29 @@ impl Observer for CsvTrace {
             t.cause
         );
         self.keep(r);
+    }
+}
+
+#[cfg(test)]
+mod pending_file_tests {
+    use super::PendingFile;
+    use std::io::Write;
+
+    #[test]
+    fn an_unfinished_file_leaves_nothing_and_a_finished_one_is_in_place() {
+        let dir = std::env::temp_dir().join(format!("synack-pending-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out.csv");
+        let mut file = PendingFile::create(&path).unwrap();
+        writeln!(file.out(), "a,b").unwrap();
+        assert!(dir.join("out.csv.tmp").exists());
+        drop(file);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        let mut file = PendingFile::create(&path).unwrap();
+        writeln!(file.out(), "a,b").unwrap();
+        file.finish().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a,b\n");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

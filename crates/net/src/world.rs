@@ -371,10 +371,23 @@ impl<Q: QueueFamily> World<Q> {
         Ok(world)
     }
 
-    /// The two hosts of a point-to-point world (name, first address), for diagrams.
-    pub fn point_to_point_hosts(&self) -> Option<[(String, u32); 2]> {
-        if self.links.len() != 1 || self.nodes.len() < 2 {
-            return None;
+    /// The two hosts of a point-to-point world (name, first address), for diagrams; or why
+    /// the world is not one (one link between two hosts, and nothing else).
+    pub fn point_to_point_hosts(&self) -> Result<[(String, u32); 2], String> {
+        let names = |ids: &mut dyn Iterator<Item = String>| ids.collect::<Vec<_>>().join(", ");
+        if self.links.len() != 1 {
+            return Err(format!(
+                "has {} links ({})",
+                self.links.len(),
+                names(&mut self.links.iter().map(|l| l.0.clone()))
+            ));
+        }
+        if self.nodes.len() != 2 {
+            return Err(format!(
+                "has {} nodes ({})",
+                self.nodes.len(),
+                names(&mut self.nodes.iter().map(|n| n.name.clone()))
+            ));
         }
         let (_, _, a, b) = &self.links[0];
         let end = |id: &NodeId| {
@@ -383,8 +396,9 @@ impl<Q: QueueFamily> World<Q> {
                 .as_ref()
                 .and_then(|_| self.addr_of(*id))
                 .map(|addr| (n.name.clone(), addr))
+                .ok_or_else(|| format!("has node {}, which is not a host", n.name))
         };
-        Some([end(a)?, end(b)?])
+        Ok([end(a)?, end(b)?])
     }
 
     fn addr_of(&self, node: NodeId) -> Option<u32> {
