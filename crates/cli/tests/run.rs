@@ -395,6 +395,35 @@ fn diagram_draws_the_handshake_and_teardown_and_refuses_other_topologies() {
     ] {
         assert!(svg.contains(needle), "missing {needle}");
     }
+    // Ten connections: each one's numbers count from its own SYN, so every SYN and SYN-ACK
+    // reads seq=0 and no raw ISN appears.
+    let dir = scratch("diagram-handshake");
+    let (code, _, err) = synack(&[
+        "run",
+        scenario("handshake").to_str().unwrap(),
+        "--diagram",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(dir.join("diagram.svg")).unwrap();
+    let numbers: Vec<u64> = svg
+        .split("seq=")
+        .skip(1)
+        .map(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        numbers.iter().filter(|&&n| n == 0).count(),
+        20,
+        "{numbers:?}"
+    );
+    assert!(numbers.iter().all(|&n| n < 1_000_000), "{numbers:?}");
     let star = scenario("crash_reboot");
     let (code, _, err) = synack(&[
         "run",

@@ -5,6 +5,7 @@
 //! cross halfway; a network duplicate is dashed.
 
 use crate::{Observer, SegmentFate};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use synack_kernel::SimTime;
@@ -32,7 +33,9 @@ pub struct Diagram {
     lane_addrs: [u32; 2],
     arrows: Vec<Arrow>,
     states: Vec<((SimTime, u64), usize, String)>,
-    isn: [Option<Seq>; 2],
+    /// Each connection's ISN in each direction, by the sender's (source port, destination
+    /// port), so every connection's numbers are relative to its own SYN.
+    isn: BTreeMap<(u16, u16), Seq>,
     cut: bool,
     /// Observation order, to give same-time events their own rows.
     order: u64,
@@ -63,7 +66,7 @@ impl Diagram {
             lane_addrs: [la, ra],
             arrows: Vec::new(),
             states: Vec::new(),
-            isn: [None, None],
+            isn: BTreeMap::new(),
             cut: false,
             order: 0,
         }
@@ -74,15 +77,16 @@ impl Diagram {
     }
 
     fn label(&mut self, d: &Datagram) -> String {
-        let (from, to) = (self.lane_of(d.src), self.lane_of(d.dst));
         let s = &d.segment;
-        if s.has(Flags::SYN) && self.isn[from].is_none() {
-            self.isn[from] = Some(s.seq);
+        let (ours, theirs) = ((s.src_port, s.dst_port), (s.dst_port, s.src_port));
+        if s.has(Flags::SYN) {
+            self.isn.insert(ours, s.seq);
         }
-        let rel = |isn: Option<Seq>, x: Seq| x - isn.unwrap_or(Seq(0));
-        let mut label = format!("{} seq={}", flag_names(s.flags), rel(self.isn[from], s.seq));
+        let rel = |isn: Option<&Seq>, x: Seq| x - isn.copied().unwrap_or(Seq(0));
+        let seq = rel(self.isn.get(&ours), s.seq);
+        let mut label = format!("{} seq={seq}", flag_names(s.flags));
         if s.has(Flags::ACK) {
-            label.push_str(&format!(" ack={}", rel(self.isn[to], s.ack)));
+            label.push_str(&format!(" ack={}", rel(self.isn.get(&theirs), s.ack)));
         }
         if s.len > 0 {
             label.push_str(&format!(" len={}", s.len));
