@@ -57,13 +57,15 @@ impl Experiment for CloseWaitLeak {
                 "the server's open-connection limit (max_open, like ulimit -n)",
                 &[100, 250],
                 &[100, 250, 1000],
-            ),
+            )
+            .within(1.0, f64::INFINITY),
             Axis::ints(
                 "connections",
                 "connections the client opens",
                 &[50, 100, 200, 300, 400],
                 &[100, 200, 400, 600, 800, 1000, 1500, 2000],
-            ),
+            )
+            .within(1.0, f64::INFINITY),
         ]
     }
 

@@ -49,9 +49,55 @@ pub struct Axis {
     pub quick: Vec<Value>,
     /// Values of the full preset.
     pub full: Vec<Value>,
+    /// For numbers: the smallest and largest value `--set` accepts.
+    pub range: Option<(f64, f64)>,
 }
 
 impl Axis {
+    /// The axis, with `--set` values limited to `min..=max`.
+    pub fn within(mut self, min: f64, max: f64) -> Self {
+        self.range = Some((min, max));
+        self
+    }
+
+    /// Parses one `--set` value: of the axis's kind, within its range, and for names one
+    /// of the values the presets use.
+    fn parse(&self, text: &str) -> Result<Value, GridError> {
+        let value = parse(self.kind, self.name, text)?;
+        let bad = |expected: String| GridError::OutOfRange {
+            name: self.name.into(),
+            value: text.trim().into(),
+            expected,
+        };
+        match &value {
+            Value::Int(_) | Value::Float(_) => {
+                let x = match value {
+                    Value::Int(v) => v as f64,
+                    Value::Float(v) => v,
+                    Value::Str(_) => unreachable!(),
+                };
+                if let Some((min, max)) = self.range
+                    && !(min..=max).contains(&x)
+                {
+                    return Err(bad(match max {
+                        f64::INFINITY => format!("at least {min}"),
+                        _ => format!("within [{min}, {max}]"),
+                    }));
+                }
+            }
+            Value::Str(name) => {
+                let known = || self.full.iter().chain(&self.quick);
+                if !known().any(|v| matches!(v, Value::Str(k) if k == name)) {
+                    let names: std::collections::BTreeSet<String> =
+                        known().map(|v| v.to_string()).collect();
+                    let names: Vec<String> = names.into_iter().collect();
+                    return Err(bad(format!("one of {}", names.join(", "))));
+                }
+            }
+        }
+        Ok(value)
+    }
+
     /// An axis of whole numbers.
     pub fn ints(name: &'static str, about: &'static str, quick: &[i64], full: &[i64]) -> Self {
         let v = |xs: &[i64]| xs.iter().map(|&x| Value::Int(x)).collect();
@@ -61,6 +107,7 @@ impl Axis {
             kind: Kind::Int,
             quick: v(quick),
             full: v(full),
+            range: None,
         }
     }
 
@@ -73,6 +120,7 @@ impl Axis {
             kind: Kind::Float,
             quick: v(quick),
             full: v(full),
+            range: None,
         }
     }
 
@@ -85,6 +133,7 @@ impl Axis {
             kind: Kind::Str,
             quick: v(quick),
             full: v(full),
+            range: None,
         }
     }
 }
@@ -112,6 +161,16 @@ pub enum GridError {
         value: String,
         /// What the axis accepts.
         expected: &'static str,
+    },
+    /// A value outside what the axis accepts.
+    #[error("--set {name}={value}: must be {expected}")]
+    OutOfRange {
+        /// The axis.
+        name: String,
+        /// The value given.
+        value: String,
+        /// What the axis accepts.
+        expected: String,
     },
     /// The grid has no point.
     #[error("the grid is empty: axis {0} has no values")]
@@ -244,7 +303,7 @@ impl Grid {
             } else {
                 values
                     .split(',')
-                    .map(|v| parse(axis.kind, name, v))
+                    .map(|v| axis.parse(v))
                     .collect::<Result<_, _>>()?
             };
             grid.axes

@@ -74,7 +74,8 @@ impl Experiment for HandshakeLoss {
                 "probability that the link loses a segment, each direction",
                 &[0.0, 0.2, 0.4, 0.6, 1.0],
                 &[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0],
-            ),
+            )
+            .within(0.0, 1.0),
         ]
     }
 

@@ -260,11 +260,69 @@ pub fn results_index(experiments: &[&dyn Experiment], args: &ExperimentArgs) -> 
     index
 }
 
+/// Each experiment's `--set` overrides, all checked (names and values) before anything
+/// runs: `EXPERIMENT.axis=...` goes to that experiment, `axis=...` to every experiment that
+/// has the axis, and an override no experiment takes is an error.
+fn overrides_for(
+    experiments: &[&dyn Experiment],
+    args: &ExperimentArgs,
+) -> Result<Vec<Vec<String>>, String> {
+    let mut per: Vec<Vec<String>> = vec![Vec::new(); experiments.len()];
+    for o in &args.set {
+        let (name, values) = o.split_once('=').unwrap_or((o, ""));
+        let (only, axis) = match name.split_once('.') {
+            Some((experiment, axis)) => (Some(experiment), axis),
+            None => (None, name),
+        };
+        if let Some(only) = only
+            && !experiments.iter().any(|e| e.name() == only)
+        {
+            let names: Vec<&str> = experiments.iter().map(|e| e.name()).collect();
+            return Err(format!(
+                "--set {o}: no experiment {only}; the experiments are {}",
+                names.join(", ")
+            ));
+        }
+        let mut taken = false;
+        for (i, e) in experiments.iter().enumerate() {
+            let has = e.axes().iter().any(|a| a.name == axis);
+            if only.is_some_and(|x| x != e.name()) || (only.is_none() && !has) {
+                continue;
+            }
+            // An experiment named for an axis it lacks: its grid says which axes it has.
+            per[i].push(format!("{axis}={values}"));
+            taken = true;
+        }
+        if !taken {
+            return Err(format!("--set {o}: no such axis in any experiment"));
+        }
+    }
+    for (e, set) in experiments.iter().zip(&per) {
+        let preset = args.preset();
+        grid::Grid::new(
+            &e.axes(),
+            preset == Preset::Full,
+            e.replications(preset),
+            set,
+        )
+        .map_err(|err| format!("{}: {err}", e.name()))?;
+    }
+    Ok(per)
+}
+
 fn run_all(experiments: &[&dyn Experiment], args: &ExperimentArgs, index: bool) -> ExitCode {
     QUEUE.store(args.queue as u8, Ordering::Relaxed);
+    let per = match overrides_for(experiments, args) {
+        Ok(per) => per,
+        Err(err) => return fail(&err),
+    };
     let mut failed = 0;
-    for e in experiments {
-        match sweep::sweep(*e, args) {
+    for (e, set) in experiments.iter().zip(per) {
+        let args = ExperimentArgs {
+            set,
+            ..args.clone()
+        };
+        match sweep::sweep(*e, &args) {
             Ok(report) => {
                 failed += report.failed;
                 println!(

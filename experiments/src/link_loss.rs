@@ -49,7 +49,8 @@ impl Experiment for LinkLoss {
                 "configured long-run loss rate",
                 &[0.0, 0.01, 0.05, 0.1, 0.2],
                 &[0.0, 0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5],
-            ),
+            )
+            .within(0.0, 1.0),
         ]
     }
 

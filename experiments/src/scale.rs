@@ -49,12 +49,15 @@ impl Experiment for Scale {
     }
 
     fn axes(&self) -> Vec<Axis> {
-        vec![Axis::ints(
-            "connections",
-            "connections opened at once",
-            &[1_000, 10_000, 100_000],
-            &[1_000, 10_000, 100_000, 1_000_000, 10_000_000],
-        )]
+        vec![
+            Axis::ints(
+                "connections",
+                "connections opened at once",
+                &[1_000, 10_000, 100_000],
+                &[1_000, 10_000, 100_000, 1_000_000, 10_000_000],
+            )
+            .within(1.0, f64::INFINITY),
+        ]
     }
 
     fn columns(&self) -> Vec<(&'static str, &'static str)> {

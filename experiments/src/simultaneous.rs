@@ -53,7 +53,8 @@ impl Experiment for Simultaneous {
                 "the link's delay, each way",
                 &[1.0, 20.0],
                 &[0.1, 1.0, 5.0, 20.0, 100.0],
-            ),
+            )
+            .within(0.0, f64::INFINITY),
             Axis::floats(
                 "offset_ratio",
                 "offset between the peers / one-way delay",

@@ -128,7 +128,8 @@ impl Experiment for SynFlood {
                 "SYN-ACK retransmissions (half-open lifetime 2^(n+1) - 1 s)",
                 &[5, 2],
                 &[5, 3, 2, 1],
-            ),
+            )
+            .within(0.0, 255.0),
             Axis::floats(
                 "flood_per_s",
                 "spoofed SYNs per second",
@@ -136,7 +137,8 @@ impl Experiment for SynFlood {
                 &[
                     1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
                 ],
-            ),
+            )
+            .within(0.0, f64::INFINITY),
         ]
     }
 

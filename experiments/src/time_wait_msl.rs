@@ -128,7 +128,8 @@ impl Experiment for TimeWaitMsl {
                 &[
                     0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 9.0, 9.5, 10.0, 11.0, 15.0, 20.0,
                 ],
-            ),
+            )
+            .within(0.0, f64::INFINITY),
         ]
     }
 

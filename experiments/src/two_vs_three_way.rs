@@ -115,7 +115,8 @@ impl Experiment for TwoVsThreeWay {
                 "probability that the link also delivers a late copy of a segment",
                 &[0.0, 0.05, 0.1, 0.2, 0.4],
                 &[0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5],
-            ),
+            )
+            .within(0.0, 1.0),
         ]
     }
 

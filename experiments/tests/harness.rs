@@ -225,11 +225,12 @@ fn a_failing_point_sets_the_exit_code_and_bad_input_is_exit_2_without_files() {
             .unwrap();
         (o.status.code(), String::from_utf8(o.stderr).unwrap())
     };
+    // Gilbert-Elliott bursts at a long-run loss of 1 cannot be built: that point fails.
     let (code, _) = run(&[
         "--set",
-        "loss_model=bernoulli,bogus",
+        "loss_model=gilbert_elliott",
         "--set",
-        "loss_rate=0.1",
+        "loss_rate=0.1,1",
     ]);
     assert_eq!(code, Some(1));
     let _ = std::fs::remove_dir_all(&out);
@@ -243,6 +244,14 @@ fn a_failing_point_sets_the_exit_code_and_bad_input_is_exit_2_without_files() {
             "--set loss_rate=lots: expected finite numbers",
         ),
         (&["--set", "mtu=1500"][..], "no such axis"),
+        (
+            &["--set", "loss_rate=0.1,1.5"][..],
+            "--set loss_rate=1.5: must be within [0, 1]",
+        ),
+        (
+            &["--set", "loss_model=bernoulli,gilbert"][..],
+            "must be one of",
+        ),
         (&["--shard", "3/3"][..], "expected K/N with 0 <= K < N"),
         (&["--jobs", "0"][..], "--jobs"),
     ] {
@@ -274,5 +283,41 @@ fn the_results_index_shows_every_experiment_with_its_sentence() {
             "{index}"
         );
         assert!(index.contains(&format!("![{name}]({name}.svg)")), "{index}");
+    }
+}
+
+/// `all` checks every override against every experiment before any runs: an axis goes to
+/// the experiments that have it, `EXPERIMENT.axis` to that one, and a mistake anywhere is
+/// one line, exit 2, and no file.
+#[test]
+fn all_checks_every_override_before_running_anything() {
+    let out = scratch("all-set");
+    for (extra, needle) in [
+        (
+            &["--set", "mtu=1500"][..],
+            "--set mtu=1500: no such axis in any experiment",
+        ),
+        (
+            &["--set", "nope.loss_rate=0.1"][..],
+            "--set nope.loss_rate=0.1: no experiment nope",
+        ),
+        (
+            &["--set", "handshake_loss.loss_rate=1.5"][..],
+            "handshake_loss: --set loss_rate=1.5: must be within [0, 1]",
+        ),
+        // link_loss and handshake_loss both have loss_rate: the second is checked too.
+        (&["--set", "loss_rate=0.2,2"][..], "must be within [0, 1]"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_all"))
+            .args(["--quick", "--out"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{extra:?}: {err}");
+        assert!(err.contains(needle), "{extra:?}: {err}");
+        assert!(!out.exists(), "{extra:?} wrote {}", out.display());
     }
 }
