@@ -227,6 +227,31 @@ fn bad_scenarios_are_one_line_naming_the_field_with_exit_2_and_no_trace() {
             "link.delay_ms: must be a finite number of milliseconds >= 0, got -3",
         ),
         (
+            "server_port_zero",
+            "duration_s = 1.0\n[[servers]]\nport = 0\n",
+            "servers[0].port: must be a port 1-65535",
+        ),
+        (
+            "client_port_zero",
+            "duration_s = 1.0\n[[clients]]\nport = 0\n",
+            "clients[0].port: must be a port 1-65535",
+        ),
+        (
+            "own_host",
+            "duration_s = 1.0\n[[clients]]\nhost = \"client0\"\nserver = \"client0\"\n",
+            "clients[0].server: is the client's own host \"client0\"",
+        ),
+        (
+            "late_fault",
+            "duration_s = 10.0\n[[faults]]\nkind = \"crash\"\nhost = \"server0\"\nat_s = 20.0\n",
+            "faults[0].at_s: 20 s is after the run ends (duration_s = 10 s)",
+        ),
+        (
+            "late_times",
+            "duration_s = 10.0\n[[clients]]\nschedule = { kind = \"at\", times_s = [1.0, 12.0] }\n",
+            "clients[0].schedule.times_s: 12 s is after the run ends (duration_s = 10 s)",
+        ),
+        (
             "host",
             "duration_s = 1.0\n[[clients]]\nhost = \"nobody\"\n",
             "clients[0].host: no host \"nobody\"",

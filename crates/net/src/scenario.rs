@@ -785,6 +785,9 @@ impl Scenario {
         let mut apps = Vec::new();
         for (k, s) in self.servers.iter().enumerate() {
             let f = |x: &str| format!("servers[{k}].{x}");
+            if s.port == 0 {
+                return Err(bad(&f("port"), "must be a port 1-65535"));
+            }
             let close = choice(
                 &f("close"),
                 &s.close,
@@ -825,6 +828,16 @@ impl Scenario {
                 ],
             )?;
             let schedule = client_schedule(&c.schedule, &f)?;
+            self.check_within_run(&f("schedule"), &c.schedule)?;
+            if c.port == 0 {
+                return Err(bad(&f("port"), "must be a port 1-65535"));
+            }
+            if c.host.as_deref() == Some(c.server.as_str()) {
+                return Err(bad(
+                    &f("server"),
+                    format!("is the client's own host {:?}; name another host", c.server),
+                ));
+            }
             if c.requests_per_connection == 0 {
                 return Err(bad(&f("requests_per_connection"), "must be at least 1"));
             }
@@ -856,6 +869,27 @@ impl Scenario {
             }
         }
         Ok(apps)
+    }
+
+    /// A schedule whose connections would all come after the run ends is a mistake.
+    fn check_within_run(&self, field: &str, sched: &ScheduleSection) -> Result<(), ScenarioError> {
+        let late = |name: &str, t: f64| {
+            bad(
+                &format!("{field}.{name}"),
+                format!(
+                    "{t} s is after the run ends (duration_s = {} s)",
+                    self.duration_s
+                ),
+            )
+        };
+        match sched.kind.as_str() {
+            "at" => match sched.times_s.iter().find(|&&t| t > self.duration_s) {
+                Some(&t) => Err(late("times_s", t)),
+                None => Ok(()),
+            },
+            _ if sched.start_s > self.duration_s => Err(late("start_s", sched.start_s)),
+            _ => Ok(()),
+        }
     }
 
     /// The server reads a fixed request size: a mismatch would hang every connection.
@@ -892,6 +926,9 @@ impl Scenario {
         let mut apps = Vec::new();
         for (k, fl) in self.flooders.iter().enumerate() {
             let f = |x: &str| format!("flooders[{k}].{x}");
+            if fl.port == 0 {
+                return Err(bad(&f("port"), "must be a port 1-65535"));
+            }
             let target = built.node(&fl.target, &f("target"))?;
             if !(fl.per_second.is_finite() && fl.per_second > 0.0) {
                 return Err(bad(
@@ -925,6 +962,9 @@ impl Scenario {
         let mut apps = Vec::new();
         for (k, p) in self.peers.iter().enumerate() {
             let f = |x: &str| format!("peers[{k}].{x}");
+            if p.ports.contains(&0) {
+                return Err(bad(&f("ports"), "must be two ports 1-65535"));
+            }
             let ends = [built.node(&p.a, &f("a"))?, built.node(&p.b, &f("b"))?];
             for side in 0..2 {
                 apps.push(AppSpec::Peer(crate::app::PeerSpec {
@@ -946,6 +986,15 @@ impl Scenario {
         for (k, fault) in self.faults.iter().enumerate() {
             let f = |x: &str| format!("faults[{k}].{x}");
             let when = at(&f("at_s"), fault.at_s)?;
+            if fault.at_s > self.duration_s {
+                return Err(bad(
+                    &f("at_s"),
+                    format!(
+                        "{} s is after the run ends (duration_s = {} s)",
+                        fault.at_s, self.duration_s
+                    ),
+                ));
+            }
             match fault.kind.as_str() {
                 "crash" | "reboot" => {
                     let name = fault
