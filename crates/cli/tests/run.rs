@@ -212,6 +212,21 @@ fn bad_scenarios_are_one_line_naming_the_field_with_exit_2_and_no_trace() {
             "server_tcp.profile: expected one of linux",
         ),
         (
+            "type_in_words",
+            "duration_s = 1.0\n[link]\ndelay_ms = \"5\"\n",
+            "line 3: link.delay_ms: invalid type: string \"5\", expected a number",
+        ),
+        (
+            "array_element",
+            "duration_s = 1.0\n[[servers]]\nport = 80\n[[servers]]\nport = 70000\n",
+            "line 5: servers[1].port: invalid value: integer `70000`, expected a whole number from 0 to 65535",
+        ),
+        (
+            "too_long",
+            "duration_s = 1e12\n",
+            "duration_s: must be at most 1.8e10 seconds (simulated time ends after about 584 years), got 1000000000000",
+        ),
+        (
             "probability",
             "duration_s = 1.0\n[link]\nloss = 1.5\n",
             "link.loss: must be a probability in [0, 1], got 1.5",

@@ -407,26 +407,84 @@ pub struct FaultSection {
     pub until_s: Option<f64>,
 }
 
-/// Parses a scenario; errors name the line and the field.
+/// Parses a scenario; errors name the line and the field, and say what the field takes in
+/// words, not Rust types.
 pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
     toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-        let message = e.message().replace('\n', " ");
-        match line {
-            Some(l) => ScenarioError(format!("line {l}: {message}")),
-            None => ScenarioError(message),
+        let message = plain_types(&e.message().replace('\n', " "));
+        let Some(span) = e.span() else {
+            return ScenarioError(message);
+        };
+        let start = span.start.min(text.len());
+        let line = text[..start].matches('\n').count() + 1;
+        // An unknown field's message names it already.
+        let field = field_at(text, start).filter(|_| !message.starts_with("unknown field"));
+        match field {
+            Some(field) => ScenarioError(format!("line {line}: {field}: {message}")),
+            None => ScenarioError(format!("line {line}: {message}")),
         }
+    })
+}
+
+/// The dotted name of the key on the line holding byte `at` (`link.delay_ms`), from the
+/// line's `key =` and the table header above it.
+fn field_at(text: &str, at: usize) -> Option<String> {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let key = line.split_once('=')?.0.trim();
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    if !text[..line_start]
+        .lines()
+        .any(|l| l.trim().starts_with('['))
+    {
+        return Some(key.to_string());
+    }
+    let above = &text[..line_start];
+    let header = above
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))?;
+    let name = header.trim_matches(|c| c == '[' || c == ']').trim();
+    // An array of tables: which element, by how many of its headers come before.
+    let table = if header.starts_with("[[") {
+        let index = above.lines().filter(|l| l.trim() == header).count() - 1;
+        format!("{name}[{index}]")
+    } else {
+        name.to_string()
+    };
+    Some(format!("{table}.{key}"))
+}
+
+/// serde's Rust type names in words.
+fn plain_types(message: &str) -> String {
+    [
+        ("expected f64", "expected a number"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        (
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        ),
+        ("expected u64", "expected a whole number >= 0"),
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected a boolean", "expected true or false"),
+    ]
+    .iter()
+    .fold(message.to_string(), |m, (rust, words)| {
+        m.replace(rust, words)
     })
 }
 
 fn seconds(field: &str, s: f64) -> Result<SimDuration, ScenarioError> {
     SimDuration::try_from_secs_f64(s).ok_or_else(|| {
-        bad(
-            field,
-            format!("must be a finite number of seconds >= 0, got {s}"),
-        )
+        let why = if s.is_finite() && s > 0.0 {
+            "must be at most 1.8e10 seconds (simulated time ends after about 584 years)"
+        } else {
+            "must be a finite number of seconds >= 0"
+        };
+        bad(field, format!("{why}, got {s}"))
     })
 }
 
@@ -475,10 +533,12 @@ fn client_schedule(
 /// A duration given in milliseconds, checked and reported in milliseconds.
 fn millis(field: &str, ms: f64) -> Result<SimDuration, ScenarioError> {
     SimDuration::try_from_secs_f64(ms / 1e3).ok_or_else(|| {
-        bad(
-            field,
-            format!("must be a finite number of milliseconds >= 0, got {ms}"),
-        )
+        let why = if ms.is_finite() && ms > 0.0 {
+            "must be at most 1.8e13 milliseconds (simulated time ends after about 584 years)"
+        } else {
+            "must be a finite number of milliseconds >= 0"
+        };
+        bad(field, format!("{why}, got {ms}"))
     })
 }
 
