@@ -34,6 +34,12 @@ pub struct PlotArgs {
 }
 
 pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
+    if args.output.extension().is_none_or(|e| e != "svg") {
+        anyhow::bail!(
+            "-o {}: the chart is SVG, so the file must end in .svg (rsvg-convert turns it into PNG)",
+            args.output.display()
+        );
+    }
     let csv = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let spec = PlotSpec {

@@ -157,3 +157,43 @@ fn a_closed_pipe_ends_quietly_and_a_full_disk_is_one_line_with_exit_1() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("cannot write to standard output"), "{err}");
 }
+
+#[test]
+fn plot_leaves_out_nan_and_values_a_log_axis_cannot_show_and_writes_only_svg() {
+    let dir = std::env::temp_dir().join(format!("synack-plot-nan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let draw = |name: &str, rows: &str, log: bool| {
+        let csv = dir.join(format!("{name}.csv"));
+        std::fs::write(&csv, format!("x,y\n{rows}")).unwrap();
+        let svg = dir.join(format!("{name}.svg"));
+        let mut args = vec!["plot", csv.to_str().unwrap(), "--x", "x", "--y", "y"];
+        if log {
+            args.push("--log-y");
+        }
+        args.extend(["--title", "t", "-o", svg.to_str().unwrap()]);
+        let (code, _, err) = synack(&args);
+        assert_eq!(code, 0, "{name}: {err}");
+        std::fs::read_to_string(&svg).unwrap()
+    };
+    let clean = draw("clean", "1,2\n2,3\n4,5\n", false);
+    // A NaN row is drawn as no point at all: the chart is the one without that row.
+    assert_eq!(draw("nan", "1,2\n2,3\n3,NaN\n4,5\n", false), clean);
+    // A zero on a logarithmic axis is left out, not a reason to refuse the chart.
+    let log_clean = draw("log_clean", "1,2\n2,3\n4,5\n", true);
+    assert_eq!(draw("log_zero", "1,2\n2,3\n3,0\n4,5\n", true), log_clean);
+    let png = dir.join("chart.png");
+    let (code, _, err) = synack(&[
+        "plot",
+        dir.join("clean.csv").to_str().unwrap(),
+        "--x",
+        "x",
+        "--y",
+        "y",
+        "-o",
+        png.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("must end in .svg"), "{err}");
+    assert!(!png.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

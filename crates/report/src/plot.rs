@@ -99,6 +99,12 @@ fn series(csv: &[u8], spec: &PlotSpec) -> anyhow::Result<Series> {
         let y: f64 = ys
             .parse()
             .with_context(|| format!("row {}: {} = {ys:?} is not a number", n + 2, spec.y))?;
+        // NaN marks an undefined value (a percentile of nothing): no point, not a dive. A
+        // logarithmic axis has no place for values <= 0: those points are left out too.
+        let off_axis = |v: f64, log: bool| !v.is_finite() || (log && v <= 0.0);
+        if off_axis(x, spec.log_x) || off_axis(y, spec.log_y) {
+            continue;
+        }
         let group = gi.and_then(|g| record.get(g)).unwrap_or("").to_string();
         // Order x numerically: flip the bits of negatives so u64 order is f64 order.
         let key = if x.is_sign_negative() {
@@ -137,10 +143,8 @@ fn series(csv: &[u8], spec: &PlotSpec) -> anyhow::Result<Series> {
 }
 
 fn bounds(values: impl Iterator<Item = f64>, log: bool, name: &str) -> anyhow::Result<(f64, f64)> {
-    let vs: Vec<f64> = values.collect();
-    if log && vs.iter().any(|&v| v <= 0.0) {
-        bail!("{name}: a logarithmic axis needs values > 0");
-    }
+    // On a logarithmic axis an error bar reaching 0 or below is cut at the axis.
+    let vs: Vec<f64> = values.filter(|&v| !log || v > 0.0).collect();
     let (lo, hi) = vs
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
