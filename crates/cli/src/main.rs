@@ -36,8 +36,8 @@ enum Command {
     /// Benchmarks whose figures can be set beside ns-3's (shared/anchors).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
-    /// The OS profiles side by side (tab-separated), retry schedules measured.
-    Profiles,
+    /// The OS profiles side by side, retry schedules measured (--tsv for scripts).
+    Profiles(profiles::ProfilesArgs),
     /// Runs one scenario file and prints its summary.
     Run(run::RunArgs),
     /// Runs packetdrill-style scripts against the TCP model; exit 1 if one fails.
@@ -77,8 +77,8 @@ fn main() -> ExitCode {
             Ok(false) => return ExitCode::from(1),
             Err(e) => Err(e),
         },
-        Command::Profiles => {
-            profiles::run();
+        Command::Profiles(args) => {
+            profiles::run(&args);
             Ok(())
         }
     };

@@ -23,8 +23,16 @@ fn duration(d: synack_kernel::SimDuration) -> String {
     secs(SimTime::from_nanos(d.as_nanos()))
 }
 
-/// Prints one row per profile.
-pub fn run() {
+#[derive(clap::Args)]
+pub struct ProfilesArgs {
+    /// Tab-separated, one row a profile, for scripts.
+    #[arg(long)]
+    tsv: bool,
+}
+
+/// Prints the profiles: the measured retry schedules, then every setting, one row each
+/// with a column a profile (or, with --tsv, one row a profile).
+pub fn run(args: &ProfilesArgs) {
     let header = [
         "profile",
         "syn_sent_at_s",
@@ -46,7 +54,7 @@ pub fn run() {
         "rfc1337",
         "timestamps",
     ];
-    outln!("{}", header.join("\t"));
+    let mut rows = vec![header.map(str::to_string).to_vec()];
     for name in PROFILES {
         let p = profile(name).expect("listed profiles exist");
         let connect = connect_into_black_hole(&p);
@@ -98,6 +106,58 @@ pub fn run() {
             t.rfc1337.to_string(),
             t.timestamps.to_string(),
         ];
-        outln!("{}", row.join("\t"));
+        rows.push(row.to_vec());
+    }
+    if args.tsv {
+        for row in &rows {
+            outln!("{}", row.join("\t"));
+        }
+        return;
+    }
+    print_readable(&rows);
+}
+
+/// The schedules (long lists) a line each, then the other settings as an aligned table with
+/// a column a profile.
+fn print_readable(rows: &[Vec<String>]) {
+    let (header, profiles) = (&rows[0], &rows[1..]);
+    let schedules = 1..=4;
+    outln!("Retry schedules, seconds, measured by driving each profile into a black hole:");
+    for p in profiles {
+        outln!(
+            "  {:<14} SYN sent at {}; connect gives up at {}",
+            p[0],
+            p[1],
+            p[2]
+        );
+        outln!(
+            "  {:<14} SYN-ACK sent at {}; half-open request dropped at {}",
+            "",
+            p[3],
+            p[4]
+        );
+    }
+    outln!("");
+    let name_width = header.iter().map(String::len).max().unwrap_or(0);
+    let widths: Vec<usize> = profiles
+        .iter()
+        .map(|p| {
+            p.iter()
+                .enumerate()
+                .filter(|(i, _)| !schedules.contains(i))
+                .map(|(_, v)| v.len())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for (i, setting) in header.iter().enumerate() {
+        if schedules.contains(&i) {
+            continue;
+        }
+        let mut line = format!("{setting:<name_width$}");
+        for (p, width) in profiles.iter().zip(&widths) {
+            line.push_str(&format!("  {:<width$}", p[i]));
+        }
+        outln!("{}", line.trim_end());
     }
 }

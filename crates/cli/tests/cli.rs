@@ -5,7 +5,7 @@ use common::synack;
 
 #[test]
 fn profiles_prints_the_measured_schedules() {
-    let (code, out, _) = synack(&["profiles"]);
+    let (code, out, _) = synack(&["profiles", "--tsv"]);
     assert_eq!(code, 0);
     let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split('\t').collect()).collect();
     assert_eq!(
@@ -49,6 +49,38 @@ fn bench_hold_prints_events_per_second() {
         "{out}"
     );
     assert!(out.contains(" events_per_s="), "{out}");
+}
+
+#[test]
+fn profiles_reads_as_an_aligned_table_a_column_a_profile() {
+    let (code, out, _) = synack(&["profiles"]);
+    assert_eq!(code, 0);
+    assert!(out.lines().all(|l| l.len() <= 120), "{out}");
+    assert!(
+        out.contains(
+            "  linux          SYN sent at 0,1,2,3,4,5,7,11,19,35,67; connect gives up at 131\n"
+        ),
+        "{out}"
+    );
+    let table: Vec<Vec<&str>> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("profile "))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let profiles = table[0].len() - 1;
+    assert_eq!(profiles, 6, "{out}");
+    // Every setting has a value under each profile, in the same columns.
+    let start = |l: &str, word: &str| l.find(word).unwrap();
+    let header = out.lines().find(|l| l.starts_with("profile ")).unwrap();
+    let somaxconn = out.lines().find(|l| l.starts_with("somaxconn ")).unwrap();
+    assert_eq!(
+        start(header, " linux-classic") + 1,
+        start(somaxconn, " 128 ") + 1
+    );
+    assert!(
+        table.iter().skip(1).all(|r| r.len() >= profiles + 1),
+        "{out}"
+    );
 }
 
 #[test]
