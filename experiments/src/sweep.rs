@@ -94,7 +94,6 @@ struct Metadata<'a> {
     experiment: &'static str,
     about: &'static str,
     version: &'static str,
-    git_revision: Option<String>,
     preset: Preset,
     seed: u64,
     grid: &'a Grid,
@@ -102,18 +101,18 @@ struct Metadata<'a> {
     columns: Vec<(&'static str, &'static str)>,
     points: usize,
     failed: usize,
-    /// Wall-clock time of the run: metadata, not a result (the CSV never has it).
-    wall_s: f64,
 }
 
-fn git_revision() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+/// What is true of one run and not of its results, in `<name>.run.json` beside them (not
+/// committed: `.gitignore`), so rerunning the main job leaves committed files as they were.
+#[derive(serde::Serialize)]
+struct RunRecord {
+    experiment: &'static str,
+    /// The source's git revision at build time, and whether the sources differed from it.
+    git_revision: &'static str,
+    git_dirty: &'static str,
+    /// Wall-clock time of the run: a fact of the machine, not a result.
+    wall_s: f64,
 }
 
 /// The CSV header: `point`, the axes, `replication`, `seed`, the outputs, `error`.
@@ -326,7 +325,6 @@ fn write_outputs(
         experiment: exp.name(),
         about: exp.about(),
         version: env!("CARGO_PKG_VERSION"),
-        git_revision: git_revision(),
         preset: args.preset(),
         seed: args.seed,
         grid,
@@ -334,11 +332,19 @@ fn write_outputs(
         columns: exp.columns(),
         points: rows.len(),
         failed,
-        wall_s: started.elapsed().as_secs_f64(),
     };
     let mut json = serde_json::to_vec_pretty(&metadata)?;
     json.push(b'\n');
     write_atomic(&args.out.join(format!("{stem}.json")), &json)?;
+    let record = RunRecord {
+        experiment: exp.name(),
+        git_revision: env!("SYNACK_GIT_REVISION"),
+        git_dirty: env!("SYNACK_GIT_DIRTY"),
+        wall_s: started.elapsed().as_secs_f64(),
+    };
+    let mut json = serde_json::to_vec_pretty(&record)?;
+    json.push(b'\n');
+    write_atomic(&args.out.join(format!("{stem}.run.json")), &json)?;
     if args.shard.is_none() {
         let svg = line_chart_svg(&csv, &exp.plot())?;
         write_atomic(&args.out.join(format!("{stem}.svg")), svg.as_bytes())?;

@@ -91,8 +91,19 @@ fn the_same_seed_and_grid_give_the_same_csv_whatever_the_jobs() {
     assert_eq!(json["experiment"], "toy");
     assert_eq!(json["seed"], 42);
     assert_eq!(json["preset"], "quick");
-    assert!(json["wall_s"].as_f64().unwrap() >= 0.0);
     assert_eq!(json["grid"]["axes"][0][0], "x");
+    // Run facts live apart, so the metadata is the same for the same seed and grid.
+    assert!(json.get("wall_s").is_none() && json.get("git_revision").is_none());
+    assert_eq!(
+        std::fs::read(one.join("toy.json")).unwrap(),
+        std::fs::read(two.join("toy.json")).unwrap()
+    );
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(one.join("toy.run.json")).unwrap()).unwrap();
+    assert!(run["wall_s"].as_f64().unwrap() >= 0.0);
+    let revision = run["git_revision"].as_str().unwrap();
+    assert!(revision == "unknown" || revision.len() == 40, "{revision}");
+    assert!(["true", "false", "unknown"].contains(&run["git_dirty"].as_str().unwrap()));
     assert!(
         !one.join(".cache").exists(),
         "the cache goes once the sweep is done"
