@@ -18,7 +18,13 @@ fn main() {
         .map_or("unknown".to_string(), |s| (!s.is_empty()).to_string());
     println!("cargo:rustc-env=SYNACK_GIT_REVISION={revision}");
     println!("cargo:rustc-env=SYNACK_GIT_DIRTY={dirty}");
-    for watched in ["/.git/HEAD", "/.git/index", "/crates", "/experiments/src", "/Cargo.toml"] {
+    for watched in [
+        "/.git/HEAD",
+        "/.git/index",
+        "/crates",
+        "/experiments/src",
+        "/Cargo.toml",
+    ] {
         println!("cargo:rerun-if-changed={root}{watched}");
     }
 }

@@ -931,7 +931,7 @@ impl Scenario {
         Ok(apps)
     }
 
-    /// A schedule whose connections would all come after the run ends is a mistake.
+    /// A connection scheduled after the run ends is a mistake.
     fn check_within_run(&self, field: &str, sched: &ScheduleSection) -> Result<(), ScenarioError> {
         let late = |name: &str, t: f64| {
             bad(
