@@ -41,6 +41,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let (seed, spec, end) = load(args, &name)?;
     let mut world = World::new(spec).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     attach_observers(args, &name, &mut world)?;
+    let links = world.link_names();
     let started = Instant::now();
     let s = run_in_slices(&mut world, end, started);
     world
@@ -54,7 +55,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     );
     print_hosts(&s);
     print_apps(&s);
-    print_notes(args, &s);
+    print_notes(args, &s, &links);
     Ok(())
 }
 
@@ -96,7 +97,8 @@ fn attach_observers(args: &RunArgs, name: &str, world: &mut World) -> anyhow::Re
     }
     if args.pcap {
         observers.push(Box::new(
-            synack_net::pcap::PcapTrace::create(&args.out).with_context(cannot)?,
+            synack_net::pcap::PcapTrace::create_for(&args.out, &world.link_names())
+                .with_context(cannot)?,
         ));
     }
     if let Some(lanes) = lanes {
@@ -169,8 +171,17 @@ fn print_apps(s: &Summary) {
             AppSummary::Client(c) => {
                 let mut times = c.setup_times_s.clone();
                 times.sort_by(f64::total_cmp);
+                let setup = match times.is_empty() {
+                    true => "setup: none connected".to_string(),
+                    false => format!(
+                        "setup p50 {:.6} s p90 {:.6} s p99 {:.6} s",
+                        percentile(&times, 0.5),
+                        percentile(&times, 0.9),
+                        percentile(&times, 0.99)
+                    ),
+                };
                 outln!(
-                    "app {i} client: attempted {} not_started {} connected {} completed {} refused {} reset {} timed_out {}; setup p50 {:.6} s p90 {:.6} s p99 {:.6} s",
+                    "app {i} client: attempted {} not_started {} connected {} completed {} refused {} reset {} timed_out {}; {setup}",
                     c.attempted,
                     c.not_started,
                     c.connected,
@@ -178,9 +189,6 @@ fn print_apps(s: &Summary) {
                     c.refused,
                     c.reset,
                     c.timed_out,
-                    percentile(&times, 0.5),
-                    percentile(&times, 0.9),
-                    percentile(&times, 0.99)
                 );
             }
             AppSummary::Server(v) => outln!(
@@ -201,7 +209,7 @@ fn print_apps(s: &Summary) {
 }
 
 /// Simultaneous opens and closes, unroutable datagrams, and where the traces went.
-fn print_notes(args: &RunArgs, s: &Summary) {
+fn print_notes(args: &RunArgs, s: &Summary, links: &[String]) {
     if s.simultaneous_opens + s.simultaneous_closes > 0 {
         outln!(
             "simultaneous opens {} closes {} (per endpoint)",
@@ -210,7 +218,10 @@ fn print_notes(args: &RunArgs, s: &Summary) {
         );
     }
     if s.unroutable > 0 {
-        outln!("unroutable datagrams: {}", s.unroutable);
+        outln!(
+            "unroutable datagrams: {} (sent to an address no route reaches, such as replies to spoofed sources)",
+            s.unroutable
+        );
     }
     if args.trace {
         outln!(
@@ -220,7 +231,11 @@ fn print_notes(args: &RunArgs, s: &Summary) {
         );
     }
     if args.pcap {
-        outln!("pcap: {}/<link>.pcap", args.out.display());
+        let files: Vec<String> = links
+            .iter()
+            .map(|l| format!("{}/{l}.pcap", args.out.display()))
+            .collect();
+        outln!("pcap: {}", files.join(", "));
     }
     if args.diagram {
         outln!("diagram: {}/diagram.svg", args.out.display());

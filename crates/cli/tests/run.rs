@@ -498,3 +498,37 @@ fn diagram_draws_the_handshake_and_teardown_and_refuses_other_topologies() {
         std::fs::read_dir(&out).map(|d| d.count())
     );
 }
+
+/// A run that sends nothing still writes the pcap it names (a header, no packets), and a
+/// client that never connected says so instead of printing NaN percentiles.
+#[test]
+fn pcap_files_are_named_and_written_even_without_traffic() {
+    let dir = scratch("quiet");
+    std::fs::create_dir_all(&dir).unwrap();
+    let quiet = dir.join("quiet.toml");
+    std::fs::write(&quiet, "duration_s = 1.0\n[[servers]]\n").unwrap();
+    let out = dir.join("out");
+    let (code, stdout, err) = synack(&[
+        "run",
+        quiet.to_str().unwrap(),
+        "--pcap",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let named = format!("pcap: {}/link0.pcap\n", out.display());
+    assert!(stdout.contains(&named), "{stdout}");
+    // The pcap global header alone: 24 bytes.
+    assert_eq!(std::fs::read(out.join("link0.pcap")).unwrap().len(), 24);
+    let refused = dir.join("refused.toml");
+    std::fs::write(
+        &refused,
+        "duration_s = 1.0\n[[clients]]\nport = 81\nschedule = { kind = \"at\", times_s = [0.5] }\n",
+    )
+    .unwrap();
+    let (code, stdout, err) = synack(&["run", refused.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("refused 1 "), "{stdout}");
+    assert!(stdout.contains("; setup: none connected\n"), "{stdout}");
+    assert!(!stdout.contains("NaN"), "{stdout}");
+}

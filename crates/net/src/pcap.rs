@@ -117,6 +117,16 @@ impl PcapTrace {
         })
     }
 
+    /// Traces into `dir`, with a `<link>.pcap` for each of `links` from the start: a link
+    /// that carries nothing still gets its (empty) capture.
+    pub fn create_for(dir: &Path, links: &[String]) -> std::io::Result<Self> {
+        let mut trace = PcapTrace::create(dir)?;
+        for link in links {
+            trace.file(link)?;
+        }
+        Ok(trace)
+    }
+
     fn file(&mut self, link: &str) -> std::io::Result<&mut File_> {
         if !self.files.contains_key(link) {
             let mut file = PendingFile::create(&self.dir.join(format!("{link}.pcap")))?;

@@ -401,6 +401,11 @@ impl<Q: QueueFamily> World<Q> {
         Ok([end(a)?, end(b)?])
     }
 
+    /// The links' names, in the order they were built.
+    pub fn link_names(&self) -> Vec<String> {
+        self.links.iter().map(|l| l.0.clone()).collect()
+    }
+
     fn addr_of(&self, node: NodeId) -> Option<u32> {
         self.addrs.iter().find(|(_, n)| *n == node).map(|(a, _)| *a)
     }
