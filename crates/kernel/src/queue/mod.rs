@@ -69,7 +69,7 @@ pub trait EventQueue<E>: Default {
 }
 
 /// The queue the scheduler uses unless told otherwise: the timing wheel, fastest on the hold
-/// benchmark at every size measured (see the README's kernel figures).
+/// benchmark at every size measured (see crates/kernel/README.md).
 pub type DefaultQueue<E> = TimingWheel<E>;
 
 /// A queue implementation as a type, for a simulator generic over its queue whose event type
