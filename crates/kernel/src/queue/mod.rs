@@ -77,13 +77,11 @@ pub type DefaultQueue<E> = TimingWheel<E>;
 pub trait QueueFamily {
     /// The queue of events `E`.
     type Queue<E>: EventQueue<E>;
-    /// Its name.
-    const KIND: QueueKind;
 }
 
 /// The [`QueueFamily`] of each queue implementation.
 pub mod family {
-    use super::{HeapQueue, IndexedQueue, QueueFamily, QueueKind, TimingWheel};
+    use super::{HeapQueue, IndexedQueue, QueueFamily, TimingWheel};
 
     /// [`TimingWheel`].
     pub struct Wheel;
@@ -94,17 +92,14 @@ pub mod family {
 
     impl QueueFamily for Wheel {
         type Queue<E> = TimingWheel<E>;
-        const KIND: QueueKind = QueueKind::Wheel;
     }
 
     impl QueueFamily for Heap {
         type Queue<E> = HeapQueue<E>;
-        const KIND: QueueKind = QueueKind::Heap;
     }
 
     impl QueueFamily for PriorityQueue {
         type Queue<E> = IndexedQueue<E>;
-        const KIND: QueueKind = QueueKind::PriorityQueue;
     }
 }
 

@@ -62,6 +62,12 @@ struct Slot {
     entry: Option<Socket>,
 }
 
+/// The 4-tuple of the socket in `slot`, if one is there; apart from [`SocketTable`], so a
+/// caller can lend the slots while it changes the 4-tuple table.
+fn tuple_in(slots: &Chunked<Slot>, slot: u32) -> Option<FourTuple> {
+    slots.get(slot)?.entry.as_ref().map(|s| s.tuple)
+}
+
 /// The sockets of a host, by slot and by 4-tuple.
 #[derive(Default)]
 pub(super) struct SocketTable {
@@ -103,7 +109,7 @@ impl SocketTable {
 
     /// The 4-tuple of the socket in `slot`, if one is there.
     fn tuple_in(&self, slot: u32) -> Option<FourTuple> {
-        self.slots.get(slot)?.entry.as_ref().map(|s| s.tuple)
+        tuple_in(&self.slots, slot)
     }
 
     /// Stores `socket` in a free slot; `peer_slot` is the peer's slot, if known.
@@ -126,9 +132,7 @@ impl SocketTable {
         };
         self.occupied.set(slot);
         let slots = &self.slots;
-        self.by_tuple.insert(&tuple, slot, |s| {
-            slots.get(s)?.entry.as_ref().map(|s| s.tuple)
-        });
+        self.by_tuple.insert(&tuple, slot, |s| tuple_in(slots, s));
         self.id(slot)
     }
 
