@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 use synack_kernel::{SimDuration, SimTime};
 use synack_net::app::percentile;
+use synack_net::diagram::Connections;
 use synack_net::scenario::parse;
 use synack_net::trace::CsvTrace;
 use synack_net::{AppSummary, Summary, World, WorldSpec};
@@ -27,13 +28,33 @@ pub struct RunArgs {
     /// Write one pcap file per link to --out (LINKTYPE_RAW, for Wireshark and tshark).
     #[arg(long)]
     pcap: bool,
-    /// Draw a sequence diagram, --out/diagram.svg (point-to-point scenarios; long runs are
-    /// cut after the first segments).
+    /// Draw a sequence diagram, --out/diagram.svg (point-to-point scenarios): the first 10
+    /// connections, runs of data segments collapsed, cut after 300 segments.
     #[arg(long)]
     diagram: bool,
+    /// Draw the first N connections (implies --diagram).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "diagram_port")]
+    diagram_first: Option<u32>,
+    /// Draw the connections with this port, on either host (implies --diagram).
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    diagram_port: Option<u16>,
     /// Stop at this simulated time, in seconds, instead of the scenario's duration_s.
     #[arg(long, value_name = "SECONDS")]
     until: Option<f64>,
+}
+
+impl RunArgs {
+    fn wants_diagram(&self) -> bool {
+        self.diagram || self.diagram_first.is_some() || self.diagram_port.is_some()
+    }
+
+    fn connections(&self) -> Connections {
+        match (self.diagram_port, self.diagram_first) {
+            (Some(port), _) => Connections::Port(port),
+            (None, Some(n)) => Connections::First(n as usize),
+            (None, None) => Connections::default(),
+        }
+    }
 }
 
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
@@ -84,7 +105,7 @@ fn load(args: &RunArgs, name: &str) -> anyhow::Result<(u64, WorldSpec, SimTime)>
 
 /// The traces asked for. Everything is checked before any file is opened.
 fn attach_observers(args: &RunArgs, name: &str, world: &mut World) -> anyhow::Result<()> {
-    let lanes = match args.diagram {
+    let lanes = match args.wants_diagram() {
         true => Some(world.point_to_point_hosts().map_err(|why| {
             anyhow::anyhow!("--diagram: {name} {why}; a diagram draws one link between two hosts")
         })?),
@@ -106,6 +127,7 @@ fn attach_observers(args: &RunArgs, name: &str, world: &mut World) -> anyhow::Re
         observers.push(Box::new(synack_net::diagram::Diagram::new(
             &args.out.join("diagram.svg"),
             lanes,
+            args.connections(),
         )));
     }
     if !observers.is_empty() {
@@ -237,7 +259,7 @@ fn print_notes(args: &RunArgs, s: &Summary, links: &[String]) {
             .collect();
         outln!("pcap: {}", files.join(", "));
     }
-    if args.diagram {
+    if args.wants_diagram() {
         outln!("diagram: {}/diagram.svg", args.out.display());
     }
 }

@@ -532,3 +532,157 @@ fn pcap_files_are_named_and_written_even_without_traffic() {
     assert!(stdout.contains("; setup: none connected\n"), "{stdout}");
     assert!(!stdout.contains("NaN"), "{stdout}");
 }
+
+/// The rows of a `transitions.csv`: time, host, local, remote, from, to, cause.
+fn transitions(dir: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(dir.join("transitions.csv")).unwrap();
+    let rows = text.lines().skip(1);
+    rows.map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+/// TIME-WAIT's end and a crash are state changes like any other: in the trace, with their
+/// causes, and in the diagram.
+#[test]
+fn traces_record_time_wait_expiry_and_crash() {
+    let dir = scratch("tw-expiry");
+    let teardown = scenario("teardown");
+    let (code, _, err) = synack(&[
+        "run",
+        teardown.to_str().unwrap(),
+        "--trace",
+        "--diagram",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows = transitions(&dir);
+    let entered = rows
+        .iter()
+        .find(|r| r[5] == "TIME-WAIT")
+        .expect("TIME-WAIT entered");
+    let ended = rows
+        .iter()
+        .find(|r| r[4] == "TIME-WAIT")
+        .expect("TIME-WAIT ended");
+    // Linux's TIME-WAIT lasts 60 s (TCP_TIMEWAIT_LEN), the teardown scenario's profile.
+    let entered_s: f64 = entered[0].parse().unwrap();
+    let ended_s: f64 = ended[0].parse().unwrap();
+    assert!(
+        (ended_s - entered_s - 60.0).abs() < 1e-9,
+        "{entered:?} {ended:?}"
+    );
+    assert_eq!(
+        ended[1..],
+        [
+            &entered[1],
+            &entered[2],
+            &entered[3],
+            "TIME-WAIT",
+            "CLOSED",
+            "TimeWaitExpired"
+        ]
+    );
+    let svg = std::fs::read_to_string(dir.join("diagram.svg")).unwrap();
+    assert!(svg.contains(">CLOSED (TIME-WAIT over)<"), "{svg}");
+
+    // The crash at 5 s ends every socket server0 then had, from the state it was in.
+    let dir = scratch("crash");
+    let crash = scenario("crash_reboot");
+    let (code, _, err) = synack(&[
+        "run",
+        crash.to_str().unwrap(),
+        "--trace",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows = transitions(&dir);
+    let mut open_at_crash = BTreeMap::new();
+    let before = |r: &&Vec<String>| r[1] == "server0" && r[0].parse::<f64>().unwrap() < 5.0;
+    for r in rows.iter().filter(before) {
+        open_at_crash.insert((r[2].clone(), r[3].clone()), r[5].clone());
+    }
+    open_at_crash.retain(|_, state| state != "CLOSED");
+    let crashed: BTreeMap<_, _> = rows
+        .iter()
+        .filter(|r| r[6] == "Crash")
+        .map(|r| {
+            assert_eq!(
+                (r[0].as_str(), r[1].as_str(), r[5].as_str()),
+                ("5.000000000", "server0", "CLOSED")
+            );
+            ((r[2].clone(), r[3].clone()), r[4].clone())
+        })
+        .collect();
+    assert!(!crashed.is_empty());
+    assert_eq!(crashed, open_at_crash);
+}
+
+/// A long run's diagram stays a picture: the first connections, bursts collapsed, the
+/// port on each label; or one connection by port.
+#[test]
+fn diagram_of_a_long_run_is_bounded_collapsed_and_chosen_by_port() {
+    let dir = scratch("diagram-pileup");
+    let pileup = scenario("time_wait_pileup");
+    let (code, _, err) = synack(&[
+        "run",
+        pileup.to_str().unwrap(),
+        "--diagram",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(dir.join("diagram.svg")).unwrap();
+    let height: f64 = svg
+        .split("height=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Ten connections of about ten segments each, at 26 px a row.
+    assert!(height < 10_000.0, "{height} px");
+    assert!(
+        svg.contains(" connections drawn (--diagram-first N"),
+        "a note says what is left out"
+    );
+    assert_eq!(svg.matches(">:50080 SYN seq=0<").count(), 1);
+    assert_eq!(svg.matches("SYN seq=0<").count(), 10);
+    assert!(svg.contains(">:50080 CLOSED (TIME-WAIT over)<"));
+
+    // The half-close's 1 MB is collapsed, and its end (the server's FIN) is drawn.
+    let dir = scratch("diagram-half-close");
+    let half_close = scenario("half_close");
+    let (code, _, err) = synack(&[
+        "run",
+        half_close.to_str().unwrap(),
+        "--diagram",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(dir.join("diagram.svg")).unwrap();
+    assert!(svg.contains(" segments …<"));
+    assert!(svg.contains(">FIN,ACK seq=1000001 ack=1002<"));
+    assert!(svg.contains(">LAST-ACK<") && svg.contains(">TIME-WAIT<"));
+    assert!(!svg.contains("cut after"));
+
+    let dir = scratch("diagram-port");
+    let (code, _, err) = synack(&[
+        "run",
+        pileup.to_str().unwrap(),
+        "--diagram-port",
+        "50081",
+        "--until",
+        "30",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(dir.join("diagram.svg")).unwrap();
+    assert_eq!(svg.matches("SYN seq=0<").count(), 1);
+    assert!(svg.contains("(1 of "), "{svg}");
+    let (code, _, err) = synack(&["run", pileup.to_str().unwrap(), "--diagram-first", "0"]);
+    assert_eq!((code, err.lines().count()), (2, 1), "{err}");
+}

@@ -860,13 +860,15 @@ impl<Q: QueueFamily> World<Q> {
     /// A host crashes or reboots.
     fn fault(&mut self, fault: Fault) {
         match fault {
-            Fault::Crash(node, _) => {
+            Fault::Crash(node, at) => {
                 let n = &mut self.nodes[node.0 as usize];
                 if let Some(host) = n.host.as_mut() {
-                    host.crash();
+                    host.crash(at);
                 }
                 n.owners.clear();
                 n.armed = None;
+                // The crash's transitions, to the observer (no datagram, no event).
+                self.flush(node, at);
             }
             Fault::Reboot(node, _) => {
                 let n = &mut self.nodes[node.0 as usize];

@@ -116,6 +116,13 @@ pub enum Cause {
     Reopened,
     /// The FIN-WAIT-2 timeout of an orphaned connection ran out.
     FinWait2Timeout,
+    /// tcp_tw_reuse took the TIME-WAIT 4-tuple for a new outgoing connection.
+    Reused,
+    /// The host's TIME-WAIT table was full, so the connection closed at once (Linux's
+    /// "time wait bucket table overflow").
+    TimeWaitTableFull,
+    /// The host crashed: every socket vanished without a segment.
+    Crash,
 }
 
 /// One recorded state change.

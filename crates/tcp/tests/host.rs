@@ -659,7 +659,7 @@ fn crash_drops_silently_and_after_reboot_old_segments_get_rst() {
     let id = net.connect();
     net.run_until(ms(10));
     net.server.accept(PORT).unwrap().unwrap();
-    net.server.crash();
+    net.server.crash(net.now());
     net.client.send(id, 100, net.now()).unwrap();
     net.run_until(ms(100));
     assert!(
@@ -685,7 +685,7 @@ fn crash_handles_from_before_never_name_connections_after() {
     net.server.listen(PORT, 16).unwrap();
     let before = net.connect();
     net.run_until(ms(10));
-    net.client.crash();
+    net.client.crash(net.now());
     net.client.reboot();
     let after = net.connect();
     assert_ne!(after, before);

@@ -10,7 +10,9 @@ use common::{config, from_peer, ms, secs, wire};
 use std::sync::Arc;
 use synack_kernel::{RandomStreams, SimDuration, SimTime};
 use synack_tcp::host::{Datagram, Host, HostConfig, profile};
-use synack_tcp::{Connection, Flags, Output, Seq, TcpConfig, TimeWaitRules};
+use synack_tcp::{
+    Cause, Connection, Flags, Output, Seq, State, TcpConfig, TimeWaitRules, Transition,
+};
 
 const US: u32 = 0x0a00_0001;
 const PEER: u32 = 0x0a00_0002;
@@ -33,6 +35,14 @@ fn host_config(profile_name: &str) -> HostConfig {
 
 impl TimeWaitHost {
     fn new(config: HostConfig) -> Self {
+        let mut twh = Self::new_unchecked(config);
+        assert_eq!(twh.host.time_wait_len(), 1);
+        twh.host.output().clear();
+        twh
+    }
+
+    /// The same steps, whether or not the host kept a TIME-WAIT entry; its output kept.
+    fn new_unchecked(config: HostConfig) -> Self {
         let mut host = Host::new(config, vec![US], &RandomStreams::new(1), "us", 0).unwrap();
         let id = host.connect(PEER, PEER_PORT, SimTime::ZERO).unwrap();
         let syn = host.output().datagrams.pop().unwrap().segment;
@@ -40,9 +50,9 @@ impl TimeWaitHost {
         let mut twh = TimeWaitHost { host, iss, port };
         twh.peer(Flags::SYN | Flags::ACK, PEER_ISS, iss + 1, ms(10));
         twh.host.close(id, ms(20)).unwrap();
-        twh.peer(Flags::FIN | Flags::ACK, PEER_ISS + 1, iss + 2, ms(30));
-        assert_eq!(twh.host.time_wait_len(), 1);
-        twh.host.output().datagrams.clear();
+        let mut fin = from_peer(Flags::FIN | Flags::ACK, PEER_ISS + 1, iss + 2, 0);
+        fin.dst_port = port;
+        twh.host.handle(&Datagram::new(PEER, US, fin), ms(30));
         twh
     }
 
@@ -84,6 +94,86 @@ fn time_wait_entered_expires_after_time_wait_length() {
     assert_eq!(tw.expiry(), linux_expiry(ms(30)));
     let mut rfc = rfc9293();
     assert_eq!(rfc.expiry(), ms(30) + SimDuration::from_secs(240));
+}
+
+/// The state changes the host reported since the last look: whether a socket made each
+/// (a TIME-WAIT record has none), and what it was.
+fn changes(host: &mut Host) -> Vec<(bool, State, State, Cause, SimTime)> {
+    let output = std::mem::take(host.output());
+    let change =
+        |(id, _, t): &(Option<_>, _, Transition)| (id.is_some(), t.from, t.to, t.cause, t.at);
+    output.transitions.iter().map(change).collect()
+}
+
+#[test]
+fn time_wait_expiry_records_time_wait_to_closed() {
+    let mut tw = linux();
+    let expiry = tw.expiry();
+    tw.host
+        .on_timeout(SimTime::from_nanos(expiry.as_nanos() - 1));
+    assert_eq!(changes(&mut tw.host), []);
+    tw.host.on_timeout(expiry);
+    let ended = (
+        false,
+        State::TimeWait,
+        State::Closed,
+        Cause::TimeWaitExpired,
+        expiry,
+    );
+    assert_eq!(changes(&mut tw.host), [ended]);
+    assert_eq!(tw.host.time_wait_len(), 0);
+}
+
+#[test]
+fn time_wait_rst_at_rcv_nxt_records_reset() {
+    let mut tw = linux();
+    let mut rst = from_peer(Flags::RST, PEER_ISS + 2, 0, 0);
+    rst.dst_port = tw.port;
+    tw.host.handle(&Datagram::new(PEER, US, rst), secs(20));
+    let ended = (
+        false,
+        State::TimeWait,
+        State::Closed,
+        Cause::Reset,
+        secs(20),
+    );
+    assert_eq!(changes(&mut tw.host), [ended]);
+}
+
+#[test]
+fn time_wait_table_full_records_closed_at_once() {
+    let mut config = host_config("linux");
+    config.max_time_wait = 0;
+    let mut tw = TimeWaitHost::new_unchecked(config);
+    let changes = changes(&mut tw.host);
+    let entered = (
+        true,
+        State::FinWait1,
+        State::TimeWait,
+        Cause::PeerFinAndAck,
+        ms(30),
+    );
+    let ended = (
+        false,
+        State::TimeWait,
+        State::Closed,
+        Cause::TimeWaitTableFull,
+        ms(30),
+    );
+    assert_eq!(changes[changes.len() - 2..], [entered, ended]);
+    assert_eq!(tw.host.time_wait_len(), 0);
+    assert_eq!(tw.host.counters().time_wait_skipped, 1);
+}
+
+#[test]
+fn time_wait_crash_records_every_socket_and_entry_closed() {
+    let mut tw = linux();
+    tw.host.connect(PEER, PEER_PORT + 1, secs(1)).unwrap();
+    changes(&mut tw.host);
+    tw.host.crash(secs(2));
+    let socket = (true, State::SynSent, State::Closed, Cause::Crash, secs(2));
+    let entry = (false, State::TimeWait, State::Closed, Cause::Crash, secs(2));
+    assert_eq!(changes(&mut tw.host), [socket, entry]);
 }
 
 #[test]

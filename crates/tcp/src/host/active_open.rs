@@ -4,7 +4,7 @@
 
 use super::sockets::{ConnId, NO_SLOT, Stage};
 use super::{Host, HostError, TwReuse};
-use crate::{Connection, FourTuple, Seq, TcpConfig};
+use crate::{Cause, Connection, FourTuple, Seq, TcpConfig};
 use std::sync::Arc;
 use synack_kernel::SimTime;
 
@@ -194,7 +194,7 @@ impl Host {
                 None => return Some((tuple, None)),
                 Some(tw) if tw.reusable(now) => {
                     let isn = tw.record.successor_isn();
-                    self.remove_time_wait(&tuple);
+                    self.remove_time_wait(&tuple, Cause::Reused, now);
                     return Some((tuple, Some(isn)));
                 }
                 Some(_) => {}

@@ -117,7 +117,7 @@ impl Host {
                 counters.close_wait -= 1;
             }
             entered_time_wait |= t.to == State::TimeWait;
-            output.transitions.push((id, tuple, t));
+            output.transitions.push((Some(id), tuple, t));
         }
         let visible = matches!(stage, Stage::Active | Stage::Accepted | Stage::Queued(_));
         let mut promote = None;

@@ -66,8 +66,9 @@ pub struct HostOutput {
     pub hints: Vec<DemuxHint>,
     /// Socket events, by connection.
     pub events: Vec<(ConnId, Event)>,
-    /// State changes, by connection and 4-tuple.
-    pub transitions: Vec<(ConnId, FourTuple, Transition)>,
+    /// State changes, by connection and 4-tuple. A TIME-WAIT record's end has no
+    /// connection: its socket was closed when it became the record.
+    pub transitions: Vec<(Option<ConnId>, FourTuple, Transition)>,
 }
 
 impl HostOutput {

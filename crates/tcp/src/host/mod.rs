@@ -49,7 +49,7 @@ pub use ratelimit::SynRateLimit;
 pub use sockets::ConnId;
 
 use crate::connection::Output;
-use crate::{Connection, FourTuple, IsnSource, Segment, State, UserError};
+use crate::{Cause, Connection, FourTuple, IsnSource, Segment, State, Transition, UserError};
 use active_open::PortOffsets;
 use listeners::Listeners;
 use ports::PortsInUse;
@@ -344,10 +344,7 @@ impl Host {
 
     /// Runs every timer due at or before `now`.
     pub fn on_timeout(&mut self, now: SimTime) {
-        let ports = &mut self.ports;
-        let table = self.sockets.tuple_table_mut();
-        self.time_wait
-            .expire(table, now, |tuple| ports.release(tuple));
+        self.expire_time_wait(now);
         while let Some(id) = self.timers.pop_due(&mut self.sockets, now) {
             let socket = self.sockets.get_mut(id).expect("armed");
             socket.conn.on_timeout(now, &mut self.endpoint_output);
@@ -427,10 +424,28 @@ impl Host {
 
     // ---- Faults ------------------------------------------------------------------------------
 
-    /// The host crashes: every connection, listener and TIME-WAIT entry vanishes silently,
-    /// and datagrams are ignored until [`Host::reboot`].
-    pub fn crash(&mut self) {
+    /// The host crashes at `now`: every connection, listener and TIME-WAIT entry vanishes
+    /// without a segment (each connection and entry records its end, cause
+    /// [`Cause::Crash`]), and datagrams are ignored until [`Host::reboot`].
+    pub fn crash(&mut self, now: SimTime) {
         self.up = false;
+        self.endpoint_output.clear();
+        let crashed = |from| Transition {
+            at: now,
+            from,
+            to: State::Closed,
+            cause: Cause::Crash,
+        };
+        for (id, socket) in self.sockets.iter() {
+            let ended = crashed(socket.conn.state());
+            self.output
+                .transitions
+                .push((Some(id), socket.tuple, ended));
+        }
+        for tuple in self.time_wait.tuples() {
+            let ended = crashed(State::TimeWait);
+            self.output.transitions.push((None, *tuple, ended));
+        }
         self.sockets.clear();
         self.ports.clear();
         self.listeners.clear();
@@ -438,7 +453,6 @@ impl Host {
         self.timers.clear();
         self.open = 0;
         self.counters.close_wait = 0;
-        self.endpoint_output.clear();
     }
 
     /// The host comes back with no state: old connections' segments get RSTs.

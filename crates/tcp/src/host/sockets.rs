@@ -214,6 +214,17 @@ impl SocketTable {
         }
     }
 
+    /// Every socket with its handle, in slot order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (ConnId, &Socket)> {
+        self.slots.iter().enumerate().filter_map(|(index, slot)| {
+            let id = ConnId {
+                slot: index as u32,
+                generation: slot.generation,
+            };
+            slot.entry.as_ref().map(|socket| (id, socket))
+        })
+    }
+
     /// Empties every slot (a crash). Slots are emptied, not dropped, and occupied ones move
     /// to a new generation: a handle from before must never name a later connection.
     pub(super) fn clear(&mut self) {

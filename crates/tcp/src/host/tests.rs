@@ -145,7 +145,7 @@ fn established_prefetch_with_any_hint_changes_nothing() {
 fn crash_reuses_slots_under_new_generations() {
     let mut pair = Pair::new();
     let (before, _) = pair.open(SimTime::ZERO);
-    pair.client.crash();
+    pair.client.crash(ms(5));
     pair.client.reboot();
     let after = pair.client.connect(SERVER, PORT, ms(10)).unwrap();
     assert_eq!(after.slot, before.slot, "the slot is reused");

@@ -7,7 +7,7 @@ use super::datagram::{Datagram, DemuxHint};
 use super::demux::tuple_tag;
 use super::probe::ProbeTable;
 use super::sockets::ConnId;
-use crate::{Event, Flags, FourTuple, Segment, TimeWait, Verdict};
+use crate::{Cause, Event, Flags, FourTuple, Segment, State, TimeWait, Transition, Verdict};
 use synack_kernel::chunked::ChunkedFifo;
 use synack_kernel::{SimDuration, SimTime};
 
@@ -171,6 +171,14 @@ impl TimeWaitTable {
         }
     }
 
+    /// Every entry's 4-tuple, in expiry order.
+    pub fn tuples(&self) -> impl Iterator<Item = &FourTuple> {
+        (0..self.records.len())
+            .filter_map(|position| self.records.get(position))
+            .filter(|record| record.live)
+            .map(|record| &record.tuple)
+    }
+
     /// Drops the front record, live or not (its index entry is the caller's business).
     fn pop_front(&mut self) {
         self.records.pop_front();
@@ -178,12 +186,37 @@ impl TimeWaitTable {
     }
 }
 
+/// A TIME-WAIT record's end.
+fn time_wait_ended(cause: Cause, at: SimTime) -> Transition {
+    Transition {
+        at,
+        from: State::TimeWait,
+        to: State::Closed,
+        cause,
+    }
+}
+
 impl Host {
-    /// Ends the TIME-WAIT record of `tuple`, if there is one, and frees its port.
-    pub(super) fn remove_time_wait(&mut self, tuple: &FourTuple) {
+    /// Ends the TIME-WAIT record of `tuple`, if there is one, frees its port, and records
+    /// why it ended.
+    pub(super) fn remove_time_wait(&mut self, tuple: &FourTuple, cause: Cause, now: SimTime) {
         if self.time_wait.remove(self.sockets.tuple_table_mut(), tuple) {
             self.ports.release(tuple);
+            self.output
+                .transitions
+                .push((None, *tuple, time_wait_ended(cause, now)));
         }
+    }
+
+    /// Ends every TIME-WAIT record due at `now`.
+    pub(super) fn expire_time_wait(&mut self, now: SimTime) {
+        let (ports, output) = (&mut self.ports, &mut self.output);
+        let table = self.sockets.tuple_table_mut();
+        self.time_wait.expire(table, now, |tuple| {
+            ports.release(tuple);
+            let ended = time_wait_ended(Cause::TimeWaitExpired, now);
+            output.transitions.push((None, *tuple, ended));
+        });
     }
 
     /// `id`'s endpoint entered TIME-WAIT: the socket becomes a compact record (unless the
@@ -205,6 +238,8 @@ impl Host {
         self.output.events.push((id, Event::Closed));
         if full {
             self.counters.time_wait_skipped += 1;
+            let ended = time_wait_ended(Cause::TimeWaitTableFull, now);
+            self.output.transitions.push((None, tuple, ended));
             return;
         }
         self.time_wait
@@ -250,14 +285,14 @@ impl Host {
                 );
             }
             Verdict::Reopen(isn) => {
-                self.remove_time_wait(&tuple);
+                self.remove_time_wait(&tuple, Cause::Reopened, now);
                 if self.listeners.contains(seg.dst_port) {
                     self.deliver_to_listener(tuple, from, seg, Some(isn), now);
                 } else {
                     self.reply_closed(tuple, seg);
                 }
             }
-            Verdict::Close => self.remove_time_wait(&tuple),
+            Verdict::Close => self.remove_time_wait(&tuple, Cause::Reset, now),
         }
     }
 }
