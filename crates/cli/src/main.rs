@@ -1,6 +1,7 @@
 //! `synack`: the command-line front end.
 //!
-//! Every failure, from a bad flag to a bad value, ends in one line on stderr and exit code 2.
+//! Every failure, from a bad flag to a bad value, ends in one line on stderr and exit code 2;
+//! an interrupted run (SIGINT, SIGTERM, SIGHUP) in one line and exit code 130.
 
 /// `println!` for the program's output: a closed pipe (`synack profiles | head -1`) ends the
 /// program quietly with exit code 141 (128 + SIGPIPE, as a Unix tool killed by it reports),
@@ -84,6 +85,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.is::<run::Interrupted>() => {
+            eprintln!("synack: {err}");
+            ExitCode::from(130)
+        }
         Err(err) => fail(&format!("error: {err:#}")),
     }
 }

@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use synack_kernel::{SimDuration, SimTime};
 use synack_net::app::percentile;
@@ -64,7 +65,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     attach_observers(args, &name, &mut world)?;
     let links = world.link_names();
     let started = Instant::now();
-    let s = run_in_slices(&mut world, end, started);
+    let s = run_in_slices(&mut world, end, started)?;
     world
         .finish_observing()
         .with_context(|| format!("cannot write traces to {}", args.out.display()))?;
@@ -136,23 +137,51 @@ fn attach_observers(args: &RunArgs, name: &str, world: &mut World) -> anyhow::Re
     Ok(())
 }
 
-/// Runs to `end` in slices, so a long run can show progress.
-fn run_in_slices(world: &mut World, end: SimTime, started: Instant) -> Summary {
+/// A run ended by SIGINT, SIGTERM or SIGHUP: its traces are not written, and no temporary
+/// file is left (the observers remove theirs as they are dropped). Exit code 130.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted; no trace written")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Runs to `end` in slices, so a long run can show progress and stop when interrupted.
+fn run_in_slices(
+    world: &mut World,
+    end: SimTime,
+    started: Instant,
+) -> Result<Summary, Interrupted> {
+    // A second handler cannot be set (tests call run once per process): ignore that.
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    const SLICES: u64 = 1000;
     let bar = ProgressBar::new(100);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {percent}% of simulated time, {elapsed}")
             .expect("valid"),
     );
     let mut summary = None;
-    for k in 1..=100u64 {
-        let t = SimTime::from_nanos((u128::from(end.as_nanos()) * u128::from(k) / 100) as u64);
+    for k in 1..=SLICES {
+        let t = SimTime::from_nanos(
+            (u128::from(end.as_nanos()) * u128::from(k) / u128::from(SLICES)) as u64,
+        );
         summary = Some(world.run_until(t));
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            bar.finish_and_clear();
+            return Err(Interrupted);
+        }
         if started.elapsed().as_secs_f64() > 1.0 {
-            bar.set_position(k);
+            bar.set_position(k / (SLICES / 100));
         }
     }
     bar.finish_and_clear();
-    summary.expect("at least one slice")
+    Ok(summary.expect("at least one slice"))
 }
 
 /// Each host's TCP counters, one row a host.

@@ -686,3 +686,51 @@ fn diagram_of_a_long_run_is_bounded_collapsed_and_chosen_by_port() {
     let (code, _, err) = synack(&["run", pileup.to_str().unwrap(), "--diagram-first", "0"]);
     assert_eq!((code, err.lines().count()), (2, 1), "{err}");
 }
+
+/// SIGTERM (or SIGINT) mid-run: one line, exit code 130, and no file left in --out, not
+/// even a temporary one.
+#[test]
+fn an_interrupted_run_leaves_no_file() {
+    let dir = scratch("interrupted");
+    std::fs::create_dir_all(&dir).unwrap();
+    let long = dir.join("long.toml");
+    std::fs::write(
+        &long,
+        "duration_s = 1000.0\n[[servers]]\n[[clients]]\nschedule = { kind = \"rate\", start_s = 0.0, per_second = 100000.0, count = 100000000 }\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let child = Command::new(env!("CARGO_BIN_EXE_synack"))
+        .args(["run", long.to_str().unwrap(), "--trace", "--pcap"])
+        .arg("--out")
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the run is writing its traces (at most a minute on a loaded machine).
+    let segments = out.join("segments.csv.tmp");
+    for _ in 0..600 {
+        if segments.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(segments.exists(), "the run began its trace");
+    let kill = format!("kill -TERM {}", child.id());
+    assert!(
+        Command::new("sh")
+            .args(["-c", &kill])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let done = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(130), "{err}");
+    assert_eq!(err.trim(), "synack: interrupted; no trace written");
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
