@@ -17,6 +17,7 @@ mod drill;
 mod plot;
 mod profiles;
 mod run;
+mod summary;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -1,5 +1,6 @@
 //! `synack run SCENARIO.toml`: one scenario, its summary, and optional traces.
 
+use crate::summary;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -7,11 +8,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use synack_kernel::{SimDuration, SimTime};
-use synack_net::app::percentile;
 use synack_net::diagram::Connections;
 use synack_net::scenario::parse;
 use synack_net::trace::CsvTrace;
-use synack_net::{AppSummary, Summary, World, WorldSpec};
+use synack_net::{Summary, World, WorldSpec};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -42,6 +42,9 @@ pub struct RunArgs {
     /// Stop at this simulated time, in seconds, instead of the scenario's duration_s.
     #[arg(long, value_name = "SECONDS")]
     until: Option<f64>,
+    /// Print the summary as one JSON document (every counter; no wall-clock time).
+    #[arg(long)]
+    json: bool,
 }
 
 impl RunArgs {
@@ -70,14 +73,28 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         .finish_observing()
         .with_context(|| format!("cannot write traces to {}", args.out.display()))?;
     let wall = started.elapsed().as_secs_f64();
+    let files = files_written(args, &links);
+    if args.json {
+        let document = summary::json(&name, seed, &s, files);
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&document).expect("plain values")
+        );
+        return Ok(());
+    }
     outln!(
         "scenario {name}: seed {seed}, {:.3} s simulated, {} events, {wall:.3} s wall",
         s.end.as_secs_f64(),
         s.events
     );
-    print_hosts(&s);
-    print_apps(&s);
-    print_notes(args, &s, &links);
+    for line in summary::host_table(&s)
+        .into_iter()
+        .chain(summary::census_table(&s))
+        .chain(summary::app_tables(&s))
+    {
+        outln!("{line}");
+    }
+    print_notes(&s, &files);
     Ok(())
 }
 
@@ -184,83 +201,26 @@ fn run_in_slices(
     Ok(summary.expect("at least one slice"))
 }
 
-/// Each host's TCP counters, one row a host.
-fn print_hosts(s: &Summary) {
-    outln!(
-        "host\topened\taccepted\trefused\treset\ttimed_out\thalf_open_expired\tsyn_queue_drops\taccept_queue_drops\tcookies_sent\tcookies_validated\tcookies_rejected\ttime_wait\ttime_wait_peak\ttime_wait_skipped\tport_exhaustion\tclose_wait\tsyn_rate_limited\tmisdelivered_connections\tmisdelivered_bytes"
-    );
-    for (host, c) in &s.hosts {
-        outln!(
-            "{host}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            c.opened,
-            c.accepted,
-            c.refused,
-            c.reset,
-            c.timed_out,
-            c.half_open_expired,
-            c.syn_queue_drops,
-            c.accept_queue_drops,
-            c.cookies_sent,
-            c.cookies_validated,
-            c.cookies_rejected,
-            c.time_wait,
-            c.time_wait_peak,
-            c.time_wait_skipped,
-            c.port_exhaustion,
-            c.close_wait,
-            c.syn_rate_limited,
-            c.misdelivered_connections,
-            c.misdelivered_bytes
-        );
-    }
+/// The files written, by kind: what --json lists and the text names.
+fn files_written(args: &RunArgs, links: &[String]) -> serde_json::Value {
+    let out = args.out.display();
+    let traces: Vec<String> = match args.trace {
+        true => vec![
+            format!("{out}/segments.csv"),
+            format!("{out}/transitions.csv"),
+        ],
+        false => vec![],
+    };
+    let pcap: Vec<String> = match args.pcap {
+        true => links.iter().map(|l| format!("{out}/{l}.pcap")).collect(),
+        false => vec![],
+    };
+    let diagram = args.wants_diagram().then(|| format!("{out}/diagram.svg"));
+    serde_json::json!({"traces": traces, "pcap": pcap, "diagram": diagram})
 }
 
-/// Each application's outcome.
-fn print_apps(s: &Summary) {
-    for (i, app) in s.apps.iter().enumerate() {
-        match app {
-            AppSummary::Client(c) => {
-                let mut times = c.setup_times_s.clone();
-                times.sort_by(f64::total_cmp);
-                let setup = match times.is_empty() {
-                    true => "setup: none connected".to_string(),
-                    false => format!(
-                        "setup p50 {:.6} s p90 {:.6} s p99 {:.6} s",
-                        percentile(&times, 0.5),
-                        percentile(&times, 0.9),
-                        percentile(&times, 0.99)
-                    ),
-                };
-                outln!(
-                    "app {i} client: attempted {} not_started {} connected {} completed {} refused {} reset {} timed_out {}; {setup}",
-                    c.attempted,
-                    c.not_started,
-                    c.connected,
-                    c.completed,
-                    c.refused,
-                    c.reset,
-                    c.timed_out,
-                );
-            }
-            AppSummary::Server(v) => outln!(
-                "app {i} server: accepted {} responses {} accept_refused {}",
-                v.accepted,
-                v.responses,
-                v.accept_refused
-            ),
-            AppSummary::Flooder(n) => outln!("app {i} flooder: {n} SYNs sent"),
-            AppSummary::Peer(p) => outln!(
-                "app {i} peer: connected {} failed {} closed {}",
-                p.connected,
-                p.failed,
-                p.closed
-            ),
-        }
-    }
-}
-
-/// Simultaneous opens and closes, unroutable datagrams, and where the traces went.
-fn print_notes(args: &RunArgs, s: &Summary, links: &[String]) {
+/// Simultaneous opens and closes, unroutable datagrams, and where the files went.
+fn print_notes(s: &Summary, files: &serde_json::Value) {
     if s.simultaneous_opens + s.simultaneous_closes > 0 {
         outln!(
             "simultaneous opens {} closes {} (per endpoint)",
@@ -274,21 +234,23 @@ fn print_notes(args: &RunArgs, s: &Summary, links: &[String]) {
             s.unroutable
         );
     }
-    if args.trace {
-        outln!(
-            "traces: {}/segments.csv, {}/transitions.csv",
-            args.out.display(),
-            args.out.display()
-        );
+    let list = |kind: &str| -> Vec<String> {
+        files[kind]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for (kind, label) in [("traces", "traces"), ("pcap", "pcap")] {
+        let written = list(kind);
+        if !written.is_empty() {
+            outln!("{label}: {}", written.join(", "));
+        }
     }
-    if args.pcap {
-        let files: Vec<String> = links
-            .iter()
-            .map(|l| format!("{}/{l}.pcap", args.out.display()))
-            .collect();
-        outln!("pcap: {}", files.join(", "));
-    }
-    if args.wants_diagram() {
-        outln!("diagram: {}/diagram.svg", args.out.display());
+    if let Some(diagram) = files["diagram"].as_str() {
+        outln!("diagram: {diagram}");
     }
 }

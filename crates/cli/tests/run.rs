@@ -28,53 +28,38 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// A `synack run` summary, parsed: each host's counters by column name, and each
-/// application's `name value` pairs (`p50`, `p90`, `p99` for its setup times).
+/// A `synack run` summary: its `--json` document, and the text a person reads.
 struct Summary {
-    hosts: BTreeMap<String, BTreeMap<String, f64>>,
-    apps: Vec<BTreeMap<String, f64>>,
+    json: serde_json::Value,
     text: String,
 }
 
 impl Summary {
-    fn parse(text: &str) -> Self {
-        let mut lines = text.lines().skip_while(|l| !l.starts_with("host\t"));
-        let header: Vec<&str> = lines.next().expect("a host table").split('\t').collect();
-        let mut hosts = BTreeMap::new();
-        for line in lines.take_while(|l| l.contains('\t')) {
-            let cells: Vec<&str> = line.split('\t').collect();
-            assert_eq!(cells.len(), header.len(), "{line}");
-            let counters = header[1..]
-                .iter()
-                .zip(&cells[1..])
-                .map(|(name, v)| (name.to_string(), v.parse().expect("a number")))
-                .collect();
-            hosts.insert(cells[0].to_string(), counters);
-        }
-        let apps = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("app ")?.split_once(": "))
-            .map(|(_, fields)| {
-                let words: Vec<&str> = fields.split([' ', ';']).collect();
-                words
-                    .windows(2)
-                    .filter_map(|w| Some((w[0].to_string(), w[1].parse().ok()?)))
-                    .collect()
-            })
-            .collect();
-        Summary {
-            hosts,
-            apps,
-            text: text.to_string(),
-        }
+    /// Runs `scenario` twice, with and without `--json`.
+    fn of(scenario: &Path) -> Self {
+        let (code, out, err) = synack(&["run", scenario.to_str().unwrap(), "--json"]);
+        assert_eq!(code, 0, "{}: {err}", scenario.display());
+        let json = serde_json::from_str(&out).unwrap();
+        let (code, text, err) = synack(&["run", scenario.to_str().unwrap()]);
+        assert_eq!(code, 0, "{}: {err}", scenario.display());
+        assert!(text.starts_with("scenario "), "{text}");
+        Summary { json, text }
     }
 
-    fn host(&self, name: &str, column: &str) -> f64 {
-        self.hosts[name][column]
+    fn host(&self, name: &str, counter: &str) -> f64 {
+        self.json["hosts"][name]["counters"][counter]
+            .as_f64()
+            .expect(counter)
     }
 
+    /// An application's figure; `p50`, `p90`, `p99` are its setup times.
     fn app(&self, index: usize, field: &str) -> f64 {
-        self.apps[index][field]
+        let app = &self.json["apps"][index];
+        match field {
+            "p50" | "p90" | "p99" => app["setup_s"][field].as_f64(),
+            _ => app[field].as_f64(),
+        }
+        .expect(field)
     }
 }
 
@@ -152,13 +137,10 @@ fn every_shipped_scenario_runs_and_shows_its_phenomenon() {
     let all = scenarios();
     assert!(all.len() >= 9, "{all:?}");
     for path in all {
-        let (code, out, err) = synack(&["run", path.to_str().unwrap()]);
-        assert_eq!(code, 0, "{}: {err}", path.display());
-        assert!(out.starts_with("scenario "), "{out}");
         let text = std::fs::read_to_string(&path).unwrap();
         let scenario = synack_net::scenario::parse(&text).unwrap();
         let name = path.file_stem().unwrap().to_str().unwrap();
-        check_phenomenon(name, &scenario, &Summary::parse(&out));
+        check_phenomenon(name, &scenario, &Summary::of(&path));
     }
 }
 
@@ -528,8 +510,12 @@ fn pcap_files_are_named_and_written_even_without_traffic() {
     .unwrap();
     let (code, stdout, err) = synack(&["run", refused.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    assert!(stdout.contains("refused 1 "), "{stdout}");
-    assert!(stdout.contains("; setup: none connected\n"), "{stdout}");
+    let client = stdout.lines().find(|l| l.starts_with("app 0")).unwrap();
+    let cells: Vec<&str> = client.split_whitespace().collect();
+    // "app 0", client0, attempted 1, not_started 0, connected 0, completed 0, refused 1,
+    // ..., and no setup times.
+    assert_eq!(cells[2..8], ["client0", "1", "0", "0", "0", "1"], "{stdout}");
+    assert_eq!(cells[cells.len() - 3..], ["-", "-", "-"], "{stdout}");
     assert!(!stdout.contains("NaN"), "{stdout}");
 }
 
@@ -733,4 +719,73 @@ fn an_interrupted_run_leaves_no_file() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// The summary is aligned tables (every row of a table as wide as its header), names each
+/// client's host, counts what is still in progress, and takes a census of sockets; --json
+/// has the same figures.
+#[test]
+fn run_summary_is_aligned_and_counts_sockets_and_attempts_in_progress() {
+    // The teardown's one SYN leaves at 1 s on a 5 ms link: at 1.007 s the SYN-ACK is on its
+    // way, so the client is in SYN-SENT and the server in SYN-RECEIVED.
+    let teardown = scenario("teardown");
+    let (code, text, err) = synack(&["run", teardown.to_str().unwrap(), "--until", "1.007"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = text.lines().collect();
+    let table = |first: &str| -> Vec<&str> {
+        let start = lines
+            .iter()
+            .position(|l| l.starts_with(first))
+            .expect(first);
+        lines[start..]
+            .iter()
+            .take_while(|l| !l.starts_with('('))
+            .copied()
+            .take(3)
+            .collect()
+    };
+    for first in ["host ", "sockets at the end ", "app "] {
+        let rows = table(first);
+        assert!(rows.len() >= 2, "{text}");
+        assert!(
+            rows.iter().all(|r| r.len() == rows[0].len()),
+            "not aligned:\n{text}"
+        );
+    }
+    let census = table("sockets at the end ");
+    let header: Vec<&str> = census[0]
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        header,
+        ["sockets at the end", "LISTEN", "SYN-SENT", "SYN-RECEIVED"],
+        "{text}"
+    );
+    let client: Vec<&str> = census[1].split_whitespace().collect();
+    assert_eq!(client, ["client0", "0", "1", "0"], "{text}");
+    let server: Vec<&str> = census[2].split_whitespace().collect();
+    assert_eq!(server, ["server0", "1", "0", "1"], "{text}");
+    let (_, json, _) = synack(&[
+        "run",
+        teardown.to_str().unwrap(),
+        "--until",
+        "1.007",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let client = &json["apps"][1];
+    assert_eq!(
+        (client["host"].as_str(), client["handshaking"].as_u64()),
+        (Some("client0"), Some(1))
+    );
+    assert_eq!(json["hosts"]["server0"]["sockets"]["SYN-RECEIVED"], 1);
+    // At 30 s the client holds TIME-WAIT; at 70 s (the scenario's end) it has expired.
+    let (_, json, _) = synack(&["run", teardown.to_str().unwrap(), "--until", "30", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["hosts"]["client0"]["sockets"]["TIME-WAIT"], 1);
+    let (_, json, _) = synack(&["run", teardown.to_str().unwrap(), "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["hosts"]["client0"]["sockets"], serde_json::json!({}));
 }

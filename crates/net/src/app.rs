@@ -157,6 +157,10 @@ pub struct ClientStats {
     pub response_times_s: Vec<f64>,
     /// Seconds from connect to each handshake that failed, in failure order.
     pub handshake_failure_times_s: Vec<f64>,
+    /// At the end: connections still in their handshake.
+    pub handshaking: u64,
+    /// At the end: connections open and still waiting for a response.
+    pub exchanging: u64,
 }
 
 /// The `p` quantile (0 to 1) of sorted values, nearest rank; NaN when there are none.
@@ -218,6 +222,16 @@ pub enum App {
 }
 
 impl App {
+    /// The node it runs on.
+    pub fn node(&self) -> NodeId {
+        match self {
+            App::Client(c) => c.spec.node,
+            App::Server(s) => s.spec.node,
+            App::Flooder(f) => f.node,
+            App::Peer(p) => p.spec.node,
+        }
+    }
+
     /// Starts loading this application's record of the connection a datagram with `hint`
     /// is for: a hint only.
     pub fn prefetch(&self, hint: DemuxHint) {
@@ -269,6 +283,18 @@ pub struct Server {
 }
 
 impl Client {
+    /// The statistics, with the connections still in progress counted.
+    pub fn stats_now(&self) -> ClientStats {
+        let conns = || self.conns.values();
+        ClientStats {
+            handshaking: conns().filter(|c| !c.connected).count() as u64,
+            exchanging: conns()
+                .filter(|c| c.connected && c.exchanges_left > 0)
+                .count() as u64,
+            ..self.stats.clone()
+        }
+    }
+
     /// A client not yet started.
     pub fn new(spec: ClientSpec) -> Self {
         Client {

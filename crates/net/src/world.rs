@@ -203,8 +203,12 @@ pub struct Summary {
     pub simultaneous_closes: u64,
     /// Each host's counters, by node name.
     pub hosts: Vec<(String, HostCounters)>,
+    /// Each host's sockets by state at the end ([`Host::census`]), by node name.
+    pub sockets: Vec<(String, Vec<(synack_tcp::State, u64)>)>,
     /// Each application, by index.
     pub apps: Vec<AppSummary>,
+    /// The host of each application, by index.
+    pub app_hosts: Vec<String>,
 }
 
 impl Summary {
@@ -938,12 +942,22 @@ impl<Q: QueueFamily> World<Q> {
                 .iter()
                 .filter_map(|n| n.host.as_ref().map(|h| (n.name.clone(), h.counters())))
                 .collect(),
+            sockets: self
+                .nodes
+                .iter()
+                .filter_map(|n| n.host.as_ref().map(|h| (n.name.clone(), h.census())))
+                .collect(),
+            app_hosts: self
+                .apps
+                .iter()
+                .map(|a| self.nodes[a.node().0 as usize].name.clone())
+                .collect(),
             apps: self
                 .apps
                 .iter()
                 .enumerate()
                 .map(|(i, a)| match a {
-                    App::Client(c) => AppSummary::Client(c.stats.clone()),
+                    App::Client(c) => AppSummary::Client(c.stats_now()),
                     App::Server(s) => AppSummary::Server(s.stats),
                     App::Flooder(_) => {
                         AppSummary::Flooder(self.flooded.get(&i).copied().unwrap_or(0))

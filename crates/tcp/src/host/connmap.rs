@@ -22,6 +22,11 @@ impl<T> Default for ConnMap<T> {
 }
 
 impl<T> ConnMap<T> {
+    /// Every value, in slot order.
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.entries.iter().flatten().map(|(_, value)| value)
+    }
+
     /// Sets `id`'s value, replacing whatever its slot held (an earlier connection's value
     /// is dropped with it: that connection is gone).
     pub fn insert(&mut self, id: ConnId, value: T) {

@@ -44,6 +44,11 @@ impl Listeners {
         self.by_port.contains_key(&port)
     }
 
+    /// Ports listening.
+    pub(super) fn len(&self) -> usize {
+        self.by_port.len()
+    }
+
     pub(super) fn get_mut(&mut self, port: u16) -> Option<&mut Listener> {
         self.by_port.get_mut(&port)
     }

@@ -235,6 +235,23 @@ impl Host {
         self.sockets.len()
     }
 
+    /// Sockets by state now, in the state diagram's order, states with none left out: a
+    /// LISTEN a listener, each connection's state, a TIME-WAIT an entry.
+    pub fn census(&self) -> Vec<(State, u64)> {
+        let mut counts = std::collections::BTreeMap::new();
+        let listening = self.listeners.len() as u64;
+        if listening > 0 {
+            counts.insert(State::Listen, listening);
+        }
+        for (_, socket) in self.sockets.iter() {
+            *counts.entry(socket.conn.state()).or_insert(0) += 1;
+        }
+        if !self.time_wait.is_empty() {
+            *counts.entry(State::TimeWait).or_insert(0) += self.time_wait.len() as u64;
+        }
+        counts.into_iter().collect()
+    }
+
     /// TIME-WAIT entries held.
     pub fn time_wait_len(&self) -> usize {
         self.time_wait.len()

@@ -67,6 +67,11 @@ impl TimeWaitTable {
         self.live
     }
 
+    /// Whether no entry is held.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
     fn position(&self, number: u32) -> usize {
         (number.wrapping_sub(self.popped) & NUMBER_MASK) as usize
     }
