@@ -7,7 +7,11 @@
 //! One client sends requests at `rate_ratio` x P / T of the setup's *unmitigated* profile
 //! for 1.5 T, to a server 5 ms away that closes after the client. Setups:
 //! - `linux`, `freebsd` (T = 60 s), `macos` (30 s), `windows` (240 s), each with the
-//!   profile's port range (32768-60999: the reference gives no other OS's range);
+//!   profile's port range (Linux 32768-60999, FreeBSD 10000-65535, macOS and Windows
+//!   49152-65535). The TIME-WAIT table cap (Linux's tcp_max_tw_buckets, 32,768) is kept by
+//!   the other profiles for want of a source, and below FreeBSD's 55,536 ports it would
+//!   let closing sockets skip TIME-WAIT and hide the port limit; so here the other OSes'
+//!   tables hold one entry per port;
 //! - Linux plus one mitigation: `linux+tw_reuse` (tcp_tw_reuse = 1: a TIME-WAIT tuple is
 //!   reused once its last timestamp is over a second old), `linux+linger_zero` (close with
 //!   SO_LINGER 0: a RST, no TIME-WAIT), `linux+keep_alive` (10 requests per connection),
@@ -35,6 +39,12 @@ const SETUPS: [&str; 8] = [
 
 const KEEP_ALIVE_REQUESTS: u32 = 10;
 
+/// A profile's ephemeral port range.
+fn profile_ports(name: &str) -> Result<(u16, u16), String> {
+    let config = profile(name).ok_or_else(|| format!("profile {name}: not known"))?;
+    Ok(config.ephemeral_ports)
+}
+
 /// The setup's profile and its P / T, connections per second, before any mitigation.
 fn base(setup: &str) -> Result<(&str, f64), String> {
     let name = setup.split('+').next().unwrap_or(setup);
@@ -49,6 +59,10 @@ fn scenario(setup: &str, requests_per_s: f64, time_wait_s: f64) -> Result<String
     let mitigation = setup.split_once('+').map_or("none", |(_, m)| m);
     let (mut tcp, mut close, mut per_connection) = (String::new(), "active", 1);
     match mitigation {
+        "none" if profile != "linux" => {
+            let (low, high) = profile_ports(profile)?;
+            tcp.push_str(&format!("max_time_wait = {}\n", u32::from(high - low) + 1));
+        }
         "none" => {}
         "tw_reuse" => tcp.push_str("tw_reuse = \"on\"\n"),
         "linger_zero" => close = "linger-zero",

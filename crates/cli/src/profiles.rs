@@ -4,7 +4,9 @@
 use synack_kernel::SimTime;
 use synack_tcp::Backoff;
 use synack_tcp::host::schedule::{connect_into_black_hole, synack_to_a_vanished_peer};
-use synack_tcp::host::{PROFILES, SynCookies, TwReuse, keepalive_detection, profile};
+use synack_tcp::host::{
+    PROFILES, SynCookies, TwReuse, inherited_from_linux, keepalive_detection, profile,
+};
 
 fn secs(t: SimTime) -> String {
     let s = t.as_secs_f64();
@@ -50,9 +52,11 @@ pub fn run(args: &ProfilesArgs) {
         "max_syn_backlog",
         "syncookies",
         "tw_reuse",
+        "max_time_wait",
         "rfc5961",
         "rfc1337",
         "timestamps",
+        "inherited_from_linux",
     ];
     let mut rows = vec![header.map(str::to_string).to_vec()];
     for name in PROFILES {
@@ -102,9 +106,11 @@ pub fn run(args: &ProfilesArgs) {
                 TwReuse::LoopbackOnly => "loopback",
             }
             .to_string(),
+            p.max_time_wait.to_string(),
             t.rfc5961.to_string(),
             t.rfc1337.to_string(),
             t.timestamps.to_string(),
+            inherited_from_linux(name).join(","),
         ];
         rows.push(row.to_vec());
     }
@@ -114,7 +120,26 @@ pub fn run(args: &ProfilesArgs) {
         }
         return;
     }
-    print_readable(&rows);
+    print_readable(&marked(&rows));
+}
+
+/// Each value a profile keeps from Linux for want of a source marked with `*`; the list
+/// of them (the last column) dropped.
+fn marked(rows: &[Vec<String>]) -> Vec<Vec<String>> {
+    let header = &rows[0];
+    let mut out = vec![header[..header.len() - 1].to_vec()];
+    for row in &rows[1..] {
+        let inherited = inherited_from_linux(&row[0]);
+        let cells = row[..row.len() - 1]
+            .iter()
+            .zip(header)
+            .map(|(value, name)| match inherited.contains(&name.as_str()) {
+                true => format!("{value}*"),
+                false => value.clone(),
+            });
+        out.push(cells.collect());
+    }
+    out
 }
 
 /// The schedules (long lists) a line each, then the other settings as an aligned table with
@@ -160,4 +185,6 @@ fn print_readable(rows: &[Vec<String>]) {
         }
         outln!("{}", line.trim_end());
     }
+    outln!("");
+    outln!("* kept from Linux for want of a source for that system (--tsv lists them)");
 }

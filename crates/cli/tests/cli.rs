@@ -65,6 +65,7 @@ fn profiles_reads_as_an_aligned_table_a_column_a_profile() {
     let table: Vec<Vec<&str>> = out
         .lines()
         .skip_while(|l| !l.starts_with("profile "))
+        .take_while(|l| !l.is_empty())
         .map(|l| l.split_whitespace().collect())
         .collect();
     let profiles = table[0].len() - 1;
@@ -78,6 +79,58 @@ fn profiles_reads_as_an_aligned_table_a_column_a_profile() {
         start(somaxconn, " 128 ") + 1
     );
     assert!(table.iter().skip(1).all(|r| r.len() > profiles), "{out}");
+    // What a profile keeps from Linux is marked, and said so.
+    let ports = table.iter().find(|r| r[0] == "ports").unwrap();
+    assert_eq!(
+        ports[1..],
+        [
+            "32768-60999",
+            "32768-60999",
+            "10000-65535",
+            "49152-65535",
+            "49152-65535",
+            "32768-60999*"
+        ]
+    );
+    let time_wait = table.iter().find(|r| r[0] == "time_wait_s").unwrap();
+    assert!(
+        time_wait.iter().all(|v| !v.ends_with('*')),
+        "every TIME-WAIT is sourced"
+    );
+    let somaxconn = table.iter().find(|r| r[0] == "somaxconn").unwrap();
+    assert_eq!(
+        somaxconn[1..],
+        ["4096", "128", "4096*", "4096*", "4096*", "4096*"]
+    );
+    assert!(
+        out.contains("\n* kept from Linux for want of a source"),
+        "{out}"
+    );
+}
+
+/// Each system's ephemeral range, from the reference sheet (Windows and macOS
+/// 49152-65535, FreeBSD 10000-65535), and the list of inherited settings for scripts.
+#[test]
+fn profiles_tsv_has_each_systems_port_range_and_what_it_inherits() {
+    let (_, out, _) = synack(&["profiles", "--tsv"]);
+    let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split('\t').collect()).collect();
+    let column = |name: &str| rows[0].iter().position(|c| *c == name).unwrap();
+    let (ports, inherited) = (column("ports"), column("inherited_from_linux"));
+    let row = |name: &str| rows.iter().find(|r| r[0] == name).unwrap().clone();
+    assert_eq!(row("freebsd")[ports], "10000-65535");
+    assert_eq!(row("macos")[ports], "49152-65535");
+    assert_eq!(row("windows")[ports], "49152-65535");
+    assert_eq!(row("linux")[inherited], "");
+    assert!(
+        row("windows")[inherited]
+            .split(',')
+            .any(|s| s == "tw_reuse")
+    );
+    assert!(
+        !row("macos")[inherited]
+            .split(',')
+            .any(|s| s == "fin_wait_2_s")
+    );
 }
 
 #[test]

@@ -514,7 +514,11 @@ fn pcap_files_are_named_and_written_even_without_traffic() {
     let cells: Vec<&str> = client.split_whitespace().collect();
     // "app 0", client0, attempted 1, not_started 0, connected 0, completed 0, refused 1,
     // ..., and no setup times.
-    assert_eq!(cells[2..8], ["client0", "1", "0", "0", "0", "1"], "{stdout}");
+    assert_eq!(
+        cells[2..8],
+        ["client0", "1", "0", "0", "0", "1"],
+        "{stdout}"
+    );
     assert_eq!(cells[cells.len() - 3..], ["-", "-", "-"], "{stdout}");
     assert!(!stdout.contains("NaN"), "{stdout}");
 }

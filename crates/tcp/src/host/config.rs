@@ -192,6 +192,8 @@ pub fn profile(name: &str) -> Option<HostConfig> {
                 syn_retries: 12,
                 ..linux.tcp.clone()
             },
+            // The reference sheet (FreeBSD's documentation, not measured): 10000-65535.
+            ephemeral_ports: (10000, 65535),
             ..linux.clone()
         },
         "macos" => HostConfig {
@@ -206,6 +208,8 @@ pub fn profile(name: &str) -> Option<HostConfig> {
                 connect_timeout: Some(secs(75)),
                 ..linux.tcp.clone()
             },
+            // The reference sheet (Apple's documentation, not measured): 49152-65535.
+            ephemeral_ports: (49152, 65535),
             ..linux.clone()
         },
         "windows" => HostConfig {
@@ -219,6 +223,8 @@ pub fn profile(name: &str) -> Option<HostConfig> {
                 syn_retries: 2,
                 ..linux.tcp.clone()
             },
+            // The reference sheet (Microsoft's documentation, not measured): 49152-65535.
+            ephemeral_ports: (49152, 65535),
             ..linux.clone()
         },
         "rfc9293" => HostConfig {
@@ -254,6 +260,83 @@ pub fn profile(name: &str) -> Option<HostConfig> {
         },
         _ => return None,
     })
+}
+
+/// The settings of profile `name` that keep Linux's value for want of a source for that
+/// system, by the names `synack profiles` prints (a row derived from one, such as a retry
+/// schedule, is listed too). Empty for Linux's own profiles and unknown names.
+pub fn inherited_from_linux(name: &str) -> &'static [&'static str] {
+    // Every profile sources its TIME-WAIT, MSL and SYN schedule; these are the rest.
+    const HOST_WIDE: [&str; 8] = [
+        "somaxconn",
+        "max_syn_backlog",
+        "syncookies",
+        "tw_reuse",
+        "max_time_wait",
+        "rfc5961",
+        "rfc1337",
+        "timestamps",
+    ];
+    match name {
+        "freebsd" => &[
+            "fin_wait_2_s",
+            "keepalive_detect_s",
+            "rto_init_min_max_s",
+            HOST_WIDE[0],
+            HOST_WIDE[1],
+            HOST_WIDE[2],
+            HOST_WIDE[3],
+            HOST_WIDE[4],
+            HOST_WIDE[5],
+            HOST_WIDE[6],
+            HOST_WIDE[7],
+        ],
+        "macos" => &[
+            "synack_sent_at_s",
+            "half_open_dropped_s",
+            "keepalive_detect_s",
+            "rto_init_min_max_s",
+            HOST_WIDE[0],
+            HOST_WIDE[1],
+            HOST_WIDE[2],
+            HOST_WIDE[3],
+            HOST_WIDE[4],
+            HOST_WIDE[5],
+            HOST_WIDE[6],
+            HOST_WIDE[7],
+        ],
+        "windows" => &[
+            "synack_sent_at_s",
+            "half_open_dropped_s",
+            "fin_wait_2_s",
+            "keepalive_detect_s",
+            "rto_init_min_max_s",
+            HOST_WIDE[0],
+            HOST_WIDE[1],
+            HOST_WIDE[2],
+            HOST_WIDE[3],
+            HOST_WIDE[4],
+            HOST_WIDE[5],
+            HOST_WIDE[6],
+            HOST_WIDE[7],
+        ],
+        // RFC 9293 sets no port range, queue sizes, FIN-WAIT-2 timeout or SYN-ACK count.
+        "rfc9293" => &[
+            "synack_sent_at_s",
+            "half_open_dropped_s",
+            "fin_wait_2_s",
+            "ports",
+            HOST_WIDE[0],
+            HOST_WIDE[1],
+            HOST_WIDE[2],
+            HOST_WIDE[3],
+            HOST_WIDE[4],
+            HOST_WIDE[5],
+            HOST_WIDE[6],
+            HOST_WIDE[7],
+        ],
+        _ => &[],
+    }
 }
 
 /// Keepalive's detection time: idle + probes x interval (Linux: 7875 s).

@@ -42,7 +42,9 @@ mod timewait;
 #[cfg(test)]
 mod tests;
 
-pub use config::{HostConfig, PROFILES, SynCookies, TwReuse, keepalive_detection, profile};
+pub use config::{
+    HostConfig, PROFILES, SynCookies, TwReuse, inherited_from_linux, keepalive_detection, profile,
+};
 pub use connmap::ConnMap;
 pub use datagram::{Datagram, DemuxHint, HostOutput};
 pub use ratelimit::SynRateLimit;
