@@ -325,14 +325,17 @@ fn run_all(experiments: &[&dyn Experiment], args: &ExperimentArgs, index: bool) 
         match sweep::sweep(*e, &args) {
             Ok(report) => {
                 failed += report.failed;
-                println!(
-                    "{}: {} points ({} resumed, {} failed), {} events -> {}",
+                synack_report::print_line(
                     e.name(),
-                    report.points,
-                    report.resumed,
-                    report.failed,
-                    report.events,
-                    report.csv.display()
+                    format_args!(
+                        "{}: {} points ({} resumed, {} failed), {} events -> {}",
+                        e.name(),
+                        report.points,
+                        report.resumed,
+                        report.failed,
+                        report.events,
+                        report.csv.display()
+                    ),
                 );
             }
             Err(err) => return fail(&format!("{}: error: {err:#}", e.name())),
@@ -351,12 +354,25 @@ fn run_all(experiments: &[&dyn Experiment], args: &ExperimentArgs, index: bool) 
     ExitCode::SUCCESS
 }
 
+/// An example command for one experiment: its first axis narrowed to two quick values.
+fn example_help(e: &dyn Experiment) -> String {
+    let name = e.name();
+    let axes = e.axes();
+    let narrowed = axes.first().map_or(String::new(), |a| {
+        let values: Vec<String> = a.quick.iter().take(2).map(ToString::to_string).collect();
+        format!(" --set {}={}", a.name, values.join(","))
+    });
+    format!(
+        "\nExample (two values of the first axis on the quick preset):\n  cargo run --release -p experiments --bin {name} -- --quick{narrowed} --out /tmp/{name}\nwrites /tmp/{name}/{name}.csv (a row per point and replication), {name}.json (what produced it) and {name}.svg (the plot).\n"
+    )
+}
+
 /// `main` of one experiment's binary.
 pub fn main_for(experiment: &'static dyn Experiment) -> ExitCode {
-    let command = ExperimentArgs::augment_args(
-        clap::Command::new(experiment.name()).about(experiment.about()),
-    )
-    .after_help(axes_help(&[experiment]));
+    // The about after augment_args, which would put ExperimentArgs' doc comment in its place.
+    let command = ExperimentArgs::augment_args(clap::Command::new(experiment.name()))
+        .about(experiment.about())
+        .after_help(axes_help(&[experiment]) + &example_help(experiment));
     let args = match command
         .try_get_matches()
         .and_then(|m| ExperimentArgs::from_arg_matches(&m))
@@ -372,6 +388,7 @@ pub fn main_all() -> ExitCode {
     let experiments = all();
     let command = AllCli::command()
         .name("all")
+        .about("Every experiment, on one preset, writing each one's CSV, JSON and SVG and results/README.md; --set AXIS=... applies to the experiments with that axis, --set EXPERIMENT.AXIS=... to one")
         .after_help(axes_help(&experiments));
     let args = match command
         .try_get_matches()

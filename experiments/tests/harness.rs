@@ -332,3 +332,56 @@ fn all_checks_every_override_before_running_anything() {
         assert!(!out.exists(), "{extra:?} wrote {}", out.display());
     }
 }
+
+/// Each experiment's --help says what it shows, its axes, and an example to copy.
+#[test]
+fn each_experiments_help_says_what_it_shows_with_an_example() {
+    let o = Command::new(env!("CARGO_BIN_EXE_handshake_loss"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(o.stdout).unwrap();
+    assert!(o.status.success());
+    let about = experiments::handshake_loss::HandshakeLoss.about();
+    assert!(help.starts_with(about), "{help}");
+    assert!(help.contains("\nGrid axes"), "{help}");
+    assert!(
+        help.contains("  cargo run --release -p experiments --bin handshake_loss -- --quick --set profile=linux,linux-classic --out /tmp/handshake_loss\n"),
+        "{help}"
+    );
+}
+
+/// A closed pipe ends an experiment quietly (exit 141, as a tool killed by SIGPIPE), and
+/// another write error in one line with exit 1, not a panic.
+#[test]
+fn a_closed_stdout_is_quiet_and_a_full_disk_one_line() {
+    let out = scratch("closed-stdout");
+    let narrow = ["--quick", "--set", "profile=linux", "--set", "loss_rate=0"];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_handshake_loss"))
+        .args(narrow)
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let done = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(141), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let full = std::fs::File::create("/dev/full").unwrap();
+    let done = Command::new(env!("CARGO_BIN_EXE_handshake_loss"))
+        .args(narrow)
+        .arg("--out")
+        .arg(&out)
+        .stdout(full)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err.lines().collect::<Vec<_>>(),
+        ["handshake_loss: cannot write to standard output: No space left on device (os error 28)"]
+    );
+}

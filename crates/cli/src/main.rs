@@ -50,19 +50,7 @@ enum Command {
 
 /// Writes one line to stdout; see [`outln`].
 fn write_stdout_line(line: std::fmt::Arguments) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    let written = stdout
-        .write_fmt(line)
-        .and_then(|()| stdout.write_all(b"\n"))
-        .and_then(|()| stdout.flush());
-    if let Err(e) = written {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(141);
-        }
-        eprintln!("synack: cannot write to standard output: {e}");
-        std::process::exit(1);
-    }
+    synack_report::print_line("synack", line);
 }
 
 fn main() -> ExitCode {

@@ -36,6 +36,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Writes one line to stdout as a Unix tool does: a closed pipe (`| head -1`) ends the
+/// program quietly with exit code 141 (128 + SIGPIPE, what a tool killed by it reports);
+/// any other write error (`> /dev/full`) is one line on stderr, naming `program`, and exit
+/// code 1.
+pub fn print_line(program: &str, line: std::fmt::Arguments) {
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_fmt(line)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush());
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("{program}: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
 fn fail(line: &str) -> ExitCode {
     eprintln!("{line}");
     ExitCode::from(2)
