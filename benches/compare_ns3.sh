@@ -3,13 +3,14 @@
 # since absolute figures drift on shared machines. Runs are interleaved, and the median of
 # each side is compared.
 #
-# Usage: benches/compare_ns3.sh [REPS]   (default 3; needs ../shared/anchors beside the repo)
+# Usage: benches/compare_ns3.sh [REPS]   (default 3; builds the ns-3 programs of benches/ns3 first,
+# installing ns-3 from Debian as root if needed)
 set -euo pipefail
 reps=${1:-3}
 root=$(cd "$(dirname "$0")/.." && pwd)
 ns3_dir=${NS3_ANCHORS:-/tmp/ns3-anchors}
 if [ ! -x "$ns3_dir/ns3_hold" ]; then
-  bash "$root/../shared/anchors/build.sh" "$ns3_dir" >/dev/null
+  bash "$root/benches/ns3/build.sh" "$ns3_dir" >/dev/null
 fi
 cargo build --release --quiet -p synack-cli --manifest-path "$root/Cargo.toml"
 synack=$root/target/release/synack

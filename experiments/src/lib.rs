@@ -256,6 +256,11 @@ pub fn results_index(experiments: &[&dyn Experiment], args: &ExperimentArgs) -> 
             "\n## {name}\n\n{}.\n\n![{name}]({name}.svg)\n\n[CSV]({name}.csv), [metadata]({name}.json)\n",
             e.about().trim_end_matches('.')
         ));
+        if e.machine_dependent() {
+            index.push_str(
+                "\nMeasured on the machine that ran it, so not kept in the repository: `all` (or this experiment's binary) draws it; `benches/README.md` has a reference run.\n",
+            );
+        }
     }
     index
 }

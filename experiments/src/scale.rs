@@ -44,6 +44,10 @@ impl Experiment for Scale {
         "scale"
     }
 
+    fn machine_dependent(&self) -> bool {
+        true
+    }
+
     fn about(&self) -> &'static str {
         "Connection lifecycles per wall second against the connections open at once (all opened together, 10 s MSL): the cost per lifecycle as state grows; the CSV also has events per second and peak memory per connection pair (machine measurements, not deterministic)"
     }

@@ -47,6 +47,11 @@ pub trait Experiment: Sync {
     fn run(&self, point: &Point, preset: Preset) -> Result<Measured, String>;
     /// The headline plot.
     fn plot(&self) -> PlotSpec;
+    /// Whether its figures are the machine's (wall time, memory), not the seed's: such an
+    /// experiment's outputs differ run to run, so the repository does not keep them.
+    fn machine_dependent(&self) -> bool {
+        false
+    }
 }
 
 /// How a sweep went.

@@ -10,10 +10,10 @@ use synack_net::lifecycle::Lifecycle;
 #[derive(Subcommand)]
 pub enum BenchCommand {
     /// The classic hold model: K events pending, each fired event schedules one more at
-    /// now + 1 ns + Exp(mean). Same workload as shared/anchors/ns3_hold.cc.
+    /// now + 1 ns + Exp(mean). Same workload as benches/ns3/ns3_hold.cc.
     Hold(HoldArgs),
     /// Short connections: open, send, close, TIME-WAIT. Same scenario as
-    /// shared/anchors/ns3_lifecycle.cc (10 Gbit/s, 1 ms link; connection i at 1 s + i/R).
+    /// benches/ns3/ns3_lifecycle.cc (10 Gbit/s, 1 ms link; connection i at 1 s + i/R).
     Lifecycle(LifecycleArgs),
 }
 

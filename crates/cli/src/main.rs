@@ -35,7 +35,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Benchmarks whose figures can be set beside ns-3's (shared/anchors).
+    /// Benchmarks whose figures can be set beside ns-3's (benches/ns3, benches/compare_ns3.sh).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
     /// The OS profiles side by side, retry schedules measured (--tsv for scripts).

@@ -1,4 +1,4 @@
-//! The classic hold benchmark, the same workload as `shared/anchors/ns3_hold.cc`.
+//! The classic hold benchmark, the same workload as `benches/ns3/ns3_hold.cc`.
 //!
 //! `pending` events are scheduled up front; each fired event schedules one more at
 //! `now + 1 ns + Exp(mean)`, truncated to whole nanoseconds as ns-3's `NanoSeconds()` does.

@@ -1,5 +1,5 @@
 //! The lifecycle workload of `synack bench lifecycle`: exactly the scenario of
-//! `shared/anchors/ns3_lifecycle.cc`, so the two can be timed side by side.
+//! `benches/ns3/ns3_lifecycle.cc`, so the two can be timed side by side.
 //!
 //! One client host and one server host on a 10 Gbit/s link with 1 ms delay (queue of
 //! 100,000 packets, as the anchor's). Connection i opens at 1 s + i / rate, sends `bytes`
