@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
-use synack_report::plot::{PlotSpec, line_chart_svg};
+use synack_report::plot::{PlotSpec, humanize, line_chart_svg};
 
 #[derive(Args)]
 pub struct PlotArgs {
@@ -25,9 +25,15 @@ pub struct PlotArgs {
     /// Logarithmic y axis.
     #[arg(long)]
     log_y: bool,
-    /// Title (default: "Y by X").
+    /// Title (default: "Y by X", in words).
     #[arg(long)]
     title: Option<String>,
+    /// The x axis's label (default: the column's name in words, its unit in parentheses).
+    #[arg(long, value_name = "TEXT")]
+    x_label: Option<String>,
+    /// The y axis's label (default likewise).
+    #[arg(long, value_name = "TEXT")]
+    y_label: Option<String>,
     /// The SVG to write.
     #[arg(short = 'o', long = "output")]
     output: PathBuf,
@@ -46,13 +52,15 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
         title: args
             .title
             .clone()
-            .unwrap_or_else(|| format!("{} by {}", args.y, args.x)),
+            .unwrap_or_else(|| format!("{} by {}", humanize(&args.y), humanize(&args.x))),
         x: args.x.clone(),
         y: args.y.clone(),
         group: args.group.clone(),
         log_x: args.log_x,
         log_y: args.log_y,
         only: Vec::new(),
+        x_label: args.x_label.clone(),
+        y_label: args.y_label.clone(),
     };
     let svg = line_chart_svg(&csv, &spec).with_context(|| format!("{}", args.file.display()))?;
     synack_report::write_atomic(&args.output, svg.as_bytes())

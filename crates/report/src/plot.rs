@@ -25,6 +25,10 @@ pub struct PlotSpec {
     pub log_y: bool,
     /// Only the rows whose column (first) holds the value (second), for each pair.
     pub only: Vec<(String, String)>,
+    /// The x axis's label; by default the column's name in words, with its unit.
+    pub x_label: Option<String>,
+    /// The y axis's label; likewise.
+    pub y_label: Option<String>,
 }
 
 impl PlotSpec {
@@ -38,13 +42,49 @@ impl PlotSpec {
             log_x: false,
             log_y: false,
             only: Vec::new(),
+            x_label: None,
+            y_label: None,
         }
+    }
+
+    /// Labels the axes in words, units in parentheses.
+    pub fn labels(mut self, x: &str, y: &str) -> Self {
+        self.x_label = Some(x.to_string());
+        self.y_label = Some(y.to_string());
+        self
     }
 
     /// Keeps only the rows where `column` holds `value`.
     pub fn only(mut self, column: &str, value: &str) -> Self {
         self.only.push((column.to_string(), value.to_string()));
         self
+    }
+}
+
+/// A column's name in words, its unit in parentheses: `setup_p99_s` reads "Setup p99 (s)",
+/// `events_per_s` "Events (per second)".
+pub fn humanize(column: &str) -> String {
+    const UNITS: [(&str, &str); 8] = [
+        ("_per_wall_s", "per wall-clock second"),
+        ("_per_s", "per second"),
+        ("_ms", "ms"),
+        ("_us", "µs"),
+        ("_ns", "ns"),
+        ("_s", "s"),
+        ("_bytes", "bytes"),
+        ("_kb", "KB"),
+    ];
+    let (words, unit) = UNITS
+        .iter()
+        .find_map(|(suffix, unit)| Some((column.strip_suffix(suffix)?, Some(*unit))))
+        .unwrap_or((column, None));
+    let mut text = words.replace('_', " ");
+    if let Some(first) = text.get(..1) {
+        text = first.to_uppercase() + &text[1..];
+    }
+    match unit {
+        Some(unit) => format!("{text} ({unit})"),
+        None => text,
     }
 }
 
@@ -163,8 +203,72 @@ fn bounds(values: impl Iterator<Item = f64>, log: bool, name: &str) -> anyhow::R
     })
 }
 
+/// How series `i` is drawn: a colour, a dash pattern (dash and gap in pixels; none is
+/// solid) and a marker, each cycling at its own length, so lines that coincide still show.
+struct Look {
+    color: RGBColor,
+    dash: Option<(u32, u32)>,
+    marker: usize,
+}
+
+impl Look {
+    fn of(i: usize) -> Self {
+        const DASHES: [Option<(u32, u32)>; 4] = [None, Some((10, 5)), Some((3, 4)), Some((18, 6))];
+        let RGBAColor(r, g, b, _) = Palette99::pick(i).to_rgba();
+        Look {
+            color: RGBColor(r, g, b),
+            dash: DASHES[i % DASHES.len()],
+            marker: i % MARKERS,
+        }
+    }
+}
+
+/// Pixels between neighbouring series' dodged positions.
+const DODGE_PX: f64 = 3.0;
+
+/// Marker shapes: filled circle, triangle, square, cross, diamond, open circle, open square.
+const MARKERS: usize = 7;
+
+/// Draws `look`'s marker at pixel `at` of `area`.
+fn marker<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    at: (i32, i32),
+    look: &Look,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (x, y) = at;
+    let (fill, line) = (look.color.filled(), look.color.stroke_width(2));
+    match look.marker {
+        0 => area.draw(&Circle::new(at, 4, fill)),
+        1 => area.draw(&TriangleMarker::new(at, 5, fill)),
+        2 => area.draw(&Rectangle::new([(x - 4, y - 4), (x + 4, y + 4)], fill)),
+        3 => area.draw(&Cross::new(at, 4, line)),
+        4 => area.draw(&Polygon::new(
+            vec![(x, y - 5), (x + 5, y), (x, y + 5), (x - 5, y)],
+            fill,
+        )),
+        5 => area.draw(&Circle::new(at, 4, line)),
+        _ => area.draw(&Rectangle::new([(x - 4, y - 4), (x + 4, y + 4)], line)),
+    }
+}
+
+/// A line through pixel points, solid or dashed.
+fn polyline<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    points: Vec<(i32, i32)>,
+    look: &Look,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let style = look.color.stroke_width(2);
+    match look.dash {
+        None => area.draw(&PathElement::new(points, style)),
+        Some((dash, gap)) => area.draw(&plotters::element::DashedPathElement::new(
+            points, dash, gap, style,
+        )),
+    }
+}
+
 fn draw<X, Y>(
     root: &DrawingArea<SVGBackend<'_>, Shift>,
+    legend: Option<&DrawingArea<SVGBackend<'_>, Shift>>,
     spec: &PlotSpec,
     data: &Series,
     x: X,
@@ -178,52 +282,74 @@ where
 {
     let err = |e: &dyn std::fmt::Display| anyhow!("drawing failed: {e}");
     let mut chart = ChartBuilder::on(root)
-        .caption(&spec.title, ("sans-serif", 20))
+        .caption(&spec.title, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(70)
         .build_cartesian_2d(x, y)
         .map_err(|e| err(&e))?;
+    let x_label = spec.x_label.clone().unwrap_or_else(|| humanize(&spec.x));
+    let y_label = spec.y_label.clone().unwrap_or_else(|| humanize(&spec.y));
     chart
         .configure_mesh()
-        .x_desc(&spec.x)
-        .y_desc(&spec.y)
+        .x_desc(x_label)
+        .y_desc(y_label)
         .draw()
         .map_err(|e| err(&e))?;
-    for (i, (group, marks)) in data.iter().enumerate() {
-        let color = Palette99::pick(i).mix(1.0);
-        let line = chart
-            .draw_series(LineSeries::new(
-                marks.iter().map(|m| (m.x, m.y)),
-                color.stroke_width(2),
-            ))
-            .map_err(|e| err(&e))?;
-        if spec.group.is_some() {
-            let label = format!("{}={group}", spec.group.as_deref().unwrap_or(""));
-            line.label(label).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+    let plot = chart.plotting_area();
+    let area = plot.strip_coord_spec();
+    let (base_x, base_y) = area.get_base_pixel();
+    for (i, (_, marks)) in data.iter().enumerate() {
+        let look = Look::of(i);
+        // Series side by side by a few pixels (a dodge), so equal values do not hide one
+        // another: each keeps its own marker in view.
+        let dodge = ((i as f64 - (data.len() as f64 - 1.0) / 2.0) * DODGE_PX).round() as i32;
+        let pixel = |x: f64, y: f64| {
+            let (px, py) = plot.map_coordinate(&(x, y));
+            (px - base_x + dodge, py - base_y)
+        };
+        for m in marks.iter().filter(|m| m.err > 0.0) {
+            let (top, bottom) = (pixel(m.x, m.y + m.err), pixel(m.x, m.y - m.err));
+            let bar = look.color.stroke_width(1);
+            area.draw(&PathElement::new(vec![top, bottom], bar))
+                .map_err(|e| err(&e))?;
+            for (cx, cy) in [top, bottom] {
+                let cap = vec![(cx - 4, cy), (cx + 4, cy)];
+                area.draw(&PathElement::new(cap, bar))
+                    .map_err(|e| err(&e))?;
+            }
         }
-        chart
-            .draw_series(
-                marks
-                    .iter()
-                    .map(|m| Circle::new((m.x, m.y), 3, color.filled())),
-            )
-            .map_err(|e| err(&e))?;
-        chart
-            .draw_series(marks.iter().filter(|m| m.err > 0.0).map(|m| {
-                ErrorBar::new_vertical(m.x, m.y - m.err, m.y, m.y + m.err, color.filled(), 8)
-            }))
-            .map_err(|e| err(&e))?;
+        let points: Vec<(i32, i32)> = marks.iter().map(|m| pixel(m.x, m.y)).collect();
+        polyline(&area, points.clone(), &look).map_err(|e| err(&e))?;
+        for at in points {
+            marker(&area, at, &look).map_err(|e| err(&e))?;
+        }
     }
-    if spec.group.is_some() {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(&e))?;
+    if let (Some(legend), Some(group)) = (legend, spec.group.as_deref()) {
+        draw_legend(legend, group, data).map_err(|e| err(&e))?;
+    }
+    Ok(())
+}
+
+/// Beside the chart, never over the data: each series' line and marker, and its value of
+/// the grouping column.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    group: &str,
+    data: &Series,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let title = humanize(group);
+    area.draw(&Text::new(
+        title,
+        (10, 50),
+        ("sans-serif", 15).into_font().style(FontStyle::Bold),
+    ))?;
+    for (i, (value, _)) in data.iter().enumerate() {
+        let look = Look::of(i);
+        let y = 78 + 22 * i as i32;
+        polyline(area, vec![(10, y), (50, y)], &look)?;
+        marker(area, (30, y), &look)?;
+        area.draw(&Text::new(value.clone(), (60, y - 8), ("sans-serif", 14)))?;
     }
     Ok(())
 }
@@ -244,15 +370,40 @@ pub fn line_chart_svg(csv: &[u8], spec: &PlotSpec) -> anyhow::Result<String> {
     )?;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
+        let width = if spec.group.is_some() { 1100 } else { 900 };
+        let root = SVGBackend::with_string(&mut svg, (width, 560)).into_drawing_area();
         root.fill(&WHITE)
             .map_err(|e| anyhow!("drawing failed: {e}"))?;
+        // The legend gets a column of its own, right of the chart.
+        let (chart, legend) = match spec.group {
+            Some(_) => {
+                let (chart, legend) = root.split_horizontally(860);
+                (chart, Some(legend))
+            }
+            None => (root.clone(), None),
+        };
+        let legend = legend.as_ref();
         match (spec.log_x, spec.log_y) {
-            (false, false) => draw(&root, spec, &data, xs.0..xs.1, ys.0..ys.1)?,
-            (true, false) => draw(&root, spec, &data, (xs.0..xs.1).log_scale(), ys.0..ys.1)?,
-            (false, true) => draw(&root, spec, &data, xs.0..xs.1, (ys.0..ys.1).log_scale())?,
+            (false, false) => draw(&chart, legend, spec, &data, xs.0..xs.1, ys.0..ys.1)?,
+            (true, false) => draw(
+                &chart,
+                legend,
+                spec,
+                &data,
+                (xs.0..xs.1).log_scale(),
+                ys.0..ys.1,
+            )?,
+            (false, true) => draw(
+                &chart,
+                legend,
+                spec,
+                &data,
+                xs.0..xs.1,
+                (ys.0..ys.1).log_scale(),
+            )?,
             (true, true) => draw(
-                &root,
+                &chart,
+                legend,
                 spec,
                 &data,
                 (xs.0..xs.1).log_scale(),
@@ -287,5 +438,51 @@ mod tests {
         );
         let unknown = PlotSpec::new("t", "x", "y", None).only("nothing", "on");
         assert!(series(CSV, &unknown).is_err());
+    }
+
+    #[test]
+    fn column_names_read_as_words_with_units() {
+        assert_eq!(humanize("setup_p99_s"), "Setup p99 (s)");
+        assert_eq!(humanize("events_per_s"), "Events (per second)");
+        assert_eq!(
+            humanize("lifecycles_per_wall_s"),
+            "Lifecycles (per wall-clock second)"
+        );
+        assert_eq!(humanize("first_try_rate"), "First try rate");
+        assert_eq!(humanize("delay_ms"), "Delay (ms)");
+    }
+
+    /// Every series differs from every other in its dash or its marker, not its colour
+    /// alone, and equal series sit side by side.
+    #[test]
+    fn series_that_coincide_stay_apart_and_the_legend_is_beside_the_chart() {
+        for i in 0..12 {
+            for j in 0..i {
+                let (a, b) = (Look::of(i), Look::of(j));
+                assert!(a.dash != b.dash || a.marker != b.marker, "{i} and {j}");
+            }
+        }
+        let csv = b"x,y,kind\n1,5,a\n2,6,a\n1,5,b\n2,6,b\n";
+        let spec = PlotSpec::new("t", "x", "y", Some("kind"));
+        let svg = line_chart_svg(csv, &spec).unwrap();
+        // The two identical series' markers: a filled circle, then a triangle, a few
+        // pixels apart.
+        let circles: Vec<&str> = svg.matches("<circle").collect();
+        assert_eq!(circles.len(), 3, "two markers and the legend's: {svg}");
+        let x_of = |label: &str| -> f64 {
+            let end = svg.find(&format!("\n{label}\n</text>")).unwrap();
+            let start = svg[..end].rfind("<text x=\"").unwrap() + 9;
+            svg[start..].split('"').next().unwrap().parse().unwrap()
+        };
+        // The plotting area ends left of x = 860, where the legend's column begins.
+        assert!(x_of("a") > 860.0 && x_of("b") > 860.0, "{svg}");
+        assert!(
+            svg.contains(">\nKind\n</text>") || svg.contains("Kind"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("stroke-dasharray") || svg.matches("<polyline").count() > 2,
+            "{svg}"
+        );
     }
 }
