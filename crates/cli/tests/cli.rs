@@ -191,7 +191,10 @@ fn plot_draws_any_tidy_csv_and_names_a_missing_column() {
     // Axes and legend in words: the unit of delay_s in parentheses, the group's name as the
     // legend's title, each value alone.
     for text in ["Rate pps", "Delay (s)", "Os", "linux", "bsd"] {
-        assert!(drawn.contains(&format!("\n{text}\n</text>")), "{text}: {drawn}");
+        assert!(
+            drawn.contains(&format!("\n{text}\n</text>")),
+            "{text}: {drawn}"
+        );
     }
     assert!(!drawn.contains("os=linux"));
     let (code, _, err) = synack(&[

@@ -265,8 +265,8 @@ pub fn profile(name: &str) -> Option<HostConfig> {
 /// The settings of profile `name` that keep Linux's value for want of a source for that
 /// system, by the names `synack profiles` prints (a row derived from one, such as a retry
 /// schedule, is listed too). Empty for Linux's own profiles and unknown names.
-pub fn inherited_from_linux(name: &str) -> &'static [&'static str] {
-    // Every profile sources its TIME-WAIT, MSL and SYN schedule; these are the rest.
+pub fn inherited_from_linux(name: &str) -> Vec<&'static str> {
+    // Every other profile sources its TIME-WAIT, MSL and SYN schedule, and none these.
     const HOST_WIDE: [&str; 8] = [
         "somaxconn",
         "max_syn_backlog",
@@ -277,66 +277,27 @@ pub fn inherited_from_linux(name: &str) -> &'static [&'static str] {
         "rfc1337",
         "timestamps",
     ];
-    match name {
-        "freebsd" => &[
-            "fin_wait_2_s",
-            "keepalive_detect_s",
-            "rto_init_min_max_s",
-            HOST_WIDE[0],
-            HOST_WIDE[1],
-            HOST_WIDE[2],
-            HOST_WIDE[3],
-            HOST_WIDE[4],
-            HOST_WIDE[5],
-            HOST_WIDE[6],
-            HOST_WIDE[7],
-        ],
+    const SYN_ACK: [&str; 2] = ["synack_sent_at_s", "half_open_dropped_s"];
+    let own: &[&str] = match name {
+        "freebsd" => &["fin_wait_2_s", "keepalive_detect_s", "rto_init_min_max_s"],
         "macos" => &[
-            "synack_sent_at_s",
-            "half_open_dropped_s",
+            SYN_ACK[0],
+            SYN_ACK[1],
             "keepalive_detect_s",
             "rto_init_min_max_s",
-            HOST_WIDE[0],
-            HOST_WIDE[1],
-            HOST_WIDE[2],
-            HOST_WIDE[3],
-            HOST_WIDE[4],
-            HOST_WIDE[5],
-            HOST_WIDE[6],
-            HOST_WIDE[7],
         ],
         "windows" => &[
-            "synack_sent_at_s",
-            "half_open_dropped_s",
+            SYN_ACK[0],
+            SYN_ACK[1],
             "fin_wait_2_s",
             "keepalive_detect_s",
             "rto_init_min_max_s",
-            HOST_WIDE[0],
-            HOST_WIDE[1],
-            HOST_WIDE[2],
-            HOST_WIDE[3],
-            HOST_WIDE[4],
-            HOST_WIDE[5],
-            HOST_WIDE[6],
-            HOST_WIDE[7],
         ],
         // RFC 9293 sets no port range, queue sizes, FIN-WAIT-2 timeout or SYN-ACK count.
-        "rfc9293" => &[
-            "synack_sent_at_s",
-            "half_open_dropped_s",
-            "fin_wait_2_s",
-            "ports",
-            HOST_WIDE[0],
-            HOST_WIDE[1],
-            HOST_WIDE[2],
-            HOST_WIDE[3],
-            HOST_WIDE[4],
-            HOST_WIDE[5],
-            HOST_WIDE[6],
-            HOST_WIDE[7],
-        ],
-        _ => &[],
-    }
+        "rfc9293" => &[SYN_ACK[0], SYN_ACK[1], "fin_wait_2_s", "ports"],
+        _ => return Vec::new(),
+    };
+    own.iter().chain(&HOST_WIDE).copied().collect()
 }
 
 /// Keepalive's detection time: idle + probes x interval (Linux: 7875 s).
