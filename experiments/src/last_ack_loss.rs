@@ -120,7 +120,7 @@ impl Experiment for LastAckLoss {
     }
 
     fn about(&self) -> &'static str {
-        "How passive closes end when the final ACK is lost with probability p: with TIME-WAIT every one is clean (p < 1), without it the fraction ended by a RST tracks p, and with SO_LINGER 0 all are RSTs"
+        "How passive closes end when the final ACK is lost with probability p: with TIME-WAIT a RST needs every re-sent final ACK lost, about p^10 (none up to p = 0.3, 0.39 at p = 0.9 against 0.35 predicted), without it the fraction ended by a RST tracks p, and with SO_LINGER 0 all are RSTs; theory dotted"
     }
 
     fn axes(&self) -> Vec<Axis> {
@@ -243,5 +243,6 @@ impl Experiment for LastAckLoss {
             "reset_fraction",
             Some("active_closer"),
         )
+        .theory("reset_predicted")
     }
 }

@@ -158,5 +158,6 @@ impl Experiment for LinkLoss {
             "burst_len_measured_pkts",
             Some("loss_model"),
         )
+        .theory("burst_len_expected_pkts")
     }
 }

@@ -272,5 +272,6 @@ impl Experiment for OsProfiles {
             "connect_give_up_s",
             Some("profile"),
         )
+        .theory("reference_connect_give_up_s")
     }
 }

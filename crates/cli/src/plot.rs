@@ -28,6 +28,9 @@ pub struct PlotArgs {
     /// Title (default: "Y by X", in words).
     #[arg(long)]
     title: Option<String>,
+    /// A column of theory's prediction for --y, drawn dotted in each group's colour.
+    #[arg(long, value_name = "COLUMN")]
+    theory: Option<String>,
     /// The x axis's label (default: the column's name in words, its unit in parentheses).
     #[arg(long, value_name = "TEXT")]
     x_label: Option<String>,
@@ -61,6 +64,7 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
         only: Vec::new(),
         x_label: args.x_label.clone(),
         y_label: args.y_label.clone(),
+        theory: args.theory.clone(),
     };
     let svg = line_chart_svg(&csv, &spec).with_context(|| format!("{}", args.file.display()))?;
     synack_report::write_atomic(&args.output, svg.as_bytes())

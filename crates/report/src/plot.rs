@@ -29,6 +29,9 @@ pub struct PlotSpec {
     pub x_label: Option<String>,
     /// The y axis's label; likewise.
     pub y_label: Option<String>,
+    /// A column of what theory (or a reference) predicts for `y`, drawn per group as a thin
+    /// dotted line in the group's colour, with a short tick at each predicted value.
+    pub theory: Option<String>,
 }
 
 impl PlotSpec {
@@ -44,7 +47,14 @@ impl PlotSpec {
             only: Vec::new(),
             x_label: None,
             y_label: None,
+            theory: None,
         }
+    }
+
+    /// Draws `column` as the theory beside the measurement.
+    pub fn theory(mut self, column: &str) -> Self {
+        self.theory = Some(column.to_string());
+        self
     }
 
     /// Labels the axes in words, units in parentheses.
@@ -213,7 +223,7 @@ struct Look {
 
 impl Look {
     fn of(i: usize) -> Self {
-        const DASHES: [Option<(u32, u32)>; 4] = [None, Some((10, 5)), Some((3, 4)), Some((18, 6))];
+        const DASHES: [Option<(u32, u32)>; 4] = [None, Some((10, 5)), Some((6, 2)), Some((18, 6))];
         let RGBAColor(r, g, b, _) = Palette99::pick(i).to_rgba();
         Look {
             color: RGBColor(r, g, b),
@@ -270,7 +280,7 @@ fn draw<X, Y>(
     root: &DrawingArea<SVGBackend<'_>, Shift>,
     legend: Option<&DrawingArea<SVGBackend<'_>, Shift>>,
     spec: &PlotSpec,
-    data: &Series,
+    (data, theory): (&Series, &Series),
     x: X,
     y: Y,
 ) -> anyhow::Result<()>
@@ -325,8 +335,29 @@ where
             marker(&area, at, &look).map_err(|e| err(&e))?;
         }
     }
+    for (group, marks) in theory {
+        let Some(i) = data.iter().position(|(g, _)| g == group) else {
+            continue;
+        };
+        let style = Look::of(i).color.stroke_width(1);
+        let points: Vec<(i32, i32)> = marks
+            .iter()
+            .map(|m| {
+                let (px, py) = plot.map_coordinate(&(m.x, m.y));
+                (px - base_x, py - base_y)
+            })
+            .collect();
+        // A tick at each predicted value, so a lone point's prediction shows too.
+        for &(px, py) in &points {
+            let tick = PathElement::new(vec![(px - 9, py), (px + 9, py)], style);
+            area.draw(&tick).map_err(|e| err(&e))?;
+        }
+        let dotted = plotters::element::DashedPathElement::new(points, 2, 3, style);
+        area.draw(&dotted).map_err(|e| err(&e))?;
+    }
     if let (Some(legend), Some(group)) = (legend, spec.group.as_deref()) {
-        draw_legend(legend, group, data).map_err(|e| err(&e))?;
+        let theory = spec.theory.as_deref().map(humanize);
+        draw_legend(legend, group, data, theory).map_err(|e| err(&e))?;
     }
     Ok(())
 }
@@ -337,6 +368,7 @@ fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     group: &str,
     data: &Series,
+    theory: Option<String>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let title = humanize(group);
     area.draw(&Text::new(
@@ -351,20 +383,43 @@ fn draw_legend<DB: DrawingBackend>(
         marker(area, (30, y), &look)?;
         area.draw(&Text::new(value.clone(), (60, y - 8), ("sans-serif", 14)))?;
     }
+    if let Some(theory) = theory {
+        let y = 78 + 22 * data.len() as i32 + 10;
+        let dotted = plotters::element::DashedPathElement::new(
+            vec![(10, y), (50, y)],
+            2,
+            3,
+            BLACK.stroke_width(1),
+        );
+        area.draw(&dotted)?;
+        area.draw(&Text::new("theory:", (60, y - 8), ("sans-serif", 14)))?;
+        area.draw(&Text::new(theory, (60, y + 10), ("sans-serif", 13)))?;
+    }
     Ok(())
 }
 
 /// The chart of `csv` as an SVG document.
 pub fn line_chart_svg(csv: &[u8], spec: &PlotSpec) -> anyhow::Result<String> {
     let data = series(csv, spec)?;
+    let theory = match &spec.theory {
+        Some(column) => {
+            let theory_spec = PlotSpec {
+                y: column.clone(),
+                ..spec.clone()
+            };
+            series(csv, &theory_spec)?
+        }
+        None => Vec::new(),
+    };
+    let data = &(&data, &theory);
+    let all = || data.0.iter().chain(data.1.iter());
     let xs = bounds(
-        data.iter().flat_map(|(_, m)| m.iter().map(|m| m.x)),
+        all().flat_map(|(_, m)| m.iter().map(|m| m.x)),
         spec.log_x,
         &spec.x,
     )?;
     let ys = bounds(
-        data.iter()
-            .flat_map(|(_, m)| m.iter().flat_map(|m| [m.y - m.err, m.y + m.err])),
+        all().flat_map(|(_, m)| m.iter().flat_map(|m| [m.y - m.err, m.y + m.err])),
         spec.log_y,
         &spec.y,
     )?;
@@ -384,12 +439,12 @@ pub fn line_chart_svg(csv: &[u8], spec: &PlotSpec) -> anyhow::Result<String> {
         };
         let legend = legend.as_ref();
         match (spec.log_x, spec.log_y) {
-            (false, false) => draw(&chart, legend, spec, &data, xs.0..xs.1, ys.0..ys.1)?,
+            (false, false) => draw(&chart, legend, spec, *data, xs.0..xs.1, ys.0..ys.1)?,
             (true, false) => draw(
                 &chart,
                 legend,
                 spec,
-                &data,
+                *data,
                 (xs.0..xs.1).log_scale(),
                 ys.0..ys.1,
             )?,
@@ -397,7 +452,7 @@ pub fn line_chart_svg(csv: &[u8], spec: &PlotSpec) -> anyhow::Result<String> {
                 &chart,
                 legend,
                 spec,
-                &data,
+                *data,
                 xs.0..xs.1,
                 (ys.0..ys.1).log_scale(),
             )?,
@@ -405,7 +460,7 @@ pub fn line_chart_svg(csv: &[u8], spec: &PlotSpec) -> anyhow::Result<String> {
                 &chart,
                 legend,
                 spec,
-                &data,
+                *data,
                 (xs.0..xs.1).log_scale(),
                 (ys.0..ys.1).log_scale(),
             )?,
@@ -483,6 +538,23 @@ mod tests {
         assert!(
             svg.contains("stroke-dasharray") || svg.matches("<polyline").count() > 2,
             "{svg}"
+        );
+    }
+
+    /// A theory column is drawn beside the measurement, within the axes, and named in the
+    /// legend.
+    #[test]
+    fn theory_is_drawn_and_named_beside_the_measurement() {
+        let csv = b"x,y,predicted,kind\n1,5,5,a\n2,6,40,a\n";
+        let spec = PlotSpec::new("t", "x", "y", Some("kind"));
+        let plain = line_chart_svg(csv, &spec).unwrap();
+        let with = line_chart_svg(csv, &spec.theory("predicted")).unwrap();
+        assert!(!plain.contains("\ntheory:\n</text>"));
+        assert!(with.contains("\ntheory:\n</text>") && with.contains("\nPredicted\n</text>"));
+        // The y axis reaches the prediction of 40, past every measurement.
+        assert!(
+            !plain.contains("\n40.0\n</text>") && with.contains("\n40.0\n</text>"),
+            "{with}"
         );
     }
 }
