@@ -76,7 +76,7 @@ impl Experiment for LinkLoss {
             ),
             (
                 "burst_len_measured_pkts",
-                "measured mean run length, in packets (0 with no loss)",
+                "measured mean run length, in packets (NaN with no loss: no run to measure)",
             ),
         ]
     }
@@ -133,8 +133,10 @@ impl Experiment for LinkLoss {
         let n = sent as f64;
         let sigma4 =
             4.0 * (rate * (1.0 - rate) / n * (1.0 + correlation) / (1.0 - correlation)).sqrt();
+        // With no loss there is no burst to measure: undefined, not a length of 0 (the plot
+        // leaves NaN out).
         let burst = if bursts == 0 {
-            0.0
+            f64::NAN
         } else {
             lost as f64 / bursts as f64
         };
