@@ -73,9 +73,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         .finish_observing()
         .with_context(|| format!("cannot write traces to {}", args.out.display()))?;
     let wall = started.elapsed().as_secs_f64();
-    let files = files_written(args, &links);
+    let files = FilesWritten::new(args, &links);
     if args.json {
-        let document = summary::json(&name, seed, &s, files);
+        let document = summary::json(&name, seed, &s, files.to_json());
         outln!(
             "{}",
             serde_json::to_string_pretty(&document).expect("plain values")
@@ -202,25 +202,41 @@ fn run_in_slices(
 }
 
 /// The files written, by kind: what --json lists and the text names.
-fn files_written(args: &RunArgs, links: &[String]) -> serde_json::Value {
-    let out = args.out.display();
-    let traces: Vec<String> = match args.trace {
-        true => vec![
-            format!("{out}/segments.csv"),
-            format!("{out}/transitions.csv"),
-        ],
-        false => vec![],
-    };
-    let pcap: Vec<String> = match args.pcap {
-        true => links.iter().map(|l| format!("{out}/{l}.pcap")).collect(),
-        false => vec![],
-    };
-    let diagram = args.wants_diagram().then(|| format!("{out}/diagram.svg"));
-    serde_json::json!({"traces": traces, "pcap": pcap, "diagram": diagram})
+struct FilesWritten {
+    traces: Vec<String>,
+    pcap: Vec<String>,
+    diagram: Option<String>,
+}
+
+impl FilesWritten {
+    fn new(args: &RunArgs, links: &[String]) -> Self {
+        let out = args.out.display();
+        let traces = match args.trace {
+            true => vec![
+                format!("{out}/segments.csv"),
+                format!("{out}/transitions.csv"),
+            ],
+            false => vec![],
+        };
+        let pcap = match args.pcap {
+            true => links.iter().map(|l| format!("{out}/{l}.pcap")).collect(),
+            false => vec![],
+        };
+        let diagram = args.wants_diagram().then(|| format!("{out}/diagram.svg"));
+        FilesWritten {
+            traces,
+            pcap,
+            diagram,
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"traces": self.traces, "pcap": self.pcap, "diagram": self.diagram})
+    }
 }
 
 /// Simultaneous opens and closes, unroutable datagrams, and where the files went.
-fn print_notes(s: &Summary, files: &serde_json::Value) {
+fn print_notes(s: &Summary, files: &FilesWritten) {
     if s.simultaneous_opens + s.simultaneous_closes > 0 {
         outln!(
             "simultaneous opens {} closes {} (per endpoint)",
@@ -234,23 +250,12 @@ fn print_notes(s: &Summary, files: &serde_json::Value) {
             s.unroutable
         );
     }
-    let list = |kind: &str| -> Vec<String> {
-        files[kind]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    for (kind, label) in [("traces", "traces"), ("pcap", "pcap")] {
-        let written = list(kind);
+    for (label, written) in [("traces", &files.traces), ("pcap", &files.pcap)] {
         if !written.is_empty() {
             outln!("{label}: {}", written.join(", "));
         }
     }
-    if let Some(diagram) = files["diagram"].as_str() {
+    if let Some(diagram) = &files.diagram {
         outln!("diagram: {diagram}");
     }
 }

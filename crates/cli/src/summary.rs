@@ -32,9 +32,9 @@ fn counters(c: &HostCounters) -> [(&'static str, u64); 19] {
     ]
 }
 
-/// Rows as aligned columns: the first left-aligned, the others right-aligned, two spaces
-/// between.
-pub fn aligned(rows: &[Vec<String>]) -> Vec<String> {
+/// Rows as aligned columns, two spaces between: the first left-aligned, the others
+/// right-aligned as numbers are, or left-aligned too when they are words.
+pub fn aligned(rows: &[Vec<String>], numbers: bool) -> Vec<String> {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let width = |c: usize| {
         rows.iter()
@@ -46,7 +46,7 @@ pub fn aligned(rows: &[Vec<String>]) -> Vec<String> {
     rows.iter()
         .map(|row| {
             let cells = row.iter().enumerate().map(|(c, cell)| match c {
-                0 => format!("{cell:<w$}", w = widths[0]),
+                c if c == 0 || !numbers => format!("{cell:<w$}", w = widths[c]),
                 _ => format!("{cell:>w$}", w = widths[c]),
             });
             cells.collect::<Vec<_>>().join("  ").trim_end().to_string()
@@ -74,7 +74,7 @@ pub fn host_table(s: &Summary) -> Vec<String> {
         let cells = shown.iter().map(|&i| c[i].1.to_string());
         rows.push(std::iter::once(host.to_string()).chain(cells).collect());
     }
-    let mut lines = aligned(&rows);
+    let mut lines = aligned(&rows, true);
     lines.push(format!(
         "({} counters at zero on every host left out; --json gives all)",
         19 - shown.len()
@@ -104,7 +104,7 @@ pub fn census_table(s: &Summary) -> Vec<String> {
     if states.is_empty() {
         return vec!["sockets at the end: none".to_string()];
     }
-    aligned(&rows)
+    aligned(&rows, true)
 }
 
 /// The handshake times' p50, p90 and p99, sorted; none when nothing connected.
@@ -152,7 +152,7 @@ pub fn app_tables(s: &Summary) -> Vec<String> {
             }
             rows.push(row);
         }
-        lines.extend(aligned(&rows));
+        lines.extend(aligned(&rows, true));
         lines.push(
             "(handshaking, exchanging: still in progress at the end; setup: - when none connected)"
                 .into(),
@@ -185,28 +185,7 @@ pub fn app_tables(s: &Summary) -> Vec<String> {
         ]);
     }
     if others.len() > 1 {
-        // Left-aligned throughout: the outcome is words.
-        let widths: Vec<usize> = (0..3)
-            .map(|c| {
-                others
-                    .iter()
-                    .map(|r| r[c].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        for r in &others {
-            lines.push(format!(
-                "{:<a$}  {:<b$}  {:<c$}  {}",
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                a = widths[0],
-                b = widths[1],
-                c = widths[2]
-            ));
-        }
+        lines.extend(aligned(&others, false));
     }
     lines
 }

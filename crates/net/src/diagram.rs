@@ -13,10 +13,12 @@
 
 mod layout;
 
+use crate::trace::PendingFile;
 use crate::{Observer, SegmentFate};
 use layout::{Layout, Row};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use synack_kernel::SimTime;
 use synack_link::Way;
@@ -516,8 +518,9 @@ impl Observer for Diagram {
     }
 
     fn finish(self: Box<Self>) -> std::io::Result<()> {
-        let tmp = self.path.with_extension("svg.tmp");
-        std::fs::write(&tmp, self.render())?;
-        std::fs::rename(&tmp, &self.path)
+        // Through the traces' temporary file, removed if the write fails.
+        let mut file = PendingFile::create(&self.path)?;
+        file.out().write_all(self.render().as_bytes())?;
+        file.finish()
     }
 }
