@@ -245,12 +245,9 @@ impl Diagram {
         });
     }
 
-    /// The earliest drawn arrow of `d` still in flight, taken off the list.
+    /// The earliest drawn arrow of `d` still in flight, taken off the list (only drawn
+    /// segments are ever on it).
     fn land(&mut self, d: &Datagram) -> Option<usize> {
-        let s = &d.segment;
-        if !self.connection(d.src, s.src_port, s.dst_port, false).1 {
-            return None;
-        }
         let position = self
             .in_flight
             .iter()
