@@ -20,6 +20,7 @@ pub mod port_exhaustion;
 pub mod scale;
 pub mod server_capacity;
 pub mod simultaneous;
+pub mod stats;
 pub mod sweep;
 pub mod syn_flood;
 pub mod time_wait_msl;

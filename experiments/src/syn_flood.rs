@@ -1,17 +1,31 @@
 //! `syn_flood`: spoofed SYNs at rate A fill the server's SYN queue with half-open requests
 //! that never complete; each holds its slot for the half-open lifetime L, the SYN-ACK
 //! retry schedule (doubling from 1 s: L = 2^(n+1) - 1 s for n retries, 63 s for Linux's 5).
-//! Once A x L exceeds the queue's size B, the queue is full nearly all the time and a
-//! legitimate SYN finds a free slot only with probability about B / (A x L).
+//! The queue is a loss system of B slots offered A x L erlangs, so a legitimate SYN finds
+//! a free slot with probability 1 - E(B, A x L), Erlang's loss formula: about B / (A x L)
+//! once A x L is well past B. That is the prediction drawn beside the measurement.
 //!
-//! A client connects to the server (5 ms away) once a second, 100 times, from 70 s on,
-//! when the flood (from 0 s to the end) has filled the queue; the run ends after the
-//! last client's SYN retries. The server's backlog is 256. Defences:
+//! The measurement is of the steady state, which takes care. A flood switched on at full
+//! rate against an empty queue fills it within B / A seconds, and since every entry lives
+//! exactly L, the queue then frees its slots in one burst per lifetime, for ever: what a
+//! connect sees depends on where in that cycle it falls (the first version of this
+//! experiment, with clients once a second, saw 0 of 500 first tries succeed where 7.1% were
+//! due). So the flood ramps in: for its first lifetime it sends at min(A, B / L), which
+//! fills the queue with entries of every age, then at A (Poisson throughout). Legitimate
+//! clients arrive at Poisson times (2 a second, 200 of them, from 10 hosts) from one
+//! lifetime and a second on, so they see the queue as time does.
+//!
+//! The server (5 ms away) listens with backlog B and `max_syn_backlog` B, so the SYN queue
+//! holds B: the "bigger queue" defence is B = 2048 against the default-like 256. Defences:
 //! - `off`: nothing (SYN cookies off);
 //! - `cookies`: SYN cookies when the queue is full (Linux's default);
-//! - `rate_filter`: a per-source filter of 2 SYNs a second (burst 4), against the flood
-//!   from 65,536 forged addresses: spoofing defeats it;
-//! - `rate_filter_unspoofed`: the same filter, against the flood from one address.
+//! - `rate_filter`: a per-source filter of 3 SYNs a second (burst 40), against the flood
+//!   from 65,536 forged addresses: spoofing defeats it. The clients come from 10 hosts, so
+//!   that even with every SYN retried (7 SYNs a connect) no host of theirs passes the
+//!   filter's rate: from one host, the retries of those the flood turned away drained its
+//!   bucket and the filter itself refused up to 99% of first SYNs;
+//! - `rate_filter_unspoofed`: the same filter, against the flood from one address, which
+//!   it holds to 3 a second.
 //!
 //! "First try" counts handshakes completed on the first SYN (setup under the 1 s initial
 //! RTO). The SYN queue's occupancy is averaged over the clients' window, from the server's
@@ -19,7 +33,8 @@
 
 use crate::grid::{Axis, Point, Value};
 use crate::plot::PlotSpec;
-use crate::{Experiment, Measured, Preset, client_stats, run_world};
+use crate::stats::erlang_b;
+use crate::{Experiment, Measured, Preset, run_world};
 use std::cell::RefCell;
 use std::rc::Rc;
 use synack_kernel::SimTime;
@@ -33,16 +48,45 @@ use synack_tcp::{FourTuple, State, Transition};
 pub struct SynFlood;
 
 const DEFENCES: [&str; 4] = ["off", "cookies", "rate_filter", "rate_filter_unspoofed"];
-const BACKLOG: u32 = 256;
-const CLIENTS_FROM_S: f64 = 70.0;
-const CLIENTS: u64 = 100;
+/// Legitimate connects, and their rate (Poisson), from this many hosts.
+const CLIENTS: u64 = 200;
+const CLIENTS_PER_S: f64 = 2.0;
+const CLIENT_HOSTS: u64 = 10;
+/// The per-source filter: SYNs a second, and burst.
+const FILTER_PER_S: f64 = 3.0;
+const FILTER_BURST: u32 = 40;
 
 /// The half-open lifetime for `retries` SYN-ACK retransmissions doubling from 1 s.
 pub fn half_open_lifetime_s(retries: u32) -> f64 {
     f64::from((1u32 << (retries + 1)) - 1)
 }
 
-fn scenario(defence: &str, retries: u32, flood_per_s: f64) -> String {
+/// The SYN rate the server's queue sees under `defence`: a per-source filter holds a
+/// single source to its rate, and cannot tell forged sources apart.
+pub fn admitted_flood_per_s(defence: &str, flood_per_s: f64) -> f64 {
+    if defence == "rate_filter_unspoofed" {
+        flood_per_s.min(FILTER_PER_S)
+    } else {
+        flood_per_s
+    }
+}
+
+/// The predicted chance that a legitimate SYN completes its handshake at once.
+pub fn first_try_predicted(defence: &str, retries: u32, backlog: u32, flood_per_s: f64) -> f64 {
+    if defence == "cookies" {
+        // A full queue answers with a cookie, which completes like a queued request.
+        return 1.0;
+    }
+    let offered = admitted_flood_per_s(defence, flood_per_s) * half_open_lifetime_s(retries);
+    1.0 - erlang_b(backlog, offered)
+}
+
+/// When the clients start: one lifetime of ramp, and a second.
+fn clients_from_s(retries: u32) -> f64 {
+    half_open_lifetime_s(retries) + 1.0
+}
+
+fn scenario(defence: &str, retries: u32, backlog: u32, flood_per_s: f64) -> String {
     let cookies = if defence == "cookies" {
         "when-full"
     } else {
@@ -53,37 +97,74 @@ fn scenario(defence: &str, retries: u32, flood_per_s: f64) -> String {
     } else {
         65536
     };
+    let lifetime = half_open_lifetime_s(retries);
+    let ramp_per_s = flood_per_s.min(f64::from(backlog) / lifetime);
+    let from = clients_from_s(retries);
+    let flooder = |per_second: f64, start_s: f64| {
+        format!(
+            "[[flooders]]\nper_second = {per_second}\nstart_s = {start_s}\n\
+             spoofed_sources = {sources}\narrivals = \"poisson\"\n"
+        )
+    };
+    let mut floods = flooder(ramp_per_s, 0.0);
+    if flood_per_s > ramp_per_s {
+        // Two Poisson streams add up to one at the full rate.
+        floods += &flooder(flood_per_s - ramp_per_s, lifetime);
+    }
     format!(
         r#"duration_s = {duration}
+[topology]
+kind = "star"
+clients = {CLIENT_HOSTS}
 [link]
 delay_ms = 5.0
 [server_tcp]
 syncookies = "{cookies}"
 synack_retries = {retries}
+max_syn_backlog = {backlog}
+somaxconn = {backlog}
 [[servers]]
-backlog = {BACKLOG}
+backlog = {backlog}
 [[clients]]
-schedule = {{ kind = "rate", start_s = {CLIENTS_FROM_S}, per_second = 1.0, count = {CLIENTS} }}
-[[flooders]]
-per_second = {flood_per_s}
-spoofed_sources = {sources}
-arrivals = "poisson"
-"#,
-        // The last client's SYN retries end 131 s after it starts.
-        duration = CLIENTS_FROM_S + CLIENTS as f64 + 135.0,
+schedule = {{ kind = "poisson", start_s = {from}, per_second = {per_host}, count = {count} }}
+{floods}"#,
+        // Long enough for the last client (the window's mean plus 4 standard deviations)
+        // and its SYN retries (Linux's 6, 127 s).
+        duration = from + client_window_s() + 4.0 * (CLIENTS as f64).sqrt() / CLIENTS_PER_S + 130.0,
+        per_host = CLIENTS_PER_S / CLIENT_HOSTS as f64,
+        count = CLIENTS / CLIENT_HOSTS,
     )
 }
 
+/// Every client host's statistics, added up.
+fn all_clients(summary: &synack_net::Summary) -> Result<synack_net::app::ClientStats, String> {
+    let mut all = synack_net::app::ClientStats::default();
+    for app in &summary.apps {
+        if let synack_net::AppSummary::Client(c) = app {
+            all.attempted += c.attempted;
+            all.connected += c.connected;
+            all.setup_times_s.extend(&c.setup_times_s);
+        }
+    }
+    if all.attempted == 0 {
+        return Err("no client connected".into());
+    }
+    Ok(all)
+}
+
+/// The clients' mean window, seconds.
+fn client_window_s() -> f64 {
+    CLIENTS as f64 / CLIENTS_PER_S
+}
+
 /// The server's SYN queue over time: occupancy integrated over the clients' window.
-#[derive(Default)]
 struct Queue {
+    window: (f64, f64),
     now: usize,
     max: usize,
     since: Option<SimTime>,
     area: f64,
 }
-
-const WINDOW: (f64, f64) = (CLIENTS_FROM_S, CLIENTS_FROM_S + CLIENTS as f64);
 
 struct Watch(Rc<RefCell<Queue>>);
 
@@ -95,9 +176,10 @@ impl Observer for Watch {
             return;
         }
         let mut q = self.0.borrow_mut();
-        let at = t.at.as_secs_f64().clamp(WINDOW.0, WINDOW.1);
+        let (from, to) = q.window;
+        let at = t.at.as_secs_f64().clamp(from, to);
         if let Some(since) = q.since {
-            q.area += q.now as f64 * (at - since.as_secs_f64().clamp(WINDOW.0, WINDOW.1));
+            q.area += q.now as f64 * (at - since.as_secs_f64().clamp(from, to));
         }
         q.since = Some(t.at);
         if t.to == State::SynReceived && t.from == State::Listen {
@@ -105,7 +187,7 @@ impl Observer for Watch {
         } else if t.from == State::SynReceived {
             q.now -= 1;
         }
-        if (WINDOW.0..WINDOW.1).contains(&t.at.as_secs_f64()) {
+        if (from..to).contains(&t.at.as_secs_f64()) {
             q.max = q.max.max(q.now);
         }
     }
@@ -117,7 +199,7 @@ impl Experiment for SynFlood {
     }
 
     fn about(&self) -> &'static str {
-        "Legitimate handshakes completed on the first SYN during a spoofed SYN flood, against flood rate x half-open lifetime / backlog, by defence and SYN-ACK retries: they collapse past 1 without cookies (a per-source filter does not help against forged sources), and stay at 100% with cookies"
+        "Legitimate handshakes completed on the first SYN during a spoofed SYN flood in steady state, against the flood's rate, by defence, SYN-ACK retries and SYN-queue size, beside Erlang's loss formula (dotted): without cookies they fall once rate x half-open lifetime passes the queue's size, a bigger queue or fewer retries moves that point to higher rates, a per-source filter helps only against an unspoofed flood, and cookies keep every one"
     }
 
     fn axes(&self) -> Vec<Axis> {
@@ -129,29 +211,58 @@ impl Experiment for SynFlood {
                 &[5, 2],
                 &[5, 3, 2, 1],
             )
-            .within(0.0, 255.0),
+            .within(0.0, 30.0),
+            Axis::ints(
+                "backlog",
+                "the SYN queue's size (listen backlog and max_syn_backlog)",
+                &[256, 2048],
+                &[128, 256, 1024, 4096],
+            )
+            .within(1.0, 1e6),
             Axis::floats(
                 "flood_per_s",
-                "spoofed SYNs per second",
-                &[2.0, 8.0, 32.0, 128.0, 512.0],
+                "spoofed SYNs per second (Poisson)",
                 &[
                     1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
                 ],
+                &[
+                    1.0, 1.4, 2.0, 2.8, 4.0, 5.7, 8.0, 11.3, 16.0, 22.6, 32.0, 45.3, 64.0, 90.5,
+                    128.0, 181.0, 256.0, 362.0, 512.0, 724.0, 1024.0, 1448.0, 2048.0,
+                ],
             )
-            .within(0.0, f64::INFINITY),
+            .within(0.0, 1e6),
         ]
+    }
+
+    fn replications(&self, preset: Preset) -> u32 {
+        match preset {
+            Preset::Quick => 4,
+            Preset::Full => 10,
+        }
     }
 
     fn columns(&self) -> Vec<(&'static str, &'static str)> {
         vec![
             (
-                "predicted_load",
-                "flood rate x half-open lifetime / backlog: the queue overflows past 1",
+                "lifetime_and_queue",
+                "the half-open lifetime and the SYN queue's size",
             ),
-            ("success_rate", "legitimate connects established, of 100"),
+            (
+                "offered_load",
+                "admitted flood rate x half-open lifetime / queue size: the queue overflows past 1",
+            ),
+            ("clients", "legitimate connects made"),
+            (
+                "success_rate",
+                "legitimate connects established, of those made",
+            ),
             (
                 "first_try_rate",
-                "legitimate connects established on the first SYN, of 100",
+                "legitimate connects established on the first SYN, of those made",
+            ),
+            (
+                "first_try_predicted",
+                "1 - Erlang's loss formula E(queue size, admitted flood rate x lifetime)",
             ),
             ("setup_p50_s", "median setup time of those established"),
             ("setup_p99_s", "99th percentile setup time"),
@@ -172,11 +283,19 @@ impl Experiment for SynFlood {
             return Err(format!("defence {defence}: expected one of {DEFENCES:?}"));
         }
         let retries = point.i64("synack_retries") as u32;
+        let backlog = point.i64("backlog") as u32;
         let flood = point.f64("flood_per_s");
-        let queue = Rc::new(RefCell::new(Queue::default()));
+        let from = clients_from_s(retries);
+        let queue = Rc::new(RefCell::new(Queue {
+            window: (from, from + client_window_s()),
+            now: 0,
+            max: 0,
+            since: None,
+            area: 0.0,
+        }));
         let filter = defence.starts_with("rate_filter");
         let summary = run_world(
-            &scenario(defence, retries, flood),
+            &scenario(defence, retries, backlog, flood),
             point.seed,
             |spec| {
                 if filter {
@@ -187,28 +306,32 @@ impl Experiment for SynFlood {
                         .and_then(|n| n.host.as_mut())
                         .ok_or("no server0")?;
                     server.syn_rate_limit = Some(SynRateLimit {
-                        per_second: 2.0,
-                        burst: 4,
+                        per_second: FILTER_PER_S,
+                        burst: FILTER_BURST,
                     });
                 }
                 Ok(())
             },
             Some(Box::new(Watch(Rc::clone(&queue)))),
         )?;
-        let client = client_stats(&summary)?;
+        let client = all_clients(&summary)?;
         let mut setup = client.setup_times_s.clone();
         setup.sort_by(f64::total_cmp);
         let first_try = setup.iter().filter(|&&t| t < 1.0).count();
         let q = queue.borrow();
         let n = client.attempted as f64;
+        let lifetime = half_open_lifetime_s(retries);
         Ok(Measured {
             values: vec![
-                Value::Float(flood * half_open_lifetime_s(retries) / f64::from(BACKLOG)),
+                Value::Str(format!("{lifetime} s, {backlog} slots")),
+                Value::Float(admitted_flood_per_s(defence, flood) * lifetime / f64::from(backlog)),
+                Value::Int(client.attempted as i64),
                 Value::Float(client.connected as f64 / n),
                 Value::Float(first_try as f64 / n),
+                Value::Float(first_try_predicted(defence, retries, backlog, flood)),
                 Value::Float(percentile(&setup, 0.5)),
                 Value::Float(percentile(&setup, 0.99)),
-                Value::Float(q.area / (WINDOW.1 - WINDOW.0)),
+                Value::Float(q.area / (q.window.1 - q.window.0)),
                 Value::Int(q.max as i64),
             ],
             events: summary.events,
@@ -216,14 +339,19 @@ impl Experiment for SynFlood {
     }
 
     fn plot(&self) -> PlotSpec {
-        // Against the predicted load, both SYN-ACK retry counts fall on one curve.
-        let mut spec = PlotSpec::new(
-            "Legitimate handshakes done on the first SYN against flood rate x half-open lifetime / backlog",
-            "predicted_load",
+        PlotSpec::new(
+            "Legitimate handshakes done on the first SYN during a SYN flood, by defence",
+            "flood_per_s",
             "first_try_rate",
-            Some("defence"),
-        );
-        spec.log_x = true;
-        spec
+            Some("lifetime_and_queue"),
+        )
+        .theory("first_try_predicted")
+        .trials("clients")
+        .facet("defence")
+        .log_x()
+        .labels(
+            "Spoofed SYNs per second",
+            "Handshakes done on the first SYN (fraction)",
+        )
     }
 }

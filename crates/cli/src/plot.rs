@@ -37,6 +37,13 @@ pub struct PlotArgs {
     /// The y axis's label (default likewise).
     #[arg(long, value_name = "TEXT")]
     y_label: Option<String>,
+    /// A column whose values each get a panel of their own, on shared axes.
+    #[arg(long, value_name = "COLUMN")]
+    facet: Option<String>,
+    /// A column of trials when --y is a fraction of them: replications are pooled and
+    /// drawn with Wilson's 95% interval (otherwise Student's t on the replications' mean).
+    #[arg(long, value_name = "COLUMN")]
+    trials: Option<String>,
     /// The SVG to write.
     #[arg(short = 'o', long = "output")]
     output: PathBuf,
@@ -65,6 +72,8 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
         x_label: args.x_label.clone(),
         y_label: args.y_label.clone(),
         theory: args.theory.clone(),
+        facet: args.facet.clone(),
+        trials: args.trials.clone(),
     };
     let svg = line_chart_svg(&csv, &spec).with_context(|| format!("{}", args.file.display()))?;
     synack_report::write_atomic(&args.output, svg.as_bytes())

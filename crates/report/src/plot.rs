@@ -1,6 +1,7 @@
-//! Line charts of any tidy CSV the experiments write, as SVG: one line per group, and
-//! error bars (standard error of the mean) where a group has several rows at one x (the
-//! replications). Used by every experiment's headline plot and by `synack plot`.
+//! Line charts of any tidy CSV the experiments write, as SVG: one line per group, one
+//! panel per value of a facet column, and error bars (a 95% confidence interval of the
+//! mean, Student's t) where a group has several rows at one x (the replications). Used by
+//! every experiment's headline plot and by `synack plot`.
 
 use anyhow::{Context, anyhow, bail};
 use plotters::coord::Shift;
@@ -32,6 +33,13 @@ pub struct PlotSpec {
     /// A column of what theory (or a reference) predicts for `y`, drawn per group as a thin
     /// dotted line in the group's colour, with a short tick at each predicted value.
     pub theory: Option<String>,
+    /// A column whose values each get a panel of their own, on shared axes: for a factor
+    /// that changes the story.
+    pub facet: Option<String>,
+    /// A column of trials when `y` is a fraction of them: the rows at one x are pooled
+    /// (successes over trials) and the interval is Wilson's 95% score interval, which
+    /// stays within 0 and 1 and is right for any number of replications.
+    pub trials: Option<String>,
 }
 
 impl PlotSpec {
@@ -48,7 +56,33 @@ impl PlotSpec {
             x_label: None,
             y_label: None,
             theory: None,
+            facet: None,
+            trials: None,
         }
+    }
+
+    /// `y` is a fraction of `column`'s trials: pool them and draw Wilson intervals.
+    pub fn trials(mut self, column: &str) -> Self {
+        self.trials = Some(column.to_string());
+        self
+    }
+
+    /// One panel per value of `column`.
+    pub fn facet(mut self, column: &str) -> Self {
+        self.facet = Some(column.to_string());
+        self
+    }
+
+    /// A logarithmic x axis.
+    pub fn log_x(mut self) -> Self {
+        self.log_x = true;
+        self
+    }
+
+    /// A logarithmic y axis.
+    pub fn log_y(mut self) -> Self {
+        self.log_y = true;
+        self
     }
 
     /// Draws `column` as the theory beside the measurement.
@@ -98,11 +132,27 @@ pub fn humanize(column: &str) -> String {
     }
 }
 
-/// One plotted point: mean and standard error over the rows at this x.
+/// One plotted point: mean and the half-width of its 95% confidence interval over the
+/// rows at this x.
 struct Mark {
     x: f64,
     y: f64,
-    err: f64,
+    /// The interval's ends (both `y` for a single row).
+    low: f64,
+    high: f64,
+}
+
+/// Wilson's 95% score interval for `successes` of `trials`.
+fn wilson(successes: f64, trials: f64) -> (f64, f64) {
+    const Z: f64 = 1.96;
+    let p = successes / trials;
+    let centre = p + Z * Z / (2.0 * trials);
+    let spread = Z * (p * (1.0 - p) / trials + Z * Z / (4.0 * trials * trials)).sqrt();
+    let scale = 1.0 + Z * Z / trials;
+    (
+        ((centre - spread) / scale).max(0.0),
+        ((centre + spread) / scale).min(1.0),
+    )
 }
 
 type Series = Vec<(String, Vec<Mark>)>;
@@ -130,8 +180,14 @@ fn series(csv: &[u8], spec: &PlotSpec) -> anyhow::Result<Series> {
         .iter()
         .map(|(c, v)| Ok((column(&headers, c)?, v.as_str())))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    // group -> x (as ordered bits) -> ys
-    let mut groups: BTreeMap<String, BTreeMap<u64, (f64, Vec<f64>)>> = BTreeMap::new();
+    let ti = spec
+        .trials
+        .as_deref()
+        .map(|t| column(&headers, t))
+        .transpose()?;
+    // group -> x (as ordered bits) -> (x, [(y, trials)])
+    type ByX = BTreeMap<u64, (f64, Vec<(f64, f64)>)>;
+    let mut groups: BTreeMap<String, ByX> = BTreeMap::new();
     for (n, record) in reader.records().enumerate() {
         let record = record?;
         if only.iter().any(|&(c, v)| record.get(c) != Some(v)) {
@@ -155,6 +211,14 @@ fn series(csv: &[u8], spec: &PlotSpec) -> anyhow::Result<Series> {
         if off_axis(x, spec.log_x) || off_axis(y, spec.log_y) {
             continue;
         }
+        let trials = match ti {
+            Some(t) => {
+                let cell = record.get(t).unwrap_or("");
+                cell.parse()
+                    .with_context(|| format!("row {}: trials {cell:?} is not a number", n + 2))?
+            }
+            None => 1.0,
+        };
         let group = gi.and_then(|g| record.get(g)).unwrap_or("").to_string();
         // Order x numerically: flip the bits of negatives so u64 order is f64 order.
         let key = if x.is_sign_negative() {
@@ -168,28 +232,57 @@ fn series(csv: &[u8], spec: &PlotSpec) -> anyhow::Result<Series> {
             .entry(key)
             .or_insert((x, Vec::new()))
             .1
-            .push(y);
+            .push((y, trials));
     }
     Ok(groups
         .into_iter()
         .map(|(g, by_x)| {
             let marks = by_x
                 .into_values()
-                .map(|(x, ys)| {
-                    let n = ys.len() as f64;
-                    let mean = ys.iter().sum::<f64>() / n;
-                    let err = if ys.len() > 1 {
-                        (ys.iter().map(|y| (y - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-                            / n.sqrt()
+                .map(|(x, rows)| {
+                    if ti.is_some() {
+                        let trials: f64 = rows.iter().map(|&(_, n)| n).sum();
+                        let successes: f64 = rows.iter().map(|&(y, n)| y * n).sum();
+                        let (low, high) = wilson(successes, trials);
+                        return Mark {
+                            x,
+                            y: successes / trials,
+                            low,
+                            high,
+                        };
+                    }
+                    let n = rows.len() as f64;
+                    let mean = rows.iter().map(|&(y, _)| y).sum::<f64>() / n;
+                    let err = if rows.len() > 1 {
+                        let sd = (rows.iter().map(|&(y, _)| (y - mean).powi(2)).sum::<f64>()
+                            / (n - 1.0))
+                            .sqrt();
+                        student_t_975(rows.len() - 1) * sd / n.sqrt()
                     } else {
                         0.0
                     };
-                    Mark { x, y: mean, err }
+                    Mark {
+                        x,
+                        y: mean,
+                        low: mean - err,
+                        high: mean + err,
+                    }
                 })
                 .collect();
             (g, marks)
         })
         .collect())
+}
+
+/// The 97.5% quantile of Student's t with `df` degrees of freedom: a two-sided 95%
+/// interval is the mean plus or minus this many standard errors.
+fn student_t_975(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    TABLE.get(df.wrapping_sub(1)).copied().unwrap_or(1.96)
 }
 
 fn bounds(values: impl Iterator<Item = f64>, log: bool, name: &str) -> anyhow::Result<(f64, f64)> {
@@ -276,11 +369,18 @@ fn polyline<DB: DrawingBackend>(
     }
 }
 
+/// One panel: its caption and its measured and predicted series.
+struct Panel<'a> {
+    caption: &'a str,
+    data: &'a Series,
+    theory: &'a Series,
+}
+
 fn draw<X, Y>(
     root: &DrawingArea<SVGBackend<'_>, Shift>,
-    legend: Option<&DrawingArea<SVGBackend<'_>, Shift>>,
     spec: &PlotSpec,
-    (data, theory): (&Series, &Series),
+    panel: &Panel<'_>,
+    groups: &[String],
     x: X,
     y: Y,
 ) -> anyhow::Result<()>
@@ -291,8 +391,9 @@ where
     Y::CoordDescType: ValueFormatter<f64>,
 {
     let err = |e: &dyn std::fmt::Display| anyhow!("drawing failed: {e}");
+    let caption_size = if spec.facet.is_some() { 15 } else { 18 };
     let mut chart = ChartBuilder::on(root)
-        .caption(&spec.title, ("sans-serif", 18))
+        .caption(panel.caption, ("sans-serif", caption_size))
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(70)
@@ -309,17 +410,20 @@ where
     let plot = chart.plotting_area();
     let area = plot.strip_coord_spec();
     let (base_x, base_y) = area.get_base_pixel();
-    for (i, (_, marks)) in data.iter().enumerate() {
+    // A series keeps its look, and its place in the dodge, in every panel.
+    let index = |group: &str| groups.iter().position(|g| g == group).unwrap_or(0);
+    for (group, marks) in panel.data {
+        let i = index(group);
         let look = Look::of(i);
         // Series side by side by a few pixels (a dodge), so equal values do not hide one
         // another: each keeps its own marker in view.
-        let dodge = ((i as f64 - (data.len() as f64 - 1.0) / 2.0) * DODGE_PX).round() as i32;
+        let dodge = ((i as f64 - (groups.len() as f64 - 1.0) / 2.0) * DODGE_PX).round() as i32;
         let pixel = |x: f64, y: f64| {
             let (px, py) = plot.map_coordinate(&(x, y));
             (px - base_x + dodge, py - base_y)
         };
-        for m in marks.iter().filter(|m| m.err > 0.0) {
-            let (top, bottom) = (pixel(m.x, m.y + m.err), pixel(m.x, m.y - m.err));
+        for m in marks.iter().filter(|m| m.high > m.low) {
+            let (top, bottom) = (pixel(m.x, m.high), pixel(m.x, m.low));
             let bar = look.color.stroke_width(1);
             area.draw(&PathElement::new(vec![top, bottom], bar))
                 .map_err(|e| err(&e))?;
@@ -335,11 +439,11 @@ where
             marker(&area, at, &look).map_err(|e| err(&e))?;
         }
     }
-    for (group, marks) in theory {
-        let Some(i) = data.iter().position(|(g, _)| g == group) else {
+    for (group, marks) in panel.theory {
+        if !panel.data.iter().any(|(g, _)| g == group) {
             continue;
-        };
-        let style = Look::of(i).color.stroke_width(1);
+        }
+        let style = Look::of(index(group)).color.stroke_width(1);
         let points: Vec<(i32, i32)> = marks
             .iter()
             .map(|m| {
@@ -355,10 +459,6 @@ where
         let dotted = plotters::element::DashedPathElement::new(points, 2, 3, style);
         area.draw(&dotted).map_err(|e| err(&e))?;
     }
-    if let (Some(legend), Some(group)) = (legend, spec.group.as_deref()) {
-        let theory = spec.theory.as_deref().map(humanize);
-        draw_legend(legend, group, data, theory).map_err(|e| err(&e))?;
-    }
     Ok(())
 }
 
@@ -367,7 +467,7 @@ where
 fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     group: &str,
-    data: &Series,
+    groups: &[String],
     theory: Option<String>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let title = humanize(group);
@@ -376,7 +476,7 @@ fn draw_legend<DB: DrawingBackend>(
         (10, 50),
         ("sans-serif", 15).into_font().style(FontStyle::Bold),
     ))?;
-    for (i, (value, _)) in data.iter().enumerate() {
+    for (i, value) in groups.iter().enumerate() {
         let look = Look::of(i);
         let y = 78 + 22 * i as i32;
         polyline(area, vec![(10, y), (50, y)], &look)?;
@@ -384,7 +484,7 @@ fn draw_legend<DB: DrawingBackend>(
         area.draw(&Text::new(value.clone(), (60, y - 8), ("sans-serif", 14)))?;
     }
     if let Some(theory) = theory {
-        let y = 78 + 22 * data.len() as i32 + 10;
+        let y = 78 + 22 * groups.len() as i32 + 10;
         let dotted = plotters::element::DashedPathElement::new(
             vec![(10, y), (50, y)],
             2,
@@ -398,74 +498,135 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
+/// The values of `column` in the order they first appear (the grid's order).
+fn facet_values(csv: &[u8], column_name: &str) -> anyhow::Result<Vec<String>> {
+    let mut reader = csv::Reader::from_reader(csv);
+    let at = column(&reader.headers()?.clone(), column_name)?;
+    let mut values: Vec<String> = Vec::new();
+    for record in reader.records() {
+        if let Some(v) = record?.get(at)
+            && !values.iter().any(|seen| seen == v)
+        {
+            values.push(v.to_string());
+        }
+    }
+    Ok(values)
+}
+
+/// Panels across, at most two to a row.
+const PANELS_PER_ROW: usize = 2;
+
 /// The chart of `csv` as an SVG document.
 pub fn line_chart_svg(csv: &[u8], spec: &PlotSpec) -> anyhow::Result<String> {
-    let data = series(csv, spec)?;
-    let theory = match &spec.theory {
-        Some(column) => {
-            let theory_spec = PlotSpec {
-                y: column.clone(),
-                ..spec.clone()
-            };
-            series(csv, &theory_spec)?
-        }
-        None => Vec::new(),
+    // (caption, measured, predicted) for each panel.
+    let facets: Vec<(String, PlotSpec)> = match &spec.facet {
+        Some(f) => facet_values(csv, f)?
+            .into_iter()
+            .map(|v| (format!("{}: {v}", humanize(f)), spec.clone().only(f, &v)))
+            .collect(),
+        None => vec![(spec.title.clone(), spec.clone())],
     };
-    let data = &(&data, &theory);
-    let all = || data.0.iter().chain(data.1.iter());
+    let mut panels = Vec::new();
+    for (caption, panel_spec) in facets {
+        let data = series(csv, &panel_spec)?;
+        let theory = match &spec.theory {
+            Some(column) => series(
+                csv,
+                &PlotSpec {
+                    y: column.clone(),
+                    ..panel_spec
+                },
+            )?,
+            None => Vec::new(),
+        };
+        panels.push((caption, data, theory));
+    }
+    let mut groups: Vec<String> = panels
+        .iter()
+        .flat_map(|(_, data, _)| data.iter().map(|(g, _)| g.clone()))
+        .collect();
+    groups.sort();
+    groups.dedup();
+    let all = || {
+        panels
+            .iter()
+            .flat_map(|(_, data, theory)| data.iter().chain(theory.iter()))
+    };
     let xs = bounds(
         all().flat_map(|(_, m)| m.iter().map(|m| m.x)),
         spec.log_x,
         &spec.x,
     )?;
     let ys = bounds(
-        all().flat_map(|(_, m)| m.iter().flat_map(|m| [m.y - m.err, m.y + m.err])),
+        all().flat_map(|(_, m)| m.iter().flat_map(|m| [m.low, m.high])),
         spec.log_y,
         &spec.y,
     )?;
+    let columns = panels.len().clamp(1, PANELS_PER_ROW);
+    let rows = panels.len().div_ceil(columns);
+    let faceted = spec.facet.is_some();
     let mut svg = String::new();
     {
         let width = if spec.group.is_some() { 1100 } else { 900 };
-        let root = SVGBackend::with_string(&mut svg, (width, 560)).into_drawing_area();
-        root.fill(&WHITE)
-            .map_err(|e| anyhow!("drawing failed: {e}"))?;
+        let height = if faceted { 40 + 420 * rows as u32 } else { 560 };
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        let failed = |e: &dyn std::fmt::Display| anyhow!("drawing failed: {e}");
+        root.fill(&WHITE).map_err(|e| failed(&e))?;
         // The legend gets a column of its own, right of the chart.
-        let (chart, legend) = match spec.group {
+        let (charts, legend) = match spec.group {
             Some(_) => {
                 let (chart, legend) = root.split_horizontally(860);
                 (chart, Some(legend))
             }
             None => (root.clone(), None),
         };
-        let legend = legend.as_ref();
-        match (spec.log_x, spec.log_y) {
-            (false, false) => draw(&chart, legend, spec, *data, xs.0..xs.1, ys.0..ys.1)?,
-            (true, false) => draw(
-                &chart,
-                legend,
-                spec,
-                *data,
-                (xs.0..xs.1).log_scale(),
-                ys.0..ys.1,
-            )?,
-            (false, true) => draw(
-                &chart,
-                legend,
-                spec,
-                *data,
-                xs.0..xs.1,
-                (ys.0..ys.1).log_scale(),
-            )?,
-            (true, true) => draw(
-                &chart,
-                legend,
-                spec,
-                *data,
-                (xs.0..xs.1).log_scale(),
-                (ys.0..ys.1).log_scale(),
-            )?,
+        let charts = if faceted {
+            charts
+                .titled(&spec.title, ("sans-serif", 18))
+                .map_err(|e| failed(&e))?
+        } else {
+            charts
+        };
+        let areas = charts.split_evenly((rows, columns));
+        for ((caption, data, theory), area) in panels.iter().zip(&areas) {
+            let panel = Panel {
+                caption,
+                data,
+                theory,
+            };
+            match (spec.log_x, spec.log_y) {
+                (false, false) => draw(area, spec, &panel, &groups, xs.0..xs.1, ys.0..ys.1)?,
+                (true, false) => draw(
+                    area,
+                    spec,
+                    &panel,
+                    &groups,
+                    (xs.0..xs.1).log_scale(),
+                    ys.0..ys.1,
+                )?,
+                (false, true) => draw(
+                    area,
+                    spec,
+                    &panel,
+                    &groups,
+                    xs.0..xs.1,
+                    (ys.0..ys.1).log_scale(),
+                )?,
+                (true, true) => draw(
+                    area,
+                    spec,
+                    &panel,
+                    &groups,
+                    (xs.0..xs.1).log_scale(),
+                    (ys.0..ys.1).log_scale(),
+                )?,
+            }
         }
-        root.present().map_err(|e| anyhow!("drawing failed: {e}"))?;
+        if let (Some(legend), Some(group)) = (legend.as_ref(), spec.group.as_deref()) {
+            let theory = spec.theory.as_deref().map(humanize);
+            draw_legend(legend, group, &groups, theory).map_err(|e| failed(&e))?;
+        }
+        root.present().map_err(|e| failed(&e))?;
     }
     Ok(svg)
 }
@@ -555,6 +716,37 @@ mod tests {
         assert!(
             !plain.contains("\n40.0\n</text>") && with.contains("\n40.0\n</text>"),
             "{with}"
+        );
+    }
+
+    /// A facet column gives each of its values a panel, captioned, with one legend.
+    #[test]
+    fn each_facet_value_gets_its_own_captioned_panel() {
+        let spec = PlotSpec::new("t", "x", "y", Some("kind")).facet("case");
+        let svg = line_chart_svg(CSV, &spec).unwrap();
+        assert!(svg.contains("\nCase: on\n</text>") && svg.contains("\nCase: off\n</text>"));
+        // Group b appears only where case is on, yet keeps one legend entry.
+        assert_eq!(svg.matches("\nb\n</text>").count(), 1, "{svg}");
+        assert!(line_chart_svg(CSV, &spec.clone().facet("nothing")).is_err());
+    }
+
+    /// With a trials column, replications pool into one rate with Wilson's interval,
+    /// which stays inside 0 and 1 where a t interval on two rates would not.
+    #[test]
+    fn fractions_of_trials_pool_and_get_wilson_intervals() {
+        let csv = b"x,rate,n\n1,0.5,10\n1,1,30\n2,1,20\n2,1,20\n";
+        let spec = PlotSpec::new("t", "x", "rate", None).trials("n");
+        let data = series(csv, &spec).unwrap();
+        let marks = &data[0].1;
+        assert_eq!(marks[0].y, 35.0 / 40.0);
+        // Wilson, z = 1.96, 35 of 40: 0.7389 to 0.9454 (worked out in Python).
+        assert!((marks[0].low - 0.7389).abs() < 1e-4 && (marks[0].high - 0.9454).abs() < 1e-4);
+        assert_eq!(marks[1].high, 1.0);
+        assert!(marks[1].low > 0.9 && marks[1].low < 1.0);
+        let plain = series(csv, &PlotSpec::new("t", "x", "rate", None)).unwrap();
+        assert!(
+            plain[0].1[0].low < 0.0,
+            "Student's t on 0.5 and 1 leaves [0, 1]"
         );
     }
 }
