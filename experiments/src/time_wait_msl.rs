@@ -98,7 +98,7 @@ impl Experiment for TimeWaitMsl {
     }
 
     fn about(&self) -> &'static str {
-        "Connections of one reused 4-tuple that accepted bytes of an earlier incarnation, against the TIME-WAIT length, by ISN generator, when old duplicates live up to 10 s. Under RFC 9293's rules with RFC 1337 on: none once TIME-WAIT is at least that long, some below it with a constant or counter ISN. Under Linux's rules every old copy restarts TIME-WAIT, so none gets in at any length. With RFC 1337 off (every profile's default) RSTs end TIME-WAIT early and nearly every constant- or counter-ISN connection takes stale bytes at any length. The plot shows the first case"
+        "Incarnations of one reused 4-tuple that accepted bytes of an earlier one, against the TIME-WAIT length, by ISN generator, when old duplicates live up to 10 s, one panel per rule set. Under RFC 9293's rules with RFC 1337 on: none once TIME-WAIT is at least that long, more and more below it with a constant or counter ISN. Under Linux's rules every old copy restarts TIME-WAIT, so with RFC 1337 on none gets in at any length. With RFC 1337 off, every shipped profile's default, an old copy's RST ends TIME-WAIT early, and almost every constant- or counter-ISN incarnation takes stale bytes at any length, 15 s included. A clock-driven ISN (RFC 793's or RFC 6528's) keeps them all out"
     }
 
     fn axes(&self) -> Vec<Axis> {
@@ -124,7 +124,7 @@ impl Experiment for TimeWaitMsl {
             Axis::floats(
                 "time_wait_s",
                 "the client's TIME-WAIT length (old duplicates live up to 10 s)",
-                &[2.0, 5.0, 8.0, 10.0, 15.0],
+                &[1.0, 2.0, 4.0, 6.0, 8.0, 9.0, 10.0, 11.0, 12.0, 15.0],
                 &[
                     0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 9.0, 9.5, 10.0, 11.0, 15.0, 20.0,
                 ],
@@ -135,7 +135,19 @@ impl Experiment for TimeWaitMsl {
 
     fn columns(&self) -> Vec<(&'static str, &'static str)> {
         vec![
+            (
+                "rules",
+                "the restart rule and RFC 1337 together, for the plot's panels",
+            ),
             ("connections", "incarnations of the 4-tuple that completed"),
+            (
+                "stale_fraction",
+                "of the incarnations, those that delivered bytes of an earlier one",
+            ),
+            (
+                "stale_fraction_theory",
+                "0 where theory rules stale bytes out (RFC 1337 on with T >= 10 s or Linux's restart rule; a clock-driven ISN, which moves at least 250,000 a second, past a 200,000-byte response); NaN where it gives no closed form",
+            ),
             (
                 "stale_accepted",
                 "client connections that delivered bytes of an earlier incarnation",
@@ -193,9 +205,21 @@ impl Experiment for TimeWaitMsl {
             host_counters(&summary, "client0")?,
             host_counters(&summary, "server0")?,
         );
+        let clock = matches!(point.str("isn"), "clock4us" | "rfc6528");
+        let ruled_out = clock
+            || (rfc1337
+                && (rules == TimeWaitRules::Linux || point.f64("time_wait_s") >= MAX_LIFETIME_S));
+        let rules_label = format!(
+            "{}, RFC 1337 {}",
+            point.str("time_wait_rules"),
+            point.str("rfc1337")
+        );
         Ok(Measured {
             values: vec![
+                Value::Str(rules_label),
                 Value::Int(client.completed as i64),
+                Value::Float(c.misdelivered_connections as f64 / client.completed.max(1) as f64),
+                Value::Float(if ruled_out { 0.0 } else { f64::NAN }),
                 Value::Int(c.misdelivered_connections as i64),
                 Value::Int(c.misdelivered_bytes as i64),
                 Value::Int(s.misdelivered_connections as i64),
@@ -205,15 +229,20 @@ impl Experiment for TimeWaitMsl {
     }
 
     fn plot(&self) -> PlotSpec {
-        // The case where the TIME-WAIT length alone decides: the other three are flat
-        // (Linux's rule lets none in, and without RFC 1337 RSTs end TIME-WAIT early).
+        // One panel per rule set: the TIME-WAIT length decides only under RFC 9293's rules
+        // with RFC 1337 on, and the other three panels show why.
         PlotSpec::new(
-            "Connections taking old bytes by TIME-WAIT length (duplicates live 10 s; RFC 9293 rules, RFC 1337 on)",
+            "Incarnations taking an earlier one's bytes, by TIME-WAIT length (old duplicates live up to 10 s)",
             "time_wait_s",
-            "stale_accepted",
+            "stale_fraction",
             Some("isn"),
         )
-        .only("time_wait_rules", "rfc9293")
-        .only("rfc1337", "on")
+        .facet("rules")
+        .trials("connections")
+        .theory("stale_fraction_theory")
+        .labels(
+            "Client's TIME-WAIT (s)",
+            "Incarnations that took stale bytes (fraction)",
+        )
     }
 }
