@@ -6,6 +6,12 @@
 //! and crashes at 1.005 s, with its SYN in flight. Times are measured from the SYN's
 //! arrival at the server, from the segments sent on the link and the server's own state
 //! transitions. The run lasts 300 s, longer than any profile holds a half-open connection.
+//!
+//! Each row is one expiry of the server's SYN-ACK timer, numbered k from 1: a
+//! retransmission, or after the last one the drop that frees the slot. Beside it, the
+//! textbook's schedule: a timer doubling from the initial RTO fires for the k-th time at
+//! (2^k - 1) x RTO, so Linux's five retransmissions and its drop land on 1, 3, 7, 15, 31
+//! and 63 s.
 
 use crate::grid::{Axis, Point, Value};
 use crate::plot::PlotSpec;
@@ -87,16 +93,20 @@ impl Experiment for HalfOpen {
     }
 
     fn about(&self) -> &'static str {
-        "SYN-ACK retransmissions to a client that crashed after its SYN, and how long the SYN-queue slot stays held, per profile: Linux resends at 1, 3, 7, 15 and 31 s and frees the slot at 63 s"
+        "SYN-ACK retransmissions to a client that crashed after its SYN, and when the SYN-queue slot is freed, per profile, beside the textbook doubling from the initial RTO (dotted): Linux resends at 1, 3, 7, 15 and 31 s and frees the slot at 63 s, FreeBSD gives up after 3 resends at 15 s, and Windows, starting from 3 s, frees it at 189 s"
     }
 
     fn axes(&self) -> Vec<Axis> {
-        vec![Axis::strs(
-            "profile",
-            "OS profile of the server",
-            &PROFILES,
-            &PROFILES,
-        )]
+        vec![
+            Axis::strs("profile", "OS profile of the server", &PROFILES, &PROFILES),
+            Axis::ints(
+                "expiry",
+                "which expiry of the SYN-ACK timer (a retransmission, or the drop after the last)",
+                &[1, 2, 3, 4, 5, 6, 7],
+                &[1, 2, 3, 4, 5, 6, 7, 8],
+            )
+            .within(1.0, 30.0),
+        ]
     }
 
     fn replications(&self, _preset: Preset) -> u32 {
@@ -117,6 +127,18 @@ impl Experiment for HalfOpen {
             (
                 "slot_held_s",
                 "seconds from the SYN's arrival until the server dropped the half-open connection",
+            ),
+            (
+                "event",
+                "what this expiry did: resend, drop, or none (the profile had stopped)",
+            ),
+            (
+                "fired_at_s",
+                "when this expiry came, seconds after the SYN arrived (NaN if none)",
+            ),
+            (
+                "doubling_s",
+                "the textbook's time for it: (2^k - 1) x the profile's initial RTO (NaN if none)",
             ),
         ]
     }
@@ -142,11 +164,29 @@ impl Experiment for HalfOpen {
             return Err(format!("first SYN-ACK at {:?}, SYN at {arrived:?}", first));
         }
         let resent_at: Vec<String> = resent.iter().map(|&t| since(t).to_string()).collect();
+        let k = point.i64("expiry") as usize;
+        let (event, fired) = match k.cmp(&(resent.len() + 1)) {
+            std::cmp::Ordering::Less => ("resend", since(resent[k - 1])),
+            std::cmp::Ordering::Equal => ("drop", since(freed)),
+            std::cmp::Ordering::Greater => ("none", f64::NAN),
+        };
+        let rto = synack_tcp::host::profile(point.str("profile"))
+            .ok_or("unknown profile")?
+            .tcp
+            .rto_initial
+            .as_secs_f64();
         Ok(Measured {
             values: vec![
                 Value::Int(resent.len() as i64),
                 Value::Str(resent_at.join(" ")),
                 Value::Float(since(freed)),
+                Value::Str(event.to_string()),
+                Value::Float(fired),
+                Value::Float(if event == "none" {
+                    f64::NAN
+                } else {
+                    ((1u64 << k) - 1) as f64 * rto
+                }),
             ],
             events: summary.events,
         })
@@ -154,10 +194,16 @@ impl Experiment for HalfOpen {
 
     fn plot(&self) -> PlotSpec {
         PlotSpec::new(
-            "SYN-queue slot held by a vanished client against SYN-ACK retries, by profile",
-            "synack_retransmits",
-            "slot_held_s",
+            "SYN-ACK timer expiries for a vanished client (the last of each line frees the slot)",
+            "expiry",
+            "fired_at_s",
             Some("profile"),
+        )
+        .theory("doubling_s")
+        .log_y()
+        .labels(
+            "SYN-ACK timer expiry k (a resend; the last, the drop)",
+            "Seconds after the SYN arrived",
         )
     }
 }

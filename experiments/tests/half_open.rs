@@ -8,8 +8,25 @@ use synack_tcp::host::{PROFILES, profile, schedule::synack_to_a_vanished_peer};
 #[test]
 fn linux_resends_at_1_3_7_15_31_and_frees_the_slot_at_63_and_every_profile_matches_its_schedule() {
     let (report, rows) = common::quick_rows(&experiments::half_open::HalfOpen, 3);
-    assert_eq!((report.points, report.failed), (6, 0));
+    assert_eq!((report.points, report.failed), (6 * 7, 0));
     for r in &rows {
+        // Each expiry: the k-th resend, the drop after the last, or nothing.
+        let k = r.num("expiry") as usize;
+        let resends = r.num("synack_retransmits") as usize;
+        let times: Vec<f64> = r
+            .get("synack_resent_at_s")
+            .split(' ')
+            .map(|t| t.parse().unwrap())
+            .collect();
+        match r.get("event") {
+            "resend" => assert_eq!(r.num("fired_at_s"), times[k - 1], "{r:?}"),
+            "drop" => assert!(k == resends + 1 && r.num("fired_at_s") == r.num("slot_held_s")),
+            _ => assert!(k > resends + 1 && r.num("fired_at_s").is_nan(), "{r:?}"),
+        }
+        // Every profile here follows the textbook doubling, uncapped, to its last expiry.
+        if r.get("event") != "none" {
+            assert_eq!(r.num("fired_at_s"), r.num("doubling_s"), "{r:?}");
+        }
         let name = r.get("profile");
         let resent = r.get("synack_resent_at_s");
         let held = r.num("slot_held_s");
@@ -24,5 +41,5 @@ fn linux_resends_at_1_3_7_15_31_and_frees_the_slot_at_63_and_every_profile_match
         assert_eq!(resent, expected.join(" "), "{name}");
         assert_eq!(held, alone.gives_up.as_secs_f64(), "{name}");
     }
-    assert_eq!(rows.len(), PROFILES.len());
+    assert_eq!(rows.len(), PROFILES.len() * 7);
 }
