@@ -58,7 +58,7 @@ impl Experiment for Simultaneous {
             Axis::floats(
                 "offset_ratio",
                 "offset between the peers / one-way delay",
-                &[0.0, 0.5, 0.9, 1.1, 2.0],
+                &[0.0, 0.25, 0.5, 0.75, 0.9, 0.99, 1.01, 1.1, 1.5, 2.0],
                 &[
                     0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1.01, 1.1, 1.5, 2.0, 4.0,
                 ],
@@ -81,6 +81,14 @@ impl Experiment for Simultaneous {
                 "simultaneous_close_fraction",
                 "endpoints that went FIN-WAIT-1 -> CLOSING, of 2",
             ),
+            (
+                "simultaneous_fraction",
+                "the phase's own fraction: opens in the open phase, closes in the close phase",
+            ),
+            (
+                "simultaneous_predicted",
+                "1 when the offset is below the one-way delay (each segment leaves before the other arrives), else 0",
+            ),
         ]
     }
 
@@ -93,10 +101,24 @@ impl Experiment for Simultaneous {
             other => return Err(format!("phase {other}: expected open or close")),
         };
         let summary = run_scenario(&scenario(delay_ms, open, close), point.seed, None)?;
+        let opens = summary.simultaneous_opens as f64 / 2.0;
+        let closes = summary.simultaneous_closes as f64 / 2.0;
+        let own = if point.str("phase") == "open" {
+            opens
+        } else {
+            closes
+        };
+        let predicted = if point.f64("offset_ratio") < 1.0 {
+            1.0
+        } else {
+            0.0
+        };
         Ok(Measured {
             values: vec![
-                Value::Float(summary.simultaneous_opens as f64 / 2.0),
-                Value::Float(summary.simultaneous_closes as f64 / 2.0),
+                Value::Float(opens),
+                Value::Float(closes),
+                Value::Float(own),
+                Value::Float(predicted),
             ],
             events: summary.events,
         })
@@ -104,10 +126,16 @@ impl Experiment for Simultaneous {
 
     fn plot(&self) -> PlotSpec {
         PlotSpec::new(
-            "Simultaneous closes against the offset between the FINs",
+            "Simultaneous opens and closes against the offset between the peers",
             "offset_ratio",
-            "simultaneous_close_fraction",
+            "simultaneous_fraction",
             Some("one_way_delay_ms"),
+        )
+        .facet("phase")
+        .theory("simultaneous_predicted")
+        .labels(
+            "Offset between the peers / one-way delay",
+            "Endpoints that went simultaneous (fraction of 2)",
         )
     }
 }
