@@ -2,14 +2,16 @@
 //! failures rising with loss, and each profile giving up at its documented time.
 
 mod common;
+use experiments::stats::{Z, binomial_band};
 use std::collections::BTreeMap;
 
 #[test]
 fn setup_is_one_rtt_failures_rise_with_loss_and_each_profile_gives_up_on_time() {
     let (report, rows) = common::quick_rows(&experiments::handshake_loss::HandshakeLoss, 2);
-    assert_eq!((report.points, report.failed), (50, 0));
+    assert_eq!((report.points, report.failed), (100, 0));
     // Failed and attempted handshakes per profile and loss rate, over replications.
     let mut failures: BTreeMap<(String, u64), (f64, f64)> = BTreeMap::new();
+    let mut predicted: BTreeMap<(String, u64), f64> = BTreeMap::new();
     for r in &rows {
         let profile = r.get("profile").to_string();
         let loss = r.num("loss_rate");
@@ -36,6 +38,19 @@ fn setup_is_one_rtt_failures_rise_with_loss_and_each_profile_gives_up_on_time() 
             .or_default();
         entry.0 += r.num("failed");
         entry.1 += r.num("connections");
+        predicted.insert(
+            (r.get("profile").to_string(), (loss * 1000.0).round() as u64),
+            r.num("failure_predicted"),
+        );
+    }
+    // Against the prediction, pooled over replications: binomial.
+    for (key, &(failed, total)) in &failures {
+        let (low, high) = binomial_band(total, predicted[key], Z);
+        assert!(
+            (low..=high).contains(&failed),
+            "{key:?}: {failed} of {total} failed, predicted {:.1} ({low:.1} to {high:.1})",
+            total * predicted[key]
+        );
     }
     let mut profiles = 0;
     for profile in ["linux", "linux-classic", "freebsd", "macos", "windows"] {
@@ -44,14 +59,14 @@ fn setup_is_one_rtt_failures_rise_with_loss_and_each_profile_gives_up_on_time() 
             .filter(|((p, _), _)| p == profile)
             .map(|((_, loss), (failed, total))| (*loss, failed / total))
             .collect();
-        assert_eq!(rates.len(), 5, "{profile}");
+        assert_eq!(rates.len(), 10, "{profile}");
         assert!(
             rates.windows(2).all(|w| w[0].1 <= w[1].1),
             "{profile}: failure rate not monotonic in loss: {rates:?}"
         );
         assert_eq!(rates.first().unwrap().1, 0.0, "{profile}");
         assert!(
-            rates[3].1 > 0.0,
+            rates[5].1 > 0.0,
             "{profile}: 60% loss fails some: {rates:?}"
         );
         assert_eq!(
