@@ -49,6 +49,27 @@ const SERVER: u32 = 0x0a00_0201;
 const CLIENT: u32 = 0x0a00_0101;
 const ATTACKER: u32 = 0x0a00_0301;
 
+/// ISN values a clock-driven guess is spread over: +-0.5 s of 4 us ticks, ends included.
+const CLOCK_SPREAD: f64 = 250_001.0;
+
+/// The chance per attempt that theory gives. A predictable ISN is guessed exactly. A blind
+/// RST lands anywhere in the window without RFC 5961, and must hit RCV.NXT with it. With
+/// the 4 us clock the attacker's guess is off by e, uniform over the spread; without RFC
+/// 5961 the RST lands when RCV.NXT <= guess < RCV.NXT + window, for e in (-window, 0],
+/// which is the half of the spread below the guess, since the window (131,072) exceeds
+/// the half-spread (125,000). With RFC 6528 every value is equally likely.
+pub fn success_predicted(isn: &str, rst: bool, rfc5961: bool) -> f64 {
+    let window = f64::from(RECEIVE_WINDOW);
+    match (isn, rst, rfc5961) {
+        ("constant" | "counter", ..) => 1.0,
+        ("clock4us", true, false) => window.min(CLOCK_SPREAD.div_euclid(2.0) + 1.0) / CLOCK_SPREAD,
+        ("clock4us", true, true) => 1.0 / CLOCK_SPREAD,
+        ("rfc6528", true, false) => window / 2f64.powi(32),
+        ("rfc6528", true, true) => 1.0 / 2f64.powi(32),
+        _ => f64::NAN,
+    }
+}
+
 fn generator(name: &str) -> Result<IsnGenerator, String> {
     Ok(match name {
         "constant" => IsnGenerator::Constant(1_000_000),
@@ -176,7 +197,7 @@ impl Experiment for IsnGuessing {
     }
 
     fn about(&self) -> &'static str {
-        "An off-path attacker's chance per attempt of resetting a connection (or injecting data) with guessed sequence numbers, by ISN generator, with and without RFC 5961: near 1 for predictable ISNs, window / 2^32 for RFC 6528, and RFC 5961 cuts the RST's chance further (shown as attempts per success, log scale)"
+        "An off-path attacker's chance per attempt of resetting a connection (or injecting data) with guessed sequence numbers, by ISN generator, with and without RFC 5961: 1 for predictable ISNs, about a half with RFC 793's 4 us clock and a connect time known to a second, window / 2^32 for RFC 6528, and RFC 5961 cuts the RST's chance to one value in the spread (theory dotted; a point with no success is left out)"
     }
 
     fn axes(&self) -> Vec<Axis> {
@@ -223,6 +244,10 @@ impl Experiment for IsnGuessing {
                 "log2 of the ISN values the attacker's guess is spread over",
             ),
             ("variant", "attack and RFC 5961, for the plot's lines"),
+            (
+                "success_predicted",
+                "chance per attempt from the guess's spread (module doc); NaN for data with a clock-driven ISN, which needs both numbers and has no closed form here",
+            ),
         ]
     }
 
@@ -286,6 +311,7 @@ impl Experiment for IsnGuessing {
             }
         }
         let window = f64::from(RECEIVE_WINDOW) / 2f64.powi(32);
+        let predicted = success_predicted(point.str("isn"), rst, rfc5961);
         Ok(Measured {
             values: vec![
                 Value::Int(tries as i64),
@@ -304,19 +330,27 @@ impl Experiment for IsnGuessing {
                     point.str("attack"),
                     point.str("rfc5961")
                 )),
+                Value::Float(predicted),
             ],
             events: tries,
         })
     }
 
     fn plot(&self) -> PlotSpec {
-        let mut spec = PlotSpec::new(
-            "Blind attempts per success against the bits of ISN the attacker cannot predict",
+        // Zero successes have no place on a log axis and are left out (their Wilson bound
+        // is in no way a measurement); the prediction is drawn wherever theory gives one.
+        PlotSpec::new(
+            "Blind attempts' chance of success against the bits of ISN the attacker cannot predict",
             "uncertainty_bits",
-            "attempts_per_success",
+            "success_probability",
             Some("variant"),
-        );
-        spec.log_y = true;
-        spec
+        )
+        .log_y()
+        .trials("attempts")
+        .theory("success_predicted")
+        .labels(
+            "Bits of the ISN the attacker cannot predict",
+            "Chance of success per attempt",
+        )
     }
 }

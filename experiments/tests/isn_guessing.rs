@@ -4,6 +4,8 @@
 
 mod common;
 
+use experiments::stats::{Z, binomial_band};
+
 #[test]
 fn blind_injection_succeeds_as_often_as_the_isns_allow() {
     let (report, rows) = common::quick_rows(&experiments::isn_guessing::IsnGuessing, 31);
@@ -41,6 +43,23 @@ fn blind_injection_succeeds_as_often_as_the_isns_allow() {
             "{on:?} against {off:?}"
         );
     }
+    // Every closed-form prediction, binomial at 4 sigma: 1 for predictable ISNs (exactly),
+    // a half for the 4 us clock's RST, 4 in a million with RFC 5961, window / 2^32 for RFC
+    // 6528, and 1 / 2^32 with RFC 5961 (0 of 10^6 expected).
+    let mut checked = 0;
+    for r in &rows {
+        let p = r.num("success_predicted");
+        if p.is_nan() {
+            continue;
+        }
+        let (low, high) = binomial_band(r.num("attempts"), p, Z);
+        assert!(
+            (low..=high).contains(&r.num("successes")),
+            "predicted {p}: {r:?}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 12);
     // The 4 us clock, known to +-0.5 s: half the guesses land in the window.
     let clock = find("clock4us", "rst", "off").num("success_probability");
     assert!((clock - 0.5).abs() < 0.01, "{clock}");
