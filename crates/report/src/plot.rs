@@ -274,6 +274,28 @@ fn series(csv: &[u8], spec: &PlotSpec) -> anyhow::Result<Series> {
         .collect())
 }
 
+/// A tick label: four significant digits at most, no trailing zeros, and powers of ten
+/// for the very small and very large (`0.25`, `1000`, `3e-5`, not `0.9999999999999999`).
+fn tick(value: f64) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
+    let magnitude = value.abs().log10().floor();
+    if !(-3.0..5.0).contains(&magnitude) {
+        let mantissa = value / 10f64.powf(magnitude);
+        let mantissa = format!("{mantissa:.2}");
+        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+        return format!("{mantissa}e{magnitude}");
+    }
+    let decimals = (3.0 - magnitude).max(0.0) as usize;
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
 /// The 97.5% quantile of Student's t with `df` degrees of freedom: a two-sided 95%
 /// interval is the mean plus or minus this many standard errors.
 fn student_t_975(df: usize) -> f64 {
@@ -405,6 +427,8 @@ where
         .configure_mesh()
         .x_desc(x_label)
         .y_desc(y_label)
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
         .draw()
         .map_err(|e| err(&e))?;
     let plot = chart.plotting_area();
@@ -532,8 +556,10 @@ pub fn line_chart_svg(csv: &[u8], spec: &PlotSpec) -> anyhow::Result<String> {
         let theory = match &spec.theory {
             Some(column) => series(
                 csv,
+                // A prediction is a value, not a sample: no interval.
                 &PlotSpec {
                     y: column.clone(),
+                    trials: None,
                     ..panel_spec
                 },
             )?,
@@ -714,7 +740,7 @@ mod tests {
         assert!(with.contains("\ntheory:\n</text>") && with.contains("\nPredicted\n</text>"));
         // The y axis reaches the prediction of 40, past every measurement.
         assert!(
-            !plain.contains("\n40.0\n</text>") && with.contains("\n40.0\n</text>"),
+            !plain.contains("\n40\n</text>") && with.contains("\n40\n</text>"),
             "{with}"
         );
     }
@@ -748,5 +774,18 @@ mod tests {
             plain[0].1[0].low < 0.0,
             "Student's t on 0.5 and 1 leaves [0, 1]"
         );
+    }
+
+    #[test]
+    fn ticks_read_as_short_numbers() {
+        assert_eq!(tick(0.9999999999999999), "1");
+        assert_eq!(tick(9.999999999999998e-5), "1e-4");
+        assert_eq!(tick(3.0517578125e-5), "3.05e-5");
+        assert_eq!(tick(0.25), "0.25");
+        assert_eq!(tick(1000.0), "1000");
+        assert_eq!(tick(131.0), "131");
+        assert_eq!(tick(2.5e6), "2.5e6");
+        assert_eq!(tick(-0.5), "-0.5");
+        assert_eq!(tick(0.0), "0");
     }
 }

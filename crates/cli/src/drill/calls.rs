@@ -229,9 +229,16 @@ impl Runner<'_> {
         }
     }
 
+    /// POSIX: a new descriptor is the lowest number not open (0 to 2 are stdio), so a
+    /// closed socket's number comes back, as a TIME-WAIT connection holds none.
+    fn lowest_free_fd(&self) -> i64 {
+        (3..)
+            .find(|n| !self.fds.contains_key(n))
+            .expect("a free number")
+    }
+
     fn socket(&mut self) -> Outcome {
-        let fd = self.next_fd;
-        self.next_fd += 1;
+        let fd = self.lowest_free_fd();
         self.fds.insert(
             fd,
             Fd {
@@ -446,8 +453,7 @@ impl Runner<'_> {
             },
             ("accept", FdKind::Listener) => match self.host.accept(self.knobs.bind_port) {
                 Ok(Some(id)) => {
-                    let new = self.next_fd;
-                    self.next_fd += 1;
+                    let new = self.lowest_free_fd();
                     self.fds.insert(
                         new,
                         Fd {

@@ -104,7 +104,6 @@ pub(super) struct Runner<'a> {
     /// otherwise.
     pub remote_port: u16,
     pub fds: BTreeMap<i64, Fd>,
-    pub next_fd: i64,
     pub errors: BTreeMap<ConnId, ErrorKind>,
     pub blocking: Option<Blocking>,
     /// The connection TCP_INFO reads: the latest one connected or accepted.
@@ -405,7 +404,6 @@ pub fn run(script: &Script, knobs: Knobs, dir: &Path) -> (Result<(), Failure>, V
         wire: Wire::default(),
         remote_port: REMOTE_PORT,
         fds: BTreeMap::new(),
-        next_fd: 3,
         errors: BTreeMap::new(),
         blocking: None,
         under_test: None,
