@@ -62,7 +62,7 @@ impl Experiment for CloseWaitLeak {
             Axis::ints(
                 "connections",
                 "connections the client opens",
-                &[50, 100, 200, 300, 400],
+                &[25, 50, 75, 100, 150, 200, 250, 300, 350, 400],
                 &[100, 200, 400, 600, 800, 1000, 1500, 2000],
             )
             .within(1.0, f64::INFINITY),
@@ -73,6 +73,10 @@ impl Experiment for CloseWaitLeak {
         vec![
             ("served", "connections the server accepted and answered"),
             ("close_wait", "server connections in CLOSE-WAIT at the end"),
+            (
+                "close_wait_predicted",
+                "min(connections, descriptor limit): every one served leaks, none past the limit is served",
+            ),
             (
                 "accept_failures",
                 "accept calls that failed for want of a descriptor (EMFILE)",
@@ -94,6 +98,7 @@ impl Experiment for CloseWaitLeak {
             values: vec![
                 Value::Int(server.responses as i64),
                 Value::Int(counters.close_wait as i64),
+                Value::Int(connections.min(u64::from(limit)) as i64),
                 Value::Int(server.accept_refused as i64),
                 Value::Int((client.attempted - client.completed) as i64),
             ],
@@ -107,6 +112,11 @@ impl Experiment for CloseWaitLeak {
             "connections",
             "close_wait",
             Some("descriptor_limit"),
+        )
+        .theory("close_wait_predicted")
+        .labels(
+            "Connections offered",
+            "Server connections in CLOSE-WAIT at the end",
         )
     }
 }

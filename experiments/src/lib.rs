@@ -263,6 +263,7 @@ pub fn results_index(experiments: &[&dyn Experiment], args: &ExperimentArgs) -> 
             );
         }
     }
+    index.push_str(include_str!("common_claims.md"));
     index
 }
 
