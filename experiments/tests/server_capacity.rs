@@ -7,13 +7,24 @@
 mod common;
 
 use experiments::server_capacity::ACCEPTS_PER_S;
+use experiments::stats::{Z, binomial_band};
 
 #[test]
 fn the_accept_queue_overflows_past_accept_rate_plus_queue_and_p99_jumps_to_seconds() {
     let (report, rows) = common::quick_rows(&experiments::server_capacity::ServerCapacity, 37);
-    assert_eq!((report.points, report.failed), (12, 0));
+    assert_eq!((report.points, report.failed), (24, 0));
     for r in &rows {
         let (clients, backlog) = (r.num("clients"), r.num("backlog"));
+        // The fluid bound: zero exactly where none waits a second; above the measurement
+        // by no more than the binomial band elsewhere.
+        let (slow, bound) = (r.num("slow_fraction"), r.num("slow_predicted"));
+        assert_eq!(
+            bound,
+            experiments::server_capacity::slow_predicted(clients as u64, backlog as u32)
+        );
+        assert_eq!(slow == 0.0, bound == 0.0, "{r:?}");
+        let (_, high) = binomial_band(clients, bound, Z);
+        assert!(slow * clients <= high, "{r:?}");
         assert_eq!(r.num("accepted"), clients, "{r:?}");
         assert_eq!(r.num("failed"), 0.0, "{r:?}");
         assert!(r.num("accepted_per_s") <= ACCEPTS_PER_S * 1.01, "{r:?}");

@@ -573,6 +573,14 @@ pub fn line_chart_svg(csv: &[u8], spec: &PlotSpec) -> anyhow::Result<String> {
         .collect();
     groups.sort();
     groups.dedup();
+    // Numbers in numeric order (128 before 1024), names alphabetically.
+    if groups.iter().all(|g| g.parse::<f64>().is_ok()) {
+        groups.sort_by(|a, b| {
+            a.parse::<f64>()
+                .unwrap()
+                .total_cmp(&b.parse::<f64>().unwrap())
+        });
+    }
     let all = || {
         panels
             .iter()
