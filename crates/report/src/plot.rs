@@ -108,7 +108,8 @@ impl PlotSpec {
 /// A column's name in words, its unit in parentheses: `setup_p99_s` reads "Setup p99 (s)",
 /// `events_per_s` "Events (per second)".
 pub fn humanize(column: &str) -> String {
-    const UNITS: [(&str, &str); 8] = [
+    const UNITS: [(&str, &str); 9] = [
+        ("_pkts", "packets"),
         ("_per_wall_s", "per wall-clock second"),
         ("_per_s", "per second"),
         ("_ms", "ms"),
@@ -700,6 +701,7 @@ mod tests {
         );
         assert_eq!(humanize("first_try_rate"), "First try rate");
         assert_eq!(humanize("delay_ms"), "Delay (ms)");
+        assert_eq!(humanize("burst_len_measured_pkts"), "Burst len measured (packets)");
     }
 
     /// Every series differs from every other in its dash or its marker, not its colour
