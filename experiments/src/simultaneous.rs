@@ -8,10 +8,16 @@
 //! 0 s apart (a simultaneous open, so the connection exists) and puts the offset between the
 //! closes. Offsets are given as a ratio of the one-way delay; ratio 1 (an exact tie) is left
 //! out of the grid.
+//!
+//! `phase = time_wait` runs the close phase again and counts who is left holding
+//! TIME-WAIT: the first closer always (its FIN leaves before the other's arrives), the
+//! second only when the close was simultaneous, since otherwise the other's FIN reaches it
+//! first and it closes passively (CLOSE-WAIT, LAST-ACK, no TIME-WAIT). Half of the
+//! endpoints, then, or both.
 
 use crate::grid::{Axis, Point, Value};
 use crate::plot::PlotSpec;
-use crate::{Experiment, Measured, Preset, run_scenario};
+use crate::{Experiment, Measured, Preset, host_counters, run_scenario};
 
 /// The experiment.
 pub struct Simultaneous;
@@ -37,16 +43,16 @@ impl Experiment for Simultaneous {
     }
 
     fn about(&self) -> &'static str {
-        "Simultaneous opens and closes against the offset between the peers, as a ratio of the one-way delay: simultaneous exactly when the offset is below the delay"
+        "Simultaneous opens and closes against the offset between the peers, as a ratio of the one-way delay: simultaneous exactly when the offset is below the delay; and who is left in TIME-WAIT: the first closer always, the second only in a simultaneous close (both), so half the endpoints otherwise"
     }
 
     fn axes(&self) -> Vec<Axis> {
         vec![
             Axis::strs(
                 "phase",
-                "open (offset between the connects) or close (between the closes)",
-                &["open", "close"],
-                &["open", "close"],
+                "open (offset between the connects), close (between the closes), or time_wait (the close phase, counting who holds TIME-WAIT)",
+                &["open", "close", "time_wait"],
+                &["open", "close", "time_wait"],
             ),
             Axis::floats(
                 "one_way_delay_ms",
@@ -82,12 +88,20 @@ impl Experiment for Simultaneous {
                 "endpoints that went FIN-WAIT-1 -> CLOSING, of 2",
             ),
             (
-                "simultaneous_fraction",
-                "the phase's own fraction: opens in the open phase, closes in the close phase",
+                "time_wait_first_closer",
+                "1 if the endpoint that closed first entered TIME-WAIT",
             ),
             (
-                "simultaneous_predicted",
-                "1 when the offset is below the one-way delay (each segment leaves before the other arrives), else 0",
+                "time_wait_second_closer",
+                "1 if the endpoint that closed second entered TIME-WAIT",
+            ),
+            (
+                "endpoint_fraction",
+                "the phase's own fraction of the 2 endpoints: simultaneous opens, simultaneous closes, or holders of TIME-WAIT",
+            ),
+            (
+                "endpoint_fraction_predicted",
+                "open, close: 1 when the offset is below the one-way delay (each segment leaves before the other arrives), else 0; time_wait: 1 then, else 0.5 (the first closer alone)",
             ),
         ]
     }
@@ -95,28 +109,32 @@ impl Experiment for Simultaneous {
     fn run(&self, point: &Point, _preset: Preset) -> Result<Measured, String> {
         let delay_ms = point.f64("one_way_delay_ms");
         let offset_s = point.f64("offset_ratio") * delay_ms / 1e3;
-        let (open, close) = match point.str("phase") {
+        let phase = point.str("phase");
+        let (open, close) = match phase {
             "open" => (offset_s, 0.0),
-            "close" => (0.0, offset_s),
-            other => return Err(format!("phase {other}: expected open or close")),
+            "close" | "time_wait" => (0.0, offset_s),
+            other => return Err(format!("phase {other}: expected open, close or time_wait")),
         };
         let summary = run_scenario(&scenario(delay_ms, open, close), point.seed, None)?;
         let opens = summary.simultaneous_opens as f64 / 2.0;
         let closes = summary.simultaneous_closes as f64 / 2.0;
-        let own = if point.str("phase") == "open" {
-            opens
-        } else {
-            closes
+        // Side a (client0) closes at 30 s, side b (server0) the offset later.
+        let held = |node: &str| -> Result<f64, String> {
+            Ok(host_counters(&summary, node)?.time_wait_peak.min(1) as f64)
         };
-        let predicted = if point.f64("offset_ratio") < 1.0 {
-            1.0
-        } else {
-            0.0
+        let (first, second) = (held("client0")?, held("server0")?);
+        let simultaneous = point.f64("offset_ratio") < 1.0;
+        let (own, predicted) = match phase {
+            "open" => (opens, if simultaneous { 1.0 } else { 0.0 }),
+            "close" => (closes, if simultaneous { 1.0 } else { 0.0 }),
+            _ => ((first + second) / 2.0, if simultaneous { 1.0 } else { 0.5 }),
         };
         Ok(Measured {
             values: vec![
                 Value::Float(opens),
                 Value::Float(closes),
+                Value::Float(first),
+                Value::Float(second),
                 Value::Float(own),
                 Value::Float(predicted),
             ],
@@ -126,16 +144,16 @@ impl Experiment for Simultaneous {
 
     fn plot(&self) -> PlotSpec {
         PlotSpec::new(
-            "Simultaneous opens and closes against the offset between the peers",
+            "Simultaneous opens and closes, and who holds TIME-WAIT, against the offset between the peers",
             "offset_ratio",
-            "simultaneous_fraction",
+            "endpoint_fraction",
             Some("one_way_delay_ms"),
         )
         .facet("phase")
-        .theory("simultaneous_predicted")
+        .theory("endpoint_fraction_predicted")
         .labels(
             "Offset between the peers / one-way delay",
-            "Endpoints that went simultaneous (fraction of 2)",
+            "Endpoints, of 2 (simultaneous; or in TIME-WAIT)",
         )
     }
 }

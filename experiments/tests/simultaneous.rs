@@ -6,7 +6,7 @@ mod common;
 #[test]
 fn opens_and_closes_are_simultaneous_exactly_when_the_offset_is_below_the_delay() {
     let (report, rows) = common::quick_rows(&experiments::simultaneous::Simultaneous, 4);
-    assert_eq!((report.points, report.failed), (40, 0));
+    assert_eq!((report.points, report.failed), (60, 0));
     let (mut below, mut above) = (0, 0);
     for r in &rows {
         let expected = if r.num("offset_ratio") < 1.0 {
@@ -25,11 +25,23 @@ fn opens_and_closes_are_simultaneous_exactly_when_the_offset_is_below_the_delay(
             "open" => assert_eq!((opens, closes), (expected, expected), "{r:?}"),
             // The connects are 0 s apart, so the open is always simultaneous.
             "close" => assert_eq!((opens, closes), (1.0, expected), "{r:?}"),
+            // TIME-WAIT: the first closer always, the second only if simultaneous.
+            "time_wait" => {
+                assert_eq!((opens, closes), (1.0, expected), "{r:?}");
+                let held = (
+                    r.num("time_wait_first_closer"),
+                    r.num("time_wait_second_closer"),
+                );
+                assert_eq!(held, (1.0, expected), "{r:?}");
+                assert_eq!(r.num("endpoint_fraction"), (1.0 + expected) / 2.0);
+                assert_eq!(r.num("endpoint_fraction_predicted"), (1.0 + expected) / 2.0);
+                continue;
+            }
             other => panic!("phase {other}"),
         }
         // Deterministic: the plotted fraction is the prediction, exactly.
-        assert_eq!(r.num("simultaneous_fraction"), expected, "{r:?}");
-        assert_eq!(r.num("simultaneous_predicted"), expected);
+        assert_eq!(r.num("endpoint_fraction"), expected, "{r:?}");
+        assert_eq!(r.num("endpoint_fraction_predicted"), expected);
     }
-    assert_eq!((below, above), (24, 16));
+    assert_eq!((below, above), (36, 24));
 }

@@ -701,7 +701,10 @@ mod tests {
         );
         assert_eq!(humanize("first_try_rate"), "First try rate");
         assert_eq!(humanize("delay_ms"), "Delay (ms)");
-        assert_eq!(humanize("burst_len_measured_pkts"), "Burst len measured (packets)");
+        assert_eq!(
+            humanize("burst_len_measured_pkts"),
+            "Burst len measured (packets)"
+        );
     }
 
     /// Every series differs from every other in its dash or its marker, not its colour
