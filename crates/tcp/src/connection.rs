@@ -12,6 +12,10 @@
 //! - As Linux: a retransmitted SYN reaching SYN-RECEIVED gets the SYN-ACK again at once;
 //!   closing with unread data sends RST; challenge ACKs are not rate-limited; the RTO floor
 //!   applies to the whole RTO (RFC 6298) rather than to its variance term.
+//! - As Linux without a Fast Open cookie, in every profile: data on a SYN is dropped and
+//!   only the SYN acknowledged, so the peer sends it again once established (measured:
+//!   `crates/cli/tests/drill/linux/syn_data_discarded.pkt`). RFC 9293 lets a receiver
+//!   queue it until established instead; the `rfc9293` profile does not yet.
 
 use crate::recv::{Integrity, Receiver};
 use crate::rto::RttEstimator;
