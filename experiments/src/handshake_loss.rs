@@ -25,16 +25,14 @@ use crate::plot::PlotSpec;
 use crate::{Experiment, Measured, Preset, client_stats, run_scenario};
 use synack_net::app::percentile;
 use synack_tcp::host::profile;
-use synack_tcp::host::schedule::{connect_into_black_hole, synack_to_a_vanished_peer};
+use synack_tcp::host::schedule::{Schedule, connect_into_black_hole, synack_to_a_vanished_peer};
 
 /// One-way delay of the link, seconds.
 const DELAY_S: f64 = 0.010;
 
-/// The chance that a handshake under `profile_name` fails at loss `p` (see the module doc).
-pub fn failure_predicted(profile_name: &str, p: f64) -> Result<f64, String> {
-    let config = profile(profile_name).ok_or_else(|| format!("profile {profile_name}"))?;
-    let client = connect_into_black_hole(&config);
-    let server = synack_to_a_vanished_peer(&config);
+/// The chance that a handshake fails at loss `p`, given the client's SYN schedule and the
+/// server's SYN-ACK schedule, each measured into a black hole (see the module doc).
+pub fn failure_predicted(client: &Schedule, server: &Schedule, p: f64) -> f64 {
     let secs = |t: synack_kernel::SimTime| t.as_secs_f64();
     let syns: Vec<f64> = client.sends.iter().map(|&t| secs(t)).collect();
     let give_up = secs(client.gives_up);
@@ -76,7 +74,7 @@ pub fn failure_predicted(profile_name: &str, p: f64) -> Result<f64, String> {
         }
         failure += chance * p.powi(in_time as i32);
     }
-    Ok(failure)
+    failure
 }
 
 /// The experiment.
@@ -199,7 +197,9 @@ impl Experiment for HandshakeLoss {
         give_up.sort_by(f64::total_cmp);
         let name = point.str("profile");
         let config = profile(name).ok_or_else(|| format!("profile {name}"))?;
-        let gives_up = connect_into_black_hole(&config).gives_up.as_secs_f64();
+        let syns = connect_into_black_hole(&config);
+        let synacks = synack_to_a_vanished_peer(&config);
+        let gives_up = syns.gives_up.as_secs_f64();
         Ok(Measured {
             values: vec![
                 Value::Str(format!("{name} (gives up at {gives_up} s)")),
@@ -207,10 +207,7 @@ impl Experiment for HandshakeLoss {
                 Value::Int(client.connected as i64),
                 Value::Int(failed as i64),
                 Value::Float(failed as f64 / client.attempted as f64),
-                Value::Float(failure_predicted(
-                    point.str("profile"),
-                    point.f64("loss_rate"),
-                )?),
+                Value::Float(failure_predicted(&syns, &synacks, point.f64("loss_rate"))),
                 Value::Float(percentile(&setup, 0.5)),
                 Value::Float(percentile(&setup, 0.9)),
                 Value::Float(percentile(&setup, 0.99)),

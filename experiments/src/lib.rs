@@ -157,6 +157,35 @@ fn run_on<Q: QueueFamily>(
     Ok(world.run_until(end))
 }
 
+/// Every client's statistics in a run, added up (a scenario with many client hosts has a
+/// client on each); an error if no client made a connection.
+pub fn all_clients_stats(
+    summary: &synack_net::Summary,
+) -> Result<synack_net::app::ClientStats, String> {
+    let mut all = synack_net::app::ClientStats::default();
+    for app in &summary.apps {
+        if let synack_net::AppSummary::Client(c) = app {
+            all.attempted += c.attempted;
+            all.not_started += c.not_started;
+            all.connected += c.connected;
+            all.completed += c.completed;
+            all.refused += c.refused;
+            all.reset += c.reset;
+            all.timed_out += c.timed_out;
+            all.setup_times_s.extend(&c.setup_times_s);
+            all.response_times_s.extend(&c.response_times_s);
+            all.handshake_failure_times_s
+                .extend(&c.handshake_failure_times_s);
+            all.handshaking += c.handshaking;
+            all.exchanging += c.exchanging;
+        }
+    }
+    if all.attempted == 0 {
+        return Err("no client made a connection".into());
+    }
+    Ok(all)
+}
+
 /// The statistics of a run's first client.
 pub fn client_stats(summary: &synack_net::Summary) -> Result<synack_net::app::ClientStats, String> {
     summary

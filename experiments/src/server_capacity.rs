@@ -15,13 +15,13 @@
 
 use crate::grid::{Axis, Point, Value};
 use crate::plot::PlotSpec;
-use crate::{Experiment, Measured, Preset, host_counters, run_scenario};
+use crate::{Experiment, Measured, Preset, all_clients_stats, host_counters, run_scenario};
 use std::cell::Cell;
 use std::rc::Rc;
 use synack_kernel::SimTime;
 use synack_link::Way;
 use synack_net::app::percentile;
-use synack_net::{AppSummary, Observer, SegmentFate};
+use synack_net::{Observer, SegmentFate};
 use synack_tcp::host::Datagram;
 use synack_tcp::{Flags, FourTuple, Transition};
 
@@ -162,14 +162,9 @@ impl Experiment for ServerCapacity {
             point.seed,
             Some(Box::new(Watch(Rc::clone(&span)))),
         )?;
-        let (mut setup, mut response, mut attempted) = (Vec::new(), Vec::new(), 0);
-        for app in &summary.apps {
-            if let AppSummary::Client(c) = app {
-                setup.extend_from_slice(&c.setup_times_s);
-                response.extend_from_slice(&c.response_times_s);
-                attempted += c.attempted;
-            }
-        }
+        let stats = all_clients_stats(&summary)?;
+        let attempted = stats.attempted;
+        let (mut setup, mut response) = (stats.setup_times_s, stats.response_times_s);
         setup.sort_by(f64::total_cmp);
         response.sort_by(f64::total_cmp);
         let server = host_counters(&summary, "server0")?;

@@ -20,12 +20,6 @@ pub fn binomial_band(trials: f64, p: f64, z: f64) -> (f64, f64) {
     (mean - spread, mean + spread)
 }
 
-/// Likewise for a Poisson count with the given mean.
-pub fn poisson_band(mean: f64, z: f64) -> (f64, f64) {
-    let spread = z * mean.sqrt() + 0.5;
-    (mean - spread, mean + spread)
-}
-
 /// Standard deviations either side that the experiments' tests allow: a true prediction
 /// falls outside with chance 6 in 100,000 per check.
 pub const Z: f64 = 4.0;
@@ -48,6 +42,5 @@ mod tests {
     fn bands_widen_with_the_square_root_of_the_trials() {
         assert_eq!(binomial_band(100.0, 0.5, 2.0), (39.5, 60.5));
         assert_eq!(binomial_band(100.0, 1.0, 4.0), (99.5, 100.5));
-        assert_eq!(poisson_band(100.0, 1.0), (89.5, 110.5));
     }
 }

@@ -34,7 +34,7 @@
 use crate::grid::{Axis, Point, Value};
 use crate::plot::PlotSpec;
 use crate::stats::erlang_b;
-use crate::{Experiment, Measured, Preset, run_world};
+use crate::{Experiment, Measured, Preset, all_clients_stats, run_world};
 use std::cell::RefCell;
 use std::rc::Rc;
 use synack_kernel::SimTime;
@@ -134,22 +134,6 @@ schedule = {{ kind = "poisson", start_s = {from}, per_second = {per_host}, count
         per_host = CLIENTS_PER_S / CLIENT_HOSTS as f64,
         count = CLIENTS / CLIENT_HOSTS,
     )
-}
-
-/// Every client host's statistics, added up.
-fn all_clients(summary: &synack_net::Summary) -> Result<synack_net::app::ClientStats, String> {
-    let mut all = synack_net::app::ClientStats::default();
-    for app in &summary.apps {
-        if let synack_net::AppSummary::Client(c) = app {
-            all.attempted += c.attempted;
-            all.connected += c.connected;
-            all.setup_times_s.extend(&c.setup_times_s);
-        }
-    }
-    if all.attempted == 0 {
-        return Err("no client connected".into());
-    }
-    Ok(all)
 }
 
 /// The clients' mean window, seconds.
@@ -314,7 +298,7 @@ impl Experiment for SynFlood {
             },
             Some(Box::new(Watch(Rc::clone(&queue)))),
         )?;
-        let client = all_clients(&summary)?;
+        let client = all_clients_stats(&summary)?;
         let mut setup = client.setup_times_s.clone();
         setup.sort_by(f64::total_cmp);
         let first_try = setup.iter().filter(|&&t| t < 1.0).count();
