@@ -10,6 +10,7 @@
 pub mod close_wait_leak;
 pub mod grid;
 pub mod half_open;
+pub mod half_open_lifetime;
 pub mod handshake_loss;
 pub mod isn_guessing;
 pub mod last_ack_loss;
@@ -225,6 +226,7 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &syn_flood::SynFlood,
         &close_wait_leak::CloseWaitLeak,
         &half_open::HalfOpen,
+        &half_open_lifetime::HalfOpenLifetime,
         &simultaneous::Simultaneous,
         &isn_guessing::IsnGuessing,
         &os_profiles::OsProfiles,

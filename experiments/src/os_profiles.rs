@@ -207,7 +207,7 @@ impl Experiment for OsProfiles {
             ("reference_keepalive_detect_s", "the reference's value"),
             (
                 "matches_reference",
-                "every value the reference gives is measured exactly",
+                "every value the reference gives is measured exactly (the handshake's give-ups on a timer wheel: no earlier, at most 5% later)",
             ),
         ]
     }
@@ -248,10 +248,19 @@ impl Experiment for OsProfiles {
             detect,
         ];
         let reference = reference(name);
+        // The handshake's timers (the first two values) run late on a timer wheel: never
+        // early, and at most 5% late (Linux 6.18 measured up to 4.3%: crates/tcp/src/wheel.rs).
+        let slack = |i: usize| match config.tcp.timer_wheel {
+            Some(_) if i < 2 => 0.05,
+            _ => 0.0,
+        };
         let matches = measured
             .iter()
             .zip(reference)
-            .all(|(m, r)| r.is_none_or(|r| (m - r).abs() < 1e-9));
+            .enumerate()
+            .all(|(i, (m, r))| {
+                r.is_none_or(|r| *m >= r - 1e-9 && *m <= r * (1.0 + slack(i)) + 1e-9)
+            });
         let mut values = vec![
             Value::Float(connect),
             Value::Int(synack.sends.len() as i64 - 1),

@@ -1,12 +1,14 @@
 //! The `half_open` experiment's claims: Linux resends the SYN-ACK at 1, 3, 7, 15 and 31 s
-//! and frees the slot at 63 s; every profile does in the world what its endpoint does
+//! and frees the slot at 63 s, each a little late on its timer wheel; every profile does in the world what its endpoint does
 //! alone, driven into a black hole.
 
 mod common;
-use synack_tcp::host::{PROFILES, profile, schedule::synack_to_a_vanished_peer};
+use synack_kernel::SimTime;
+use synack_tcp::host::{PROFILES, profile, schedule::synack_to_a_vanished_peer_at};
 
 #[test]
-fn linux_resends_at_1_3_7_15_31_and_frees_the_slot_at_63_and_every_profile_matches_its_schedule() {
+fn linux_resends_at_1_3_7_15_31_and_frees_the_slot_at_63_on_its_wheel_and_every_profile_matches_its_schedule()
+ {
     let (report, rows) = common::quick_rows(&experiments::half_open::HalfOpen, 3);
     assert_eq!((report.points, report.failed), (6 * 7, 0));
     for r in &rows {
@@ -23,23 +25,33 @@ fn linux_resends_at_1_3_7_15_31_and_frees_the_slot_at_63_and_every_profile_match
             "drop" => assert!(k == resends + 1 && r.num("fired_at_s") == r.num("slot_held_s")),
             _ => assert!(k > resends + 1 && r.num("fired_at_s").is_nan(), "{r:?}"),
         }
-        // Every profile here follows the textbook doubling, uncapped, to its last expiry.
-        if r.get("event") != "none" {
-            assert_eq!(r.num("fired_at_s"), r.num("doubling_s"), "{r:?}");
-        }
+        // Every profile here follows the textbook doubling, uncapped, to its last expiry;
+        // Linux's on its timer wheel, a little late and never early (measured on Linux
+        // 6.18: at most 4.3% late, crates/tcp/src/wheel.rs).
         let name = r.get("profile");
+        if r.get("event") != "none" {
+            let (fired, doubling) = (r.num("fired_at_s"), r.num("doubling_s"));
+            if name.starts_with("linux") {
+                assert!(fired > doubling && fired <= doubling * 1.05, "{r:?}");
+            } else {
+                assert_eq!(fired, doubling, "{r:?}");
+            }
+        }
         let resent = r.get("synack_resent_at_s");
         let held = r.num("slot_held_s");
-        if name == "linux" {
-            assert_eq!((resent, held), ("1 3 7 15 31", 63.0));
+        if name.starts_with("linux") {
+            assert!((63.624..=65.672).contains(&held), "{r:?}");
         }
-        let alone = synack_to_a_vanished_peer(&profile(name).unwrap());
+        // The SYN reaches the server 10 ms after the connect at 1 s.
+        let arrival = SimTime::from_nanos(1_010_000_000);
+        let alone = synack_to_a_vanished_peer_at(&profile(name).unwrap(), arrival);
+        let since = |t: SimTime| t.saturating_since(arrival).as_secs_f64();
         let expected: Vec<String> = alone.sends[1..]
             .iter()
-            .map(|t| t.as_secs_f64().to_string())
+            .map(|&t| since(t).to_string())
             .collect();
         assert_eq!(resent, expected.join(" "), "{name}");
-        assert_eq!(held, alone.gives_up.as_secs_f64(), "{name}");
+        assert_eq!(held, since(alone.gives_up), "{name}");
     }
     assert_eq!(rows.len(), PROFILES.len() * 7);
 }

@@ -30,8 +30,20 @@ fn setup_is_one_rtt_failures_rise_with_loss_and_each_profile_gives_up_on_time() 
                 "freebsd" | "macos" => 75.0,
                 other => panic!("unexpected profile {other}"),
             };
-            assert_eq!(r.num("give_up_min_s"), documented, "{profile} at {loss}");
-            assert_eq!(r.num("give_up_max_s"), documented, "{profile} at {loss}");
+            // Linux's SYN timers run on its HZ 250 timer wheel: a little late, never early
+            // (at most 4.3% on Linux 6.18, crates/tcp/src/wheel.rs); the others on time.
+            let late = if profile.starts_with("linux") {
+                0.05
+            } else {
+                0.0
+            };
+            for column in ["give_up_min_s", "give_up_max_s"] {
+                let at = r.num(column);
+                assert!(
+                    at >= documented && at <= documented * (1.0 + late),
+                    "{profile} at {loss}: {column} {at}"
+                );
+            }
         }
         let entry = failures
             .entry((profile, (loss * 1000.0).round() as u64))

@@ -3,7 +3,9 @@
 
 use synack_kernel::SimTime;
 use synack_tcp::Backoff;
-use synack_tcp::host::schedule::{connect_into_black_hole, synack_to_a_vanished_peer};
+use synack_tcp::host::schedule::{
+    Spread, connect_give_up, connect_into_black_hole, half_open_lifetime, synack_to_a_vanished_peer,
+};
 use synack_tcp::host::{
     PROFILES, SynCookies, TwReuse, inherited_from_linux, keepalive_detection, profile,
 };
@@ -19,6 +21,16 @@ fn secs(t: SimTime) -> String {
 
 fn list(times: &[SimTime]) -> String {
     times.iter().map(|&t| secs(t)).collect::<Vec<_>>().join(",")
+}
+
+/// The shortest and longest, `a-b`, or one value if they are the same.
+fn range(spread: Spread) -> String {
+    let show = |s: f64| secs(SimTime::from_nanos((s * 1e9).round() as u64));
+    if spread.min_s == spread.max_s {
+        show(spread.min_s)
+    } else {
+        format!("{}-{}", show(spread.min_s), show(spread.max_s))
+    }
 }
 
 fn duration(d: synack_kernel::SimDuration) -> String {
@@ -41,6 +53,9 @@ pub fn run(args: &ProfilesArgs) {
         "connect_gives_up_s",
         "synack_sent_at_s",
         "half_open_dropped_s",
+        "timer_wheel_hz",
+        "connect_gives_up_range_s",
+        "half_open_range_s",
         "time_wait_s",
         "msl_s",
         "fin_wait_2_s",
@@ -76,6 +91,10 @@ pub fn run(args: &ProfilesArgs) {
             secs(connect.gives_up),
             list(&synack.sends[1..]),
             secs(synack.gives_up),
+            t.timer_wheel
+                .map_or("none".to_string(), |wheel| wheel.hz.to_string()),
+            range(connect_give_up(&p)),
+            range(half_open_lifetime(&p)),
             duration(t.time_wait_length()),
             duration(t.msl),
             duration(t.fin_wait_2_timeout),
@@ -147,16 +166,12 @@ fn marked(rows: &[Vec<String>]) -> Vec<Vec<String>> {
 fn print_readable(rows: &[Vec<String>]) {
     let (header, profiles) = (&rows[0], &rows[1..]);
     let schedules = 1..=4;
-    outln!("Retry schedules, seconds, measured by driving each profile into a black hole:");
+    outln!("Retry schedules, seconds, measured by driving each profile into a black hole at 0 s");
+    outln!("(on a timer wheel they vary with the start: the *_range_s rows below):");
     for p in profiles {
+        outln!("  {:<14} SYN at {}; connect fails at {}", p[0], p[1], p[2]);
         outln!(
-            "  {:<14} SYN sent at {}; connect gives up at {}",
-            p[0],
-            p[1],
-            p[2]
-        );
-        outln!(
-            "  {:<14} SYN-ACK sent at {}; half-open request dropped at {}",
+            "  {:<14} SYN-ACK at {}; half-open request dropped at {}",
             "",
             p[3],
             p[4]

@@ -72,7 +72,7 @@ fn a_mismatch_reports_the_line_expected_actual_and_time() {
     assert_eq!(code, 1);
     assert!(
         out.contains(
-            "line 6 at 1.000000s: expected > S 0:0(0) <...> at 2.000000s, got it at 1.000000s"
+            "line 6 at 1.024000s: expected > S 0:0(0) <...> at 2.000000s, got it at 1.024000s"
         ),
         "{out}"
     );
@@ -114,6 +114,11 @@ fn unsupported_syntax_and_unknown_settings_are_errors_naming_the_line() {
             "option",
             "--frobnicate=1\n",
             "line 1: unsupported option --frobnicate",
+        ),
+        (
+            "tolerance_percent",
+            "--tolerance_percent=150\n",
+            "line 1: --tolerance_percent=150: expected a percentage in [0, 100]",
         ),
         (
             "value",
@@ -198,7 +203,7 @@ fn a_blocking_call_that_never_returns_fails_at_its_end() {
     assert_eq!(code, 1);
     assert!(
         out.contains(
-            "line 2 at 0.504000s: expected connect to return by 0.500000s, got it still blocks"
+            "line 2 at 0.562500s: expected connect to return by 0.500000s, got it still blocks"
         ),
         "{out}"
     );

@@ -410,7 +410,9 @@ fn diagram_draws_the_handshake_and_teardown_and_refuses_other_topologies() {
         ">FIN,ACK seq=1001 ack=1001<",
         ">SYN-SENT<",
         ">SYN-RECEIVED<",
-        ">FIN-WAIT-2<",
+        // The server closes on the client's FIN, within Linux's delayed-ACK timeout: its FIN
+        // carries the ACK, and the client goes from FIN-WAIT-1 straight to TIME-WAIT.
+        ">FIN-WAIT-1<",
         ">CLOSE-WAIT<",
         ">LAST-ACK<",
         ">TIME-WAIT<",

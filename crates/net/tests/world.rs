@@ -437,6 +437,8 @@ fn same_nanosecond_syns<Q: synack_kernel::queue::QueueFamily>() -> (Vec<f64>, Ve
     const OTHER: u32 = 0x0a00_0003;
     let mut linux = profile("linux").unwrap();
     linux.syncookies = SynCookies::Off;
+    // Timers on time, so that B's retry comes at exactly 1 s (the order is what is tested).
+    linux.tcp.timer_wheel = None;
     let at = |ms: f64| Schedule::At(vec![secs(ms / 1000.0)]);
     let to = |app: AppSpec, port: u16| match app {
         AppSpec::Client(c) => AppSpec::Client(ClientSpec {

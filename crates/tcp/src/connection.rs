@@ -290,7 +290,7 @@ impl Connection {
         c.set_rtt_probe(Some((iss + 1, now)));
         c.unacked_since = now;
         c.send_syn(now, out);
-        c.rto_deadline = now.saturating_add(c.handshake_wait(0));
+        c.rto_deadline = c.handshake_deadline(now, 0);
         c
     }
 
@@ -319,7 +319,7 @@ impl Connection {
         } else {
             c.set_rtt_probe(Some((iss + 1, now)));
             c.unacked_since = now;
-            c.rto_deadline = now.saturating_add(c.handshake_wait(0));
+            c.rto_deadline = c.handshake_deadline(now, 0);
         }
         c
     }
@@ -671,6 +671,16 @@ impl Connection {
             &self.config.synack_backoff
         };
         backoff.wait(self.config.rto_initial, i, self.config.rto_max)
+    }
+
+    /// When the handshake's timer armed at `now` for wait `i` runs: on the timer wheel if
+    /// the configuration has one.
+    pub(crate) fn handshake_deadline(&self, now: SimTime, i: u32) -> SimTime {
+        let wait = self.handshake_wait(i);
+        match self.config.timer_wheel {
+            Some(wheel) => wheel.expiry(now, wait),
+            None => now.saturating_add(wait),
+        }
     }
 
     /// Retransmissions allowed in the current handshake state.

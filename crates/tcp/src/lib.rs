@@ -24,6 +24,7 @@ mod seq;
 mod state;
 mod time_wait;
 mod timers;
+mod wheel;
 
 pub use config::{Backoff, ConfigError, Keepalive, TcpConfig, TimeWaitLength};
 pub use connection::{Connection, ConnectionError, ErrorKind, Event, Output, UserError};
@@ -34,3 +35,4 @@ pub use segment::{DataId, Flags, Segment, Timestamps, closed_reply};
 pub use seq::Seq;
 pub use state::{Cause, State, Transition};
 pub use time_wait::{TimeWait, TimeWaitRules, Verdict};
+pub use wheel::TimerWheel;

@@ -109,6 +109,11 @@ impl Receiver {
         n
     }
 
+    /// Bytes delivered in order so far.
+    pub fn delivered(&self) -> u64 {
+        self.delivered
+    }
+
     /// Whether the peer's FIN has been reached.
     pub fn fin_reached(&self) -> bool {
         self.fin_reached

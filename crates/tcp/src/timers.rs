@@ -43,7 +43,7 @@ impl Connection {
             self.set(Bit::SynRetransmitted, true);
             self.set_rtt_probe(None);
             self.send_syn(now, out);
-            self.rto_deadline = now.saturating_add(self.handshake_wait(u32::from(self.retries)));
+            self.rto_deadline = self.handshake_deadline(now, u32::from(self.retries));
             return;
         }
         let outstanding = self.snd_una != self.snd_max;

@@ -199,7 +199,7 @@ fn established_superseded_handshake_timers_are_not_deadlines() {
 }
 
 #[test]
-fn listen_half_open_synacks_at_1_3_7_15_31_dropped_at_63_then_ack_gets_rst() {
+fn listen_half_open_synacks_at_1_3_7_15_31_dropped_at_63_late_on_the_wheel_then_ack_gets_rst() {
     let mut net = Net::new(linux_without_timestamps(), linux_without_timestamps());
     net.server.listen(PORT, 16).unwrap();
     // The client vanishes after its SYN: drop everything it sends after the first.
@@ -218,12 +218,18 @@ fn listen_half_open_synacks_at_1_3_7_15_31_dropped_at_63_then_ack_gets_rst() {
         .into_iter()
         .map(|(t, _)| t)
         .collect();
-    // Sent at 1 ms (the SYN's arrival), then every backoff from there.
+    // Sent at 1 ms (the SYN's arrival), then every backoff from there, each late as Linux's
+    // HZ 250 timer wheel makes it: 1.024 for a SYN on jiffy 0, then the gaps measured on
+    // Linux 6.18 (crates/tcp/src/wheel.rs): 2.016, 4.128 (one of 4.032-4.256), 8.192,
+    // 16.128 s.
     assert_eq!(
         synacks,
-        [ms(1), ms(1001), ms(3001), ms(7001), ms(15_001), ms(31_001)]
+        [ms(1), ms(1024), ms(3040), ms(7168), ms(15_360), ms(31_488)]
     );
-    net.run_until(ms(63_001));
+    // Dropped 34.048 s after the last (one of 32.256-34.048): at 65.536 s, not 63.
+    net.run_until(ms(65_535));
+    assert_eq!(net.server.syn_queue_len(PORT), 1);
+    net.run_until(ms(65_536));
     assert_eq!(net.server.syn_queue_len(PORT), 0);
     assert_eq!(net.server.counters().half_open_expired, 1);
     // A late ACK for the dropped request: RST at its ACK number.
@@ -238,7 +244,7 @@ fn listen_half_open_synacks_at_1_3_7_15_31_dropped_at_63_then_ack_gets_rst() {
     let mut ack = Segment::new(syn.src_port, PORT, syn.seq + 1, synack.seq + 1, Flags::ACK);
     ack.window = 1000;
     net.server
-        .handle(&Datagram::new(CLIENT, SERVER, ack), secs(64));
+        .handle(&Datagram::new(CLIENT, SERVER, ack), secs(66));
     let reply = net.server.output().datagrams.pop().unwrap().segment;
     assert_eq!((reply.flags, reply.seq), (Flags::RST, synack.seq + 1));
 }
@@ -731,12 +737,15 @@ fn refused_connect_counted() {
 
 #[test]
 fn connect_into_a_black_hole_times_out_per_profile() {
+    // Linux's two on its HZ 250 timer wheel, from jiffy 0: 1.024 s between the 1 s SYN
+    // timers (measured on Linux 6.18), the rest late alike (wheel.rs): 131 s becomes
+    // 135.168, 127 s 131.072.
     for (name, give_up) in [
-        ("linux", 131),
-        ("linux-classic", 127),
-        ("windows", 21),
-        ("freebsd", 75),
-        ("macos", 75),
+        ("linux", 135_168),
+        ("linux-classic", 131_072),
+        ("windows", 21_000),
+        ("freebsd", 75_000),
+        ("macos", 75_000),
     ] {
         let mut host = client_only(profile(name).unwrap());
         let id = host.connect(SERVER, PORT, SimTime::ZERO).unwrap();
@@ -753,7 +762,7 @@ fn connect_into_a_black_hole_times_out_per_profile() {
                 _ => None,
             })
             .unwrap();
-        assert_eq!(failed_at, secs(give_up), "{name}");
+        assert_eq!(failed_at, ms(give_up), "{name}");
         assert_eq!(host.counters().timed_out, 1);
     }
 }
@@ -808,6 +817,7 @@ fn half_open_retransmitted_syn_answered_at_once() {
         (first.flags, first.seq, first.ack)
     );
     assert_eq!(host.syn_queue_len(PORT), 1);
-    // The timer is not restarted: the next SYN-ACK still goes at 1 s.
-    assert_eq!(host.next_deadline(), Some(secs(1)));
+    // The timer is not restarted: the next SYN-ACK still goes at 1 s (1.024 on Linux's
+    // timer wheel for a SYN on jiffy 0).
+    assert_eq!(host.next_deadline(), Some(ms(1024)));
 }

@@ -221,6 +221,7 @@ impl Runner<'_> {
                     fd: fd_no,
                     call: call.clone(),
                     end,
+                    tolerance: self.tolerance_over(t, end),
                     returned: None,
                 });
                 self.collect(t);

@@ -99,7 +99,6 @@ const OPTIONS_NOT_MODELLED: &[&str] = &[
     "persistent_tun_dev",
     "init_scripts",
     "send_omit_free",
-    "tolerance_percent",
     "define",
     "so_filename",
     "so_flags",
@@ -120,6 +119,9 @@ pub struct Knobs {
     pub connect_port: u16,
     /// `--tolerance_usecs` (packetdrill's default 4000).
     pub tolerance_usecs: u64,
+    /// `--tolerance_percent`: the tolerance grows to this share of the time since the
+    /// previous event (packetdrill's default 12.5).
+    pub tolerance_percent: f64,
     /// What the script asked for that the model does not have.
     pub not_modelled: BTreeSet<String>,
     /// Which family's sysctl names apply: Linux's, or FreeBSD's (`freebsd`, `macos`).
@@ -135,6 +137,7 @@ impl Knobs {
             bind_port: 8080,
             connect_port: 8080,
             tolerance_usecs: 4000,
+            tolerance_percent: 12.5,
             not_modelled: BTreeSet::new(),
             bsd_names,
         }
@@ -159,6 +162,13 @@ impl Knobs {
             "tolerance_usecs" => {
                 self.tolerance_usecs = value.parse().map_err(|_| bad("microseconds"))?
             }
+            "tolerance_percent" => {
+                self.tolerance_percent = value
+                    .parse()
+                    .ok()
+                    .filter(|p: &f64| (0.0..=100.0).contains(p))
+                    .ok_or_else(|| bad("a percentage in [0, 100]"))?
+            }
             "bind_port" => self.bind_port = value.parse().map_err(|_| bad("a port"))?,
             "connect_port" => self.connect_port = value.parse().map_err(|_| bad("a port"))?,
             "ip_version" if value == "ipv4" => {}
@@ -168,7 +178,7 @@ impl Knobs {
             _ => {
                 return Err(format!(
                     "line {line}: unsupported option --{name}: expected tolerance_usecs, \
-                     bind_port, connect_port, ip_version or one of {}",
+                     tolerance_percent, bind_port, connect_port, ip_version or one of {}",
                     OPTIONS_NOT_MODELLED.join(", ")
                 ));
             }

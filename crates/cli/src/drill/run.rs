@@ -3,7 +3,8 @@
 //! script's system calls drive.
 //!
 //! As in packetdrill: every segment the stack sends must match the next outbound line
-//! within the tolerance, and a segment no line expects is a failure (stricter than
+//! within the tolerance (`--tolerance_usecs`, or `--tolerance_percent` of the time since
+//! the previous event if that is more: 4 ms and 12.5% by default), and a segment no line expects is a failure (stricter than
 //! packetdrill, which can miss one); sequence numbers are relative to each side's first
 //! ISN; a blocking call runs beside the lines that follow it and must return within the
 //! tolerance of its end time.
@@ -85,6 +86,8 @@ pub(super) struct Blocking {
     pub fd: i64,
     pub call: Call,
     pub end: SimTime,
+    /// How far from `end` it may return: the tolerance over the call's span.
+    pub tolerance: SimDuration,
     pub returned: Option<(SimTime, i64, Option<&'static str>)>,
 }
 
@@ -97,6 +100,8 @@ pub(super) struct Runner<'a> {
     pub now: SimTime,
     /// The previous event's time, for relative times.
     pub last: SimTime,
+    /// The previous event's time as the script gives it, for the tolerance.
+    pub last_scripted: SimTime,
     pub pending: VecDeque<(SimTime, Segment)>,
     pub wire: Wire,
     pub local_port: u16,
@@ -132,6 +137,14 @@ impl Runner<'_> {
             expected: expected.into(),
             actual: actual.into(),
         })
+    }
+
+    /// packetdrill's tolerance for an event expected at `expected` after one at `since`:
+    /// `--tolerance_usecs`, or `--tolerance_percent` of the gap if that is more.
+    pub fn tolerance_over(&self, since: SimTime, expected: SimTime) -> SimDuration {
+        let gap = expected.saturating_since(since).as_nanos() as f64;
+        let share = SimDuration::from_nanos((gap * self.knobs.tolerance_percent / 100.0) as u64);
+        self.tolerance.max(share)
     }
 
     pub fn resolve(&self, at: At) -> SimTime {
@@ -176,7 +189,7 @@ impl Runner<'_> {
             r.blocking
                 .as_ref()
                 .filter(|b| b.returned.is_none())
-                .map(|b| b.end.saturating_add(r.tolerance))
+                .map(|b| b.end.saturating_add(b.tolerance))
         };
         while let Some(deadline) = self.host.next_deadline() {
             if deadline > t || (stop_on_send && !self.pending.is_empty()) {
@@ -227,14 +240,15 @@ impl Runner<'_> {
     }
 
     fn outbound(&mut self, line: usize, spec: &SegmentSpec, when: When) -> Result<(), Failure> {
-        let tol = self.tolerance;
+        let expected = match when {
+            When::At(at) | When::Range(at, _) => self.resolve(at),
+            When::Any | When::Blocking(..) => self.last,
+        };
+        let tol = self.tolerance_over(self.last_scripted, expected);
         let early = |t: SimTime| SimTime::from_nanos(t.as_nanos().saturating_sub(tol.as_nanos()));
         let (from, until) = match when {
-            When::At(at) => {
-                let t = self.resolve(at);
-                (early(t), t.saturating_add(tol))
-            }
-            When::Range(a, b) => (early(self.resolve(a)), self.resolve(b).saturating_add(tol)),
+            When::At(_) => (early(expected), expected.saturating_add(tol)),
+            When::Range(_, b) => (early(expected), self.resolve(b).saturating_add(tol)),
             When::Any | When::Blocking(..) => (SimTime::ZERO, SimTime::MAX),
         };
         if self.pending.is_empty() {
@@ -277,7 +291,7 @@ impl Runner<'_> {
         let Some(b) = self.blocking.take() else {
             return Ok(());
         };
-        let tol = self.tolerance.as_nanos();
+        let tol = b.tolerance.as_nanos();
         match b.returned {
             Some((at, ret, errno)) => {
                 if at.as_nanos().abs_diff(b.end.as_nanos()) > tol {
@@ -292,7 +306,7 @@ impl Runner<'_> {
             }
             None if self.now.as_nanos() >= b.end.as_nanos().saturating_add(tol) => self.fail(
                 b.line,
-                b.end.saturating_add(self.tolerance),
+                b.end.saturating_add(b.tolerance),
                 format!("{} to return by {:.6}s", b.call.name, b.end.as_secs_f64()),
                 "it still blocks",
             ),
@@ -349,6 +363,18 @@ impl Runner<'_> {
     }
 
     fn event(&mut self, event: &Event) -> Result<(), Failure> {
+        let scripted = match event.when {
+            When::At(at) | When::Range(at, _) | When::Blocking(at, _) => Some(self.resolve(at)),
+            When::Any => None,
+        };
+        let result = self.dispatch(event);
+        if let Some(t) = scripted {
+            self.last_scripted = t;
+        }
+        result
+    }
+
+    fn dispatch(&mut self, event: &Event) -> Result<(), Failure> {
         let Event { line, when, action } = event;
         let line = *line;
         match action {
@@ -400,6 +426,7 @@ pub fn run(script: &Script, knobs: Knobs, dir: &Path) -> (Result<(), Failure>, V
         dir,
         now: SimTime::ZERO,
         last: SimTime::ZERO,
+        last_scripted: SimTime::ZERO,
         pending: VecDeque::new(),
         wire: Wire::default(),
         remote_port: REMOTE_PORT,
