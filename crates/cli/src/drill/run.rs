@@ -4,10 +4,10 @@
 //!
 //! As in packetdrill: every segment the stack sends must match the next outbound line
 //! within the tolerance (`--tolerance_usecs`, or `--tolerance_percent` of the time since
-//! the previous event if that is more: 4 ms and 12.5% by default), and a segment no line expects is a failure (stricter than
-//! packetdrill, which can miss one); sequence numbers are relative to each side's first
-//! ISN; a blocking call runs beside the lines that follow it and must return within the
-//! tolerance of its end time.
+//! the previous event if that is more: 4 ms and 12.5% by default), and a segment no line
+//! expects is a failure (stricter than packetdrill, which can miss one); sequence numbers
+//! are relative to each side's first ISN; a blocking call runs beside the lines that follow
+//! it and must return within the tolerance of its end time (the percentage of its span).
 //!
 //! Departures: `bind` binds `--bind_port` (8080) and `connect` goes to 192.0.2.1 at
 //! `--connect_port` (8080); the script's segments all belong to the connection of the
