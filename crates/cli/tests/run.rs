@@ -194,6 +194,11 @@ fn bad_scenarios_are_one_line_naming_the_field_with_exit_2_and_no_trace() {
             "server_tcp.profile: expected one of linux",
         ),
         (
+            "timer_wheel_hz",
+            "duration_s = 1.0\n[client_tcp]\ntimer_wheel_hz = 64\n",
+            "client_tcp.timer_wheel_hz: must be 100, 250, 300 or 1000 (CONFIG_HZ; 0 in a scenario: none), got 64",
+        ),
+        (
             "type_in_words",
             "duration_s = 1.0\n[link]\ndelay_ms = \"5\"\n",
             "line 3: link.delay_ms: invalid type: string \"5\", expected a number",

@@ -17,8 +17,8 @@ use crate::{AppSpec, Fault, LinkSpec, NodeSpec, WorldSpec};
 use serde::Deserialize;
 use synack_kernel::{SimDuration, SimTime};
 use synack_link::{Delay, DirectionConfig, LinkConfig, Loss, Order};
-use synack_tcp::TimeWaitLength;
 use synack_tcp::host::{HostConfig, PROFILES, SynCookies, TwReuse, profile};
+use synack_tcp::{TimeWaitLength, TimerWheel};
 
 /// A bad scenario: the field and what it accepts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -210,6 +210,10 @@ pub struct TcpSection {
     pub max_time_wait: Option<u32>,
     /// Timestamps option; unset keeps the profile's.
     pub timestamps: Option<bool>,
+    /// The kernel's timer wheel the handshake's timers run on, ticks a second (100, 250,
+    /// 300 or 1000, Linux's CONFIG_HZ; 0 runs them on time); unset keeps the profile's
+    /// (Linux: 250, as measured on Linux 6.18; the others: on time).
+    pub timer_wheel_hz: Option<u32>,
     /// The two-way handshake variant. Default false.
     pub two_way_handshake: bool,
 }
@@ -229,6 +233,7 @@ impl Default for TcpSection {
             max_open: None,
             max_time_wait: None,
             timestamps: None,
+            timer_wheel_hz: None,
             two_way_handshake: false,
         }
     }
@@ -697,6 +702,9 @@ impl TcpSection {
         }
         if let Some(t) = self.timestamps {
             c.tcp.timestamps = t;
+        }
+        if let Some(hz) = self.timer_wheel_hz {
+            c.tcp.timer_wheel = (hz > 0).then_some(TimerWheel { hz });
         }
         c.tcp.two_way_handshake = self.two_way_handshake;
         c.validate().map_err(|e| bad(&field(e.field), e.message))?;

@@ -348,7 +348,7 @@ impl TcpConfig {
             return Err(invalid(
                 "timer_wheel_hz",
                 format!(
-                    "must be 100, 250, 300 or 1000 (CONFIG_HZ), got {}",
+                    "must be 100, 250, 300 or 1000 (CONFIG_HZ; 0 in a scenario: none), got {}",
                     wheel.hz
                 ),
             ));
