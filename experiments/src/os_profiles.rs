@@ -14,6 +14,7 @@
 //! has one (empty where it does not, and the profile keeps Linux's value).
 
 use crate::grid::{Axis, Point, Value};
+use crate::half_open_lifetime::WHEEL_LATE_AT_MOST;
 use crate::plot::PlotSpec;
 use crate::{Experiment, Measured, Preset, host_counters, run_world};
 use std::cell::RefCell;
@@ -251,7 +252,7 @@ impl Experiment for OsProfiles {
         // The handshake's timers (the first two values) run late on a timer wheel: never
         // early, and at most 5% late (Linux 6.18 measured up to 4.3%: crates/tcp/src/wheel.rs).
         let slack = |i: usize| match config.tcp.timer_wheel {
-            Some(_) if i < 2 => 0.05,
+            Some(_) if i < 2 => WHEEL_LATE_AT_MOST,
             _ => 0.0,
         };
         let matches = measured

@@ -2,6 +2,7 @@
 //! failures rising with loss, and each profile giving up at its documented time.
 
 mod common;
+use experiments::half_open_lifetime::WHEEL_LATE_AT_MOST;
 use experiments::stats::{Z, binomial_band};
 use std::collections::BTreeMap;
 
@@ -33,7 +34,7 @@ fn setup_is_one_rtt_failures_rise_with_loss_and_each_profile_gives_up_on_time() 
             // Linux's SYN timers run on its HZ 250 timer wheel: a little late, never early
             // (at most 4.3% on Linux 6.18, crates/tcp/src/wheel.rs); the others on time.
             let late = if profile.starts_with("linux") {
-                0.05
+                WHEEL_LATE_AT_MOST
             } else {
                 0.0
             };

@@ -133,7 +133,7 @@ while len(dropped) < SYNS and time.monotonic() - start < 90:
         if port not in dropped and len(synacks[port]) > 1 and port not in waiting:
             dropped[port] = time.time()
 
-failures = []
+failures, rows = [], []
 print("SYN-ACK retransmissions and the drop, s after the SYN (Linux "
       f"{os.uname().release}, HZ {hz}):")
 for port in ports:
@@ -142,6 +142,7 @@ for port in ports:
         failures.append(f"port {port}: {len(times)} SYN-ACKs, dropped: {port in dropped}")
         continue
     at = [t - sent[port] for t in times[1:]] + [dropped[port] - sent[port]]
+    rows.append(at)
     gaps = [at[0]] + [b - a for a, b in zip(at, at[1:])]
     print(f"  {port}: " + " ".join(f"{t:.3f}" for t in at) + "   gaps " +
           " ".join(f"{g:.3f}" for g in gaps))
@@ -156,10 +157,8 @@ for port in ports:
                  for i, (name, ok) in enumerate(checks) if not ok]
 if "--csv" in sys.argv:
     with open(sys.argv[sys.argv.index("--csv") + 1], "a") as csv:
-        for port in ports:
-            if len(synacks[port]) == 6 and port in dropped:
-                at = [t - sent[port] for t in synacks[port][1:]] + [dropped[port] - sent[port]]
-                csv.write(os.uname().release + "," + ",".join(f"{t:.3f}" for t in at) + "\n")
+        for at in rows:
+            csv.write(os.uname().release + "," + ",".join(f"{t:.3f}" for t in at) + "\n")
 lives = sorted(dropped[p] - sent[p] for p in dropped)
 if lives:
     print(f"request lifetime: {lives[0]:.3f}-{lives[-1]:.3f} s over {len(lives)} SYNs "
