@@ -24,6 +24,7 @@ pub mod simultaneous;
 pub mod stats;
 pub mod sweep;
 pub mod syn_flood;
+pub mod three_segment_close;
 pub mod time_wait_msl;
 pub mod two_vs_three_way;
 
@@ -222,6 +223,7 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &two_vs_three_way::TwoVsThreeWay,
         &time_wait_msl::TimeWaitMsl,
         &last_ack_loss::LastAckLoss,
+        &three_segment_close::ThreeSegmentClose,
         &port_exhaustion::PortExhaustion,
         &syn_flood::SynFlood,
         &close_wait_leak::CloseWaitLeak,

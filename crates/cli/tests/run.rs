@@ -199,6 +199,16 @@ fn bad_scenarios_are_one_line_naming_the_field_with_exit_2_and_no_trace() {
             "client_tcp.timer_wheel_hz: must be 100, 250, 300 or 1000 (CONFIG_HZ; 0 in a scenario: none), got 64",
         ),
         (
+            "delayed_ack_ms",
+            "duration_s = 1.0\n[server_tcp]\ndelayed_ack_ms = 600\n",
+            "server_tcp.delayed_ack_ms: must be at least 0 and below 500 ms (RFC 9293 3.8.6.3), got 600",
+        ),
+        (
+            "close_delay_ms",
+            "duration_s = 1.0\n[[servers]]\nclose = \"never\"\nclose_delay_ms = 40\n",
+            "servers[0].close_delay_ms: applies only to close = \"wait-for-client\" (0 otherwise), got 40 ms with close = \"never\"",
+        ),
+        (
             "type_in_words",
             "duration_s = 1.0\n[link]\ndelay_ms = \"5\"\n",
             "line 3: link.delay_ms: invalid type: string \"5\", expected a number",

@@ -106,6 +106,10 @@ pub struct ServerSpec {
     pub response_bytes: u64,
     /// When it closes.
     pub close: ServerClose,
+    /// With [`ServerClose::WaitForClient`]: the mean of an exponential delay between the
+    /// client's FIN and the server's close (the application's own work before it closes),
+    /// drawn by the world for each connection; zero closes at once.
+    pub close_delay_mean: SimDuration,
 }
 
 /// A SYN flooder: SYNs from spoofed addresses, never completing a handshake.
@@ -551,11 +555,12 @@ impl Server {
         }
     }
 
-    /// A socket event on an accepted connection.
-    pub fn on_event(&mut self, host: &mut Host, id: ConnId, event: Event, now: SimTime) {
+    /// A socket event on an accepted connection. Returns `true` when the connection is to
+    /// be closed after a `close_delay_mean` delay, by [`Server::close_now`].
+    pub fn on_event(&mut self, host: &mut Host, id: ConnId, event: Event, now: SimTime) -> bool {
         let spec = &self.spec;
         let Some(conn) = self.conns.get_mut(id) else {
-            return;
+            return false;
         };
         match event {
             Event::Readable => {
@@ -574,6 +579,9 @@ impl Server {
             }
             Event::PeerClosed => {
                 if spec.close == ServerClose::WaitForClient && !conn.closed {
+                    if spec.close_delay_mean > SimDuration::ZERO {
+                        return true;
+                    }
                     conn.closed = true;
                     let _ = host.close(id, now);
                 }
@@ -582,6 +590,17 @@ impl Server {
                 self.conns.remove(id);
             }
             Event::Connected => {}
+        }
+        false
+    }
+
+    /// Closes a connection whose close [`Server::on_event`] put off, if it is still open.
+    pub fn close_now(&mut self, host: &mut Host, id: ConnId, now: SimTime) {
+        if let Some(conn) = self.conns.get_mut(id)
+            && !conn.closed
+        {
+            conn.closed = true;
+            let _ = host.close(id, now);
         }
     }
 }

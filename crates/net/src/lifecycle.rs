@@ -108,6 +108,7 @@ impl Lifecycle {
                     request_bytes: self.bytes,
                     response_bytes: 0,
                     close: ServerClose::WaitForClient,
+                    close_delay_mean: SimDuration::ZERO,
                 }),
                 AppSpec::Client(ClientSpec {
                     node: NodeId(0),

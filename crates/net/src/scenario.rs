@@ -18,7 +18,7 @@ use serde::Deserialize;
 use synack_kernel::{SimDuration, SimTime};
 use synack_link::{Delay, DirectionConfig, LinkConfig, Loss, Order};
 use synack_tcp::host::{HostConfig, PROFILES, SynCookies, TwReuse, profile};
-use synack_tcp::{TimeWaitLength, TimerWheel};
+use synack_tcp::{MAX_ACK_DELAY, TimeWaitLength, TimerWheel};
 
 /// A bad scenario: the field and what it accepts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -214,6 +214,9 @@ pub struct TcpSection {
     /// 300 or 1000, Linux's CONFIG_HZ; 0 runs them on time); unset keeps the profile's
     /// (Linux: 250, as measured on Linux 6.18; the others: on time).
     pub timer_wheel_hz: Option<u32>,
+    /// Delayed-ACK timeout, ms (0: every segment ACKed at once); unset keeps the profile's
+    /// (Linux 40, its minimum ATO).
+    pub delayed_ack_ms: Option<f64>,
     /// The two-way handshake variant. Default false.
     pub two_way_handshake: bool,
 }
@@ -234,6 +237,7 @@ impl Default for TcpSection {
             max_time_wait: None,
             timestamps: None,
             timer_wheel_hz: None,
+            delayed_ack_ms: None,
             two_way_handshake: false,
         }
     }
@@ -343,6 +347,10 @@ pub struct ServerSection {
     pub response_bytes: u64,
     /// `after-response`, `wait-for-client` (default) or `never` (leaks CLOSE-WAIT).
     pub close: String,
+    /// With `wait-for-client`: the mean of an exponential delay from the client's FIN to
+    /// the server's close, ms (the application's work before it closes); 0 closes at
+    /// once. Default 0.
+    pub close_delay_ms: f64,
 }
 
 impl Default for ServerSection {
@@ -355,6 +363,7 @@ impl Default for ServerSection {
             request_bytes: 1000,
             response_bytes: 1000,
             close: "wait-for-client".into(),
+            close_delay_ms: 0.0,
         }
     }
 }
@@ -706,6 +715,16 @@ impl TcpSection {
         if let Some(hz) = self.timer_wheel_hz {
             c.tcp.timer_wheel = (hz > 0).then_some(TimerWheel { hz });
         }
+        if let Some(ms) = self.delayed_ack_ms {
+            let delay = millis(&field("delayed_ack_ms"), ms)?;
+            if delay >= MAX_ACK_DELAY {
+                return Err(bad(
+                    &field("delayed_ack_ms"),
+                    format!("must be at least 0 and below 500 ms (RFC 9293 3.8.6.3), got {ms}"),
+                ));
+            }
+            c.tcp.delayed_ack = (delay > SimDuration::ZERO).then_some(delay);
+        }
         c.tcp.two_way_handshake = self.two_way_handshake;
         c.validate().map_err(|e| bad(&field(e.field), e.message))?;
         Ok(c)
@@ -868,6 +887,16 @@ impl Scenario {
             if s.backlog == 0 {
                 return Err(bad(&f("backlog"), "must be at least 1"));
             }
+            let close_delay_mean = millis(&f("close_delay_ms"), s.close_delay_ms)?;
+            if close_delay_mean > SimDuration::ZERO && close != ServerClose::WaitForClient {
+                return Err(bad(
+                    &f("close_delay_ms"),
+                    format!(
+                        "applies only to close = \"wait-for-client\" (0 otherwise), got {} ms with close = \"{}\"",
+                        s.close_delay_ms, s.close
+                    ),
+                ));
+            }
             apps.push(AppSpec::Server(ServerSpec {
                 node: built.node(&s.host, &f("host"))?,
                 port: s.port,
@@ -876,6 +905,7 @@ impl Scenario {
                 request_bytes: s.request_bytes,
                 response_bytes: s.response_bytes,
                 close,
+                close_delay_mean,
             }));
         }
         Ok(apps)

@@ -8,6 +8,7 @@ use crate::app::{
     spoofed_source,
 };
 use crate::topology::{LinkId, NodeId, Routes};
+use rand_distr::{Distribution, Exp1};
 use std::collections::BTreeMap;
 use synack_kernel::chunked::{Chunked, ChunkedFifo};
 use synack_kernel::queue::{QueueFamily, family};
@@ -128,6 +129,8 @@ enum Ev {
     Flood(u32),
     Fault(u32),
     PeerClose(u32),
+    /// The `delayed_closes` entry's server closes its connection.
+    DelayedClose(u32),
 }
 
 /// A datagram on a link, to be handed to `node` when its arrival event fires.
@@ -274,6 +277,10 @@ pub struct World<Q: QueueFamily = family::Wheel> {
     /// Datagrams on links, by [`Ev::Arrive`] index; `free_flights` lists reusable entries.
     in_flight: Chunked<InFlight>,
     free_flights: Vec<u32>,
+    /// Servers' put-off closes (the server's index and the connection), by
+    /// [`Ev::DelayedClose`] index; `free_delayed_closes` lists reusable entries.
+    delayed_closes: Vec<(u32, ConnId)>,
+    free_delayed_closes: Vec<u32>,
     /// Each link's lanes, forward and backward.
     lanes: Vec<[Lane; 2]>,
 }
@@ -361,6 +368,8 @@ impl<Q: QueueFamily> World<Q> {
             spare_requests: Default::default(),
             in_flight: Chunked::default(),
             free_flights: Vec::new(),
+            delayed_closes: Vec::new(),
+            free_delayed_closes: Vec::new(),
             lanes: (0..spec.links.len()).map(|_| Default::default()).collect(),
         };
         for (i, app) in spec.apps.iter().enumerate() {
@@ -620,9 +629,14 @@ impl<Q: QueueFamily> World<Q> {
         let owner = n.owners.get(id).map(|&i| i as usize);
         let host = n.host.as_mut().expect("hosts only");
         let mut accepted = None;
+        let mut close_later = None;
         match owner.map(|i| &mut self.apps[i]) {
             Some(App::Client(c)) => c.on_event(host, id, event, now),
-            Some(App::Server(s)) => s.on_event(host, id, event, now),
+            Some(App::Server(s)) => {
+                close_later = s
+                    .on_event(host, id, event, now)
+                    .then_some(s.spec.close_delay_mean);
+            }
             Some(App::Peer(p)) => p.on_event(host, id, event, now),
             Some(App::Flooder(_)) => {}
             None if event == Event::Connected => {
@@ -651,12 +665,51 @@ impl<Q: QueueFamily> World<Q> {
         ) {
             n.owners.remove(id);
         }
+        if let (Some(mean), Some(app)) = (close_later, owner) {
+            self.close_later(app, id, mean, now);
+        }
         if let Some(mut requests) = accepted {
             for (t, app) in requests.timers.drain(..) {
                 self.schedule(t, Ev::AppTimer(app as u32));
             }
             self.spare_requests = requests;
         }
+    }
+
+    /// Schedules server `app`'s close of `id` after an exponential delay of mean `mean`.
+    fn close_later(&mut self, app: usize, id: ConnId, mean: SimDuration, now: SimTime) {
+        let gap: f64 = Exp1.sample(&mut self.rng);
+        let at = now.saturating_add(SimDuration::saturating_from_secs_f64(
+            gap * mean.as_secs_f64(),
+        ));
+        let entry = (app as u32, id);
+        let index = match self.free_delayed_closes.pop() {
+            Some(index) => {
+                self.delayed_closes[index as usize] = entry;
+                index
+            }
+            None => {
+                self.delayed_closes.push(entry);
+                (self.delayed_closes.len() - 1) as u32
+            }
+        };
+        self.schedule(at, Ev::DelayedClose(index));
+    }
+
+    /// A server's put-off close comes due.
+    fn delayed_close(&mut self, now: SimTime, index: u32) {
+        self.free_delayed_closes.push(index);
+        let (app, id) = self.delayed_closes[index as usize];
+        let App::Server(s) = &mut self.apps[app as usize] else {
+            return;
+        };
+        let node = s.spec.node;
+        let host = self.nodes[node.0 as usize]
+            .host
+            .as_mut()
+            .expect("checked at start");
+        s.close_now(host, id, now);
+        self.flush(node, now);
     }
 
     /// A datagram reaches the far end of its link.
@@ -709,6 +762,7 @@ impl<Q: QueueFamily> World<Q> {
             Ev::AppTimer(i) => self.app_timer(now, i as usize),
             Ev::Flood(i) => self.flood(now, i as usize),
             Ev::Fault(i) => self.fault(self.faults[i as usize]),
+            Ev::DelayedClose(index) => self.delayed_close(now, index),
         }
     }
 

@@ -59,6 +59,7 @@ fn server(node: u32, backlog: u32, close: ServerClose) -> AppSpec {
         request_bytes: 1000,
         response_bytes: 5000,
         close,
+        close_delay_mean: SimDuration::ZERO,
     })
 }
 

@@ -7,6 +7,9 @@ use crate::TimeWaitRules;
 use crate::TimerWheel;
 use synack_kernel::SimDuration;
 
+/// An ACK may wait less than this: RFC 9293 3.8.6.3 (a MUST).
+pub const MAX_ACK_DELAY: SimDuration = SimDuration::from_millis(500);
+
 /// A bad configuration value: the field and what it accepts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -151,7 +154,8 @@ pub struct TcpConfig {
     /// Keepalive probing; default off, as in Linux.
     pub keepalive: Option<Keepalive>,
     /// Delayed-ACK timeout; `None` ACKs every segment at once. Default 40 ms (Linux's
-    /// minimum ATO). A second full-sized segment is always ACKed at once.
+    /// minimum ATO). A second full-sized segment is always ACKed at once. Below
+    /// [`MAX_ACK_DELAY`].
     pub delayed_ack: Option<SimDuration>,
     /// ACK a FIN that ends ESTABLISHED on the delayed-ACK timer once data has come, so the
     /// ACK can ride on our own FIN; `false` ACKs every FIN at once (RFC 9293 3.10.7.4,
@@ -307,6 +311,17 @@ impl TcpConfig {
                     format!("must be in [1, 255], got {}", k.probes),
                 ));
             }
+        }
+        if let Some(delay) = self
+            .delayed_ack
+            .filter(|d| d.as_nanos() == 0 || *d >= MAX_ACK_DELAY)
+        {
+            return Err(invalid(
+                "delayed_ack",
+                format!(
+                    "must be above 0 and below {MAX_ACK_DELAY} (RFC 9293 3.8.6.3), got {delay}"
+                ),
+            ));
         }
         if self.mss < 64 {
             return Err(invalid(

@@ -362,7 +362,7 @@ impl Knobs {
             "tcp.keepinit" => tcp.connect_timeout = Some(ms()?),
             "tcp.finwait2_timeout" => tcp.fin_wait_2_timeout = ms()?,
             "tcp.rexmit_min" => tcp.rto_min = ms()?,
-            "tcp.delacktime" => tcp.delayed_ack = Some(ms()?),
+            "tcp.delacktime" => tcp.delayed_ack = Some(ms()?).filter(|d| d.as_nanos() > 0),
             "tcp.keepidle" => self.keepalive.idle = ms()?,
             "tcp.keepintvl" => self.keepalive.interval = ms()?,
             "tcp.keepcnt" => self.keepalive.probes = num()? as u32,
