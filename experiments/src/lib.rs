@@ -11,6 +11,7 @@ pub mod close_wait_leak;
 pub mod grid;
 pub mod half_open;
 pub mod half_open_lifetime;
+pub mod handshake_data;
 pub mod handshake_loss;
 pub mod isn_guessing;
 pub mod last_ack_loss;
@@ -221,6 +222,7 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &link_loss::LinkLoss,
         &handshake_loss::HandshakeLoss,
         &two_vs_three_way::TwoVsThreeWay,
+        &handshake_data::HandshakeData,
         &time_wait_msl::TimeWaitMsl,
         &last_ack_loss::LastAckLoss,
         &three_segment_close::ThreeSegmentClose,

@@ -61,6 +61,9 @@ pub fn run(args: &ProfilesArgs) {
         "fin_wait_2_s",
         "keepalive_detect_s",
         "rto_init_min_max_s",
+        "delayed_ack_s",
+        "fin_ack",
+        "syn_data",
         "syn_backoff",
         "ports",
         "somaxconn",
@@ -109,6 +112,14 @@ pub fn run(args: &ProfilesArgs) {
                 duration(t.rto_min),
                 duration(t.rto_max)
             ),
+            t.delayed_ack.map_or("none".to_string(), duration),
+            if t.delay_fin_ack {
+                "delayed"
+            } else {
+                "at-once"
+            }
+            .to_string(),
+            if t.hold_syn_data { "held" } else { "dropped" }.to_string(),
             backoff,
             format!("{}-{}", p.ephemeral_ports.0, p.ephemeral_ports.1),
             p.somaxconn.to_string(),

@@ -46,6 +46,19 @@ pub enum ClientClose {
     LingerZero,
 }
 
+/// Where a client's first request goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestOn {
+    /// Written once connect() returns: its own segment, after the handshake's ACK.
+    OwnSegment,
+    /// Written while the handshake is on (a write blocked in SYN-SENT): it rides on the
+    /// handshake's last segment, as on Linux (measured: write_blocked_in_syn_sent.pkt).
+    ThirdSegment,
+    /// On the SYN (TCP Fast Open without a cookie, `sendto(MSG_FASTOPEN)`): a server that
+    /// drops SYN data gets it again on the handshake's last segment.
+    Syn,
+}
+
 /// A client.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientSpec {
@@ -59,6 +72,8 @@ pub struct ClientSpec {
     pub schedule: Schedule,
     /// Bytes of each request.
     pub request_bytes: u64,
+    /// Where the first request goes.
+    pub request_on: RequestOn,
     /// Bytes of the response it waits for.
     pub response_bytes: u64,
     /// Request/response exchanges per connection (keep-alive when above 1).
@@ -386,12 +401,29 @@ impl Client {
                 ),
                 None => Err(HostError::AddressNotAvailable),
             },
-            None if self.spec.rotate_addresses && host.addrs().len() > 1 => {
+            None => {
+                // Each connection from the next of the host's addresses, or the first.
                 let addrs = host.addrs();
-                let local = addrs[(self.stats.attempted as usize - 1) % addrs.len()];
-                host.connect_from(local, self.spec.server_addr, self.spec.server_port, now)
+                let turn = if self.spec.rotate_addresses {
+                    (self.stats.attempted as usize - 1) % addrs.len().max(1)
+                } else {
+                    0
+                };
+                let syn_data = match self.spec.request_on {
+                    RequestOn::Syn => self.spec.request_bytes,
+                    RequestOn::OwnSegment | RequestOn::ThirdSegment => 0,
+                };
+                match addrs.get(turn) {
+                    Some(&local) => host.connect_from_with_data(
+                        local,
+                        self.spec.server_addr,
+                        self.spec.server_port,
+                        syn_data,
+                        now,
+                    ),
+                    None => Err(HostError::AddressNotAvailable),
+                }
             }
-            None => host.connect(self.spec.server_addr, self.spec.server_port, now),
         };
         match opened {
             Ok(id) => {
@@ -404,6 +436,9 @@ impl Client {
                 };
                 self.conns.insert(id, conn);
                 requests.owned.push(id);
+                if self.spec.request_on == RequestOn::ThirdSegment {
+                    let _ = host.send(id, self.spec.request_bytes, now);
+                }
             }
             Err(
                 HostError::AddressNotAvailable
@@ -428,7 +463,9 @@ impl Client {
                 self.stats
                     .setup_times_s
                     .push(now.saturating_since(conn.started).as_secs_f64());
-                let _ = host.send(id, spec.request_bytes, now);
+                if spec.request_on == RequestOn::OwnSegment {
+                    let _ = host.send(id, spec.request_bytes, now);
+                }
                 if spec.response_bytes == 0 && spec.close != ClientClose::Passive {
                     // Nothing to wait for: send and close, as ns-3's lifecycle anchor does.
                     conn.exchanges_left = 0;

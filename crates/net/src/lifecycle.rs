@@ -9,7 +9,7 @@
 //! once. When more connections are open at once than one address's 28,232 ephemeral
 //! ports allow, the client gets more addresses and opens from each in turn.
 
-use crate::app::{ClientClose, ClientSpec, Schedule, ServerClose, ServerSpec};
+use crate::app::{ClientClose, ClientSpec, RequestOn, Schedule, ServerClose, ServerSpec};
 use crate::topology::NodeId;
 use crate::{AppSpec, LinkSpec, NodeSpec, World, WorldError, WorldSpec};
 use synack_kernel::{SimDuration, SimTime};
@@ -120,6 +120,7 @@ impl Lifecycle {
                         count: self.connections,
                     },
                     request_bytes: self.bytes,
+                    request_on: RequestOn::OwnSegment,
                     response_bytes: 0,
                     requests_per_connection: 1,
                     close: ClientClose::Active,

@@ -11,7 +11,9 @@
 //!
 //! With any flooder, host `attacker` (10.0.2.1) joins the server side on link `attacker`.
 
-use crate::app::{ClientClose, ClientSpec, FlooderSpec, Schedule, ServerClose, ServerSpec};
+use crate::app::{
+    ClientClose, ClientSpec, FlooderSpec, RequestOn, Schedule, ServerClose, ServerSpec,
+};
 use crate::topology::NodeId;
 use crate::{AppSpec, Fault, LinkSpec, NodeSpec, WorldSpec};
 use serde::Deserialize;
@@ -298,6 +300,10 @@ pub struct ClientSection {
     pub schedule: ScheduleSection,
     /// Request size, bytes. Default 1000.
     pub request_bytes: u64,
+    /// Where the first request goes: `own-segment` (default: written once connected),
+    /// `third-segment` (written during the handshake, so it rides on its last segment) or
+    /// `syn` (TCP Fast Open without a cookie; one MSS at most on the SYN).
+    pub request_on: String,
     /// Response size it waits for, bytes. Default 1000.
     pub response_bytes: u64,
     /// Requests per connection (keep-alive above 1). Default 1.
@@ -320,6 +326,7 @@ impl Default for ClientSection {
             port: 80,
             schedule: ScheduleSection::default(),
             request_bytes: 1000,
+            request_on: "own-segment".into(),
             response_bytes: 1000,
             requests_per_connection: 1,
             close: "active".into(),
@@ -942,6 +949,21 @@ impl Scenario {
             if c.source_port == Some(0) {
                 return Err(bad(&f("source_port"), "must be a port 1-65535, or unset"));
             }
+            let request_on = choice(
+                &f("request_on"),
+                &c.request_on,
+                &[
+                    ("own-segment", RequestOn::OwnSegment),
+                    ("third-segment", RequestOn::ThirdSegment),
+                    ("syn", RequestOn::Syn),
+                ],
+            )?;
+            if request_on == RequestOn::Syn && c.source_port.is_some() {
+                return Err(bad(
+                    &f("request_on"),
+                    "\"syn\" needs an ephemeral port: unset source_port",
+                ));
+            }
             self.check_sizes_match(k, c)?;
             let server = built.node(&c.server, &f("server"))?;
             let hosts: Vec<NodeId> = match &c.host {
@@ -957,6 +979,7 @@ impl Scenario {
                     server_port: c.port,
                     schedule: schedule.clone(),
                     request_bytes: c.request_bytes,
+                    request_on,
                     response_bytes: c.response_bytes,
                     requests_per_connection: c.requests_per_connection,
                     close,

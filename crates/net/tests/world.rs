@@ -2,7 +2,9 @@
 
 use synack_kernel::{SimDuration, SimTime};
 use synack_link::{DirectionConfig, LinkConfig};
-use synack_net::app::{ClientClose, ClientSpec, FlooderSpec, Schedule, ServerClose, ServerSpec};
+use synack_net::app::{
+    ClientClose, ClientSpec, FlooderSpec, RequestOn, Schedule, ServerClose, ServerSpec,
+};
 use synack_net::topology::NodeId;
 use synack_net::{AppSpec, AppSummary, Fault, LinkSpec, NodeSpec, World, WorldSpec};
 use synack_tcp::host::{HostConfig, SynCookies, profile};
@@ -41,6 +43,7 @@ fn client(node: u32, schedule: Schedule, close: ClientClose) -> AppSpec {
         server_port: 80,
         schedule,
         request_bytes: 1000,
+        request_on: RequestOn::OwnSegment,
         response_bytes: 5000,
         requests_per_connection: 1,
         close,

@@ -319,9 +319,10 @@ fn bounds(values: impl Iterator<Item = f64>, log: bool, name: &str) -> anyhow::R
     if !lo.is_finite() {
         bail!("nothing to plot: no row has both {name} and a value");
     }
+    // A spread below 1e-9 of the values is float noise in one value: a flat line.
     Ok(if log {
         (lo / 1.5, hi * 1.5)
-    } else if hi > lo {
+    } else if hi - lo > 1e-9 * hi.abs().max(lo.abs()) {
         let pad = (hi - lo) * 0.05;
         (lo - pad, hi + pad)
     } else {

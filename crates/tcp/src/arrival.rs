@@ -36,6 +36,12 @@ impl Connection {
         self.synchronize(seg);
         if ack_ok {
             self.snd_una = seg.ack;
+            self.una_offset = u64::from(seg.ack - (self.iss + 1));
+            if self.snd_nxt != self.snd_una {
+                // Data on our SYN that the SYN-ACK did not acknowledge goes again at once.
+                self.snd_nxt = self.snd_una;
+                self.nxt_offset = self.una_offset;
+            }
             self.take_rtt_sample(seg.ack, now);
             self.handshake_done(now);
             self.set_state(State::Established, Cause::SynAck, now, out);

@@ -162,6 +162,11 @@ pub struct TcpConfig {
     /// 4.4BSD and FreeBSD's TF_ACKNOW). Default on, as Linux (measured on Linux 6.18: the
     /// ACK came 40-45 ms after the FIN, and on the FIN of a close 10 ms after it).
     pub delay_fin_ack: bool,
+    /// Keep data that comes on a SYN and deliver it once established (RFC 9293 3.10.7.2);
+    /// `false` drops it and acknowledges the SYN alone, so the peer sends it again, as
+    /// Linux does without a Fast Open cookie (measured: syn_data_discarded.pkt). Default
+    /// off, as Linux.
+    pub hold_syn_data: bool,
     /// Send the timestamps option. Default on (`tcp_timestamps`).
     pub timestamps: bool,
     /// RFC 5961: challenge ACKs for in-window RSTs not at RCV.NXT and for SYNs in
@@ -235,6 +240,7 @@ impl Default for TcpConfig {
             keepalive: None,
             delayed_ack: Some(SimDuration::from_millis(40)),
             delay_fin_ack: true,
+            hold_syn_data: false,
             timestamps: true,
             rfc5961: true,
             rfc1337: false,

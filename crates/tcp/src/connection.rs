@@ -12,10 +12,12 @@
 //! - As Linux: a retransmitted SYN reaching SYN-RECEIVED gets the SYN-ACK again at once;
 //!   closing with unread data sends RST; challenge ACKs are not rate-limited; the RTO floor
 //!   applies to the whole RTO (RFC 6298) rather than to its variance term.
-//! - As Linux without a Fast Open cookie, in every profile: data on a SYN is dropped and
-//!   only the SYN acknowledged, so the peer sends it again once established (measured:
-//!   `crates/cli/tests/drill/linux/syn_data_discarded.pkt`). RFC 9293 lets a receiver
-//!   queue it until established instead; the `rfc9293` profile does not yet.
+//! - Data on a SYN, in the Linux, BSD and Windows profiles: dropped and only the SYN
+//!   acknowledged, as Linux without a Fast Open cookie (measured:
+//!   `crates/cli/tests/drill/linux/syn_data_discarded.pkt`), so the peer sends it again
+//!   once established. The `rfc9293` profile queues it until established, as RFC 9293
+//!   3.10.7.2 allows (`TcpConfig::hold_syn_data`). No profile delivers it before the
+//!   handshake completes, as a Fast Open server with a valid cookie would.
 
 use crate::recv::{Integrity, Receiver};
 use crate::rto::RttEstimator;
@@ -130,6 +132,8 @@ pub(crate) enum Bit {
     PeerWindowScale = 256,
     /// The peer's SYN offered SACK-permitted: a SYN-ACK of ours says it too.
     PeerSackPermitted = 512,
+    /// Our first SYN carried data (TCP Fast Open, RFC 7413); retransmitted SYNs do not.
+    FastOpen = 1024,
 }
 
 /// Whether an ACK may answer the invalid segment `seg` at `now`, given when the last one
@@ -282,6 +286,35 @@ impl Connection {
         now: SimTime,
         out: &mut Output,
     ) -> Self {
+        Self::connect_with_data(
+            config,
+            local_port,
+            remote_port,
+            iss,
+            incarnation,
+            0,
+            now,
+            out,
+        )
+    }
+
+    /// Active open whose SYN carries the first `syn_data` bytes of the stream, up to one
+    /// MSS (TCP Fast Open, RFC 7413: `sendto(MSG_FASTOPEN)`, as a Linux client without a
+    /// cookie sends them with `tcp_fastopen=5`). A SYN-ACK that acknowledges only the SYN
+    /// gets the bytes again at once, on the ACK that ends the handshake; retransmitted
+    /// SYNs carry none. Measured on Linux 6.18: fast_open_data_not_acked.pkt,
+    /// fast_open_syn_retransmit.pkt.
+    #[allow(clippy::too_many_arguments)]
+    pub fn connect_with_data(
+        config: Arc<TcpConfig>,
+        local_port: u16,
+        remote_port: u16,
+        iss: Seq,
+        incarnation: u32,
+        syn_data: u64,
+        now: SimTime,
+        out: &mut Output,
+    ) -> Self {
         let mut c = Connection::blank(config, local_port, remote_port, iss, incarnation);
         c.set_state(State::SynSent, Cause::Connect, now, out);
         if let Some(timeout) = c.config.connect_timeout {
@@ -289,7 +322,17 @@ impl Connection {
         }
         c.set_rtt_probe(Some((iss + 1, now)));
         c.unacked_since = now;
-        c.send_syn(now, out);
+        if syn_data == 0 {
+            c.send_syn(now, out);
+        } else {
+            let len = syn_data.min(u64::from(c.config.mss)) as u32;
+            c.written = syn_data;
+            c.set(Bit::FastOpen, true);
+            out.segments.push(c.segment(iss, Flags::SYN, len, 0, now));
+            c.snd_nxt = iss + 1 + len;
+            c.snd_max = c.snd_nxt;
+            c.nxt_offset = u64::from(len);
+        }
         c.rto_deadline = c.handshake_deadline(now, 0);
         c
     }
@@ -307,6 +350,12 @@ impl Connection {
         let mut c =
             Connection::blank(config, syn.dst_port, syn.src_port, iss, incarnation).into_passive();
         c.synchronize(syn);
+        if c.config.hold_syn_data && syn.len > 0 {
+            // RFC 9293 3.10.7.2: queued, and readable once the connection is accepted,
+            // which is after it is established.
+            let len = syn.len.min(c.rcv_wnd());
+            c.recv.accept(syn.seq + 1, len, syn.data, false);
+        }
         c.set_state(State::SynReceived, Cause::PassiveOpen, now, out);
         c.send_syn(now, out);
         if c.config.two_way_handshake {

@@ -317,10 +317,7 @@ impl Runner<'_> {
         let port = self.knobs.connect_port;
         match self.host.connect_with(config, LOCAL, REMOTE, port, t) {
             Ok(id) => {
-                self.fds.get_mut(&fd_no).expect("present").kind = FdKind::Conn(id);
-                self.remote_port = port;
-                self.local_port = self.host.tuple(id).map_or(port, |t| t.local_port);
-                self.under_test = Some(id);
+                self.opened(fd_no, id, port);
                 if fd.nonblocking {
                     Done::Now((-1, Some("EINPROGRESS")))
                 } else {
@@ -340,6 +337,62 @@ impl Runner<'_> {
         }
     }
 
+    /// The socket `fd_no` now holds the connection `id` to `port`, the one under test.
+    fn opened(&mut self, fd_no: i64, id: ConnId, port: u16) {
+        self.fds.get_mut(&fd_no).expect("present").kind = FdKind::Conn(id);
+        self.remote_port = port;
+        self.local_port = self.host.tuple(id).map_or(port, |t| t.local_port);
+        self.under_test = Some(id);
+    }
+
+    /// `sendto(fd, ..., n, MSG_FASTOPEN, ...)` on a socket not yet connected: a connect
+    /// whose SYN carries the data, as a Linux client without a cookie (`tcp_fastopen=5`).
+    fn fast_open(
+        &mut self,
+        call: &Call,
+        fd_no: i64,
+        line: usize,
+        t: SimTime,
+    ) -> Result<Outcome, Failure> {
+        let n = self.int_arg(call, 2, line)?;
+        let fd = self
+            .fds
+            .get(&fd_no)
+            .cloned()
+            .expect("checked by the caller");
+        if self.knobs.fast_open & 0x5 != 0x5 {
+            return self.fail(
+                line,
+                t,
+                "sendto(MSG_FASTOPEN) with net.ipv4.tcp_fastopen bits 0x1 and 0x4 (a client without a cookie; the model keeps no cookies)",
+                format!("tcp_fastopen={}", self.knobs.fast_open),
+            );
+        }
+        if !fd.nonblocking {
+            return self.fail(
+                line,
+                t,
+                "sendto(MSG_FASTOPEN) on a non-blocking socket (fcntl O_NONBLOCK first)",
+                "a blocking socket",
+            );
+        }
+        let config = Arc::new(self.fd_config(&fd));
+        let port = self.knobs.connect_port;
+        let bytes = n.max(0) as u64;
+        Ok(
+            match self
+                .host
+                .connect_with_data(config, LOCAL, REMOTE, port, bytes, t)
+            {
+                Ok(id) => {
+                    self.opened(fd_no, id, port);
+                    (n, None)
+                }
+                Err(e) => (-1, Some(host_errno(e))),
+            },
+        )
+    }
+
     fn write(
         &mut self,
         call: &Call,
@@ -347,7 +400,28 @@ impl Runner<'_> {
         line: usize,
         t: SimTime,
     ) -> Result<Outcome, Failure> {
+        if call.name == "sendto"
+            && call.args.get(3).is_some_and(|f| f.contains("MSG_FASTOPEN"))
+            && self
+                .fds
+                .get(&fd_no)
+                .is_some_and(|f| f.kind == FdKind::Unconnected)
+        {
+            return self.fast_open(call, fd_no, line, t);
+        }
         let id = self.conn(fd_no, line)?;
+        // Linux (sk_stream_wait_connect): a non-blocking write before the handshake is
+        // done fails with EAGAIN; a blocking one waits, and its data then rides on the
+        // handshake's last segment, as it does here (measured on Linux 6.18:
+        // write_in_syn_sent_eagain.pkt, write_blocked_in_syn_sent.pkt).
+        if self.fds.get(&fd_no).is_some_and(|f| f.nonblocking)
+            && self
+                .host
+                .state(id)
+                .is_some_and(|s| matches!(s, State::SynSent | State::SynReceived))
+        {
+            return Ok((-1, Some("EAGAIN")));
+        }
         let n = self.int_arg(call, 2, line)?;
         Ok(match self.host.send(id, n.max(0) as u64, t) {
             Ok(()) => (n, None),

@@ -42,7 +42,6 @@ const LINUX_NOT_MODELLED: &[&str] = &[
     "tcp_pacing_ss_ratio",
     "tcp_pacing_ca_ratio",
     "tcp_notsent_lowat",
-    "tcp_fastopen",
     "tcp_fastopen_key",
     "tcp_fastopen_blackhole_timeout_sec",
     "tcp_limit_output_bytes",
@@ -126,6 +125,9 @@ pub struct Knobs {
     pub not_modelled: BTreeSet<String>,
     /// Which family's sysctl names apply: Linux's, or FreeBSD's (`freebsd`, `macos`).
     pub bsd_names: bool,
+    /// `net.ipv4.tcp_fastopen`'s bits (Linux's default 1: a client with a cookie). The
+    /// model keeps no cookies, so `sendto(MSG_FASTOPEN)` needs 0x1 and 0x4 (no cookie).
+    pub fast_open: u64,
 }
 
 impl Knobs {
@@ -140,6 +142,7 @@ impl Knobs {
             tolerance_percent: 12.5,
             not_modelled: BTreeSet::new(),
             bsd_names,
+            fast_open: 1,
         }
     }
 
@@ -320,6 +323,7 @@ impl Knobs {
             "tcp_max_tw_buckets" => host.max_time_wait = num("a count")? as u32,
             "somaxconn" => host.somaxconn = num("a count")? as u32,
             "tcp_timestamps" => tcp.timestamps = switch()?,
+            "tcp_fastopen" => self.fast_open = num("a bit mask, e.g. 5")?,
             "tcp_sack" => tcp.sack_permitted = switch()?,
             "tcp_window_scaling" => {
                 tcp.window_scale = if switch()? { Some(10) } else { None };

@@ -55,8 +55,21 @@ impl Host {
         remote_port: u16,
         now: SimTime,
     ) -> Result<ConnId, HostError> {
+        self.connect_from_with_data(local_addr, remote_addr, remote_port, 0, now)
+    }
+
+    /// [`Host::connect_from`] whose SYN carries the first `syn_data` bytes of the stream
+    /// (TCP Fast Open; see [`Connection::connect_with_data`]).
+    pub fn connect_from_with_data(
+        &mut self,
+        local_addr: u32,
+        remote_addr: u32,
+        remote_port: u16,
+        syn_data: u64,
+        now: SimTime,
+    ) -> Result<ConnId, HostError> {
         let config = self.tcp.clone();
-        self.connect_with(config, local_addr, remote_addr, remote_port, now)
+        self.connect_with_data(config, local_addr, remote_addr, remote_port, syn_data, now)
     }
 
     /// Whether an active open may start at all: the host is up and under its limit.
@@ -79,13 +92,27 @@ impl Host {
         remote_port: u16,
         now: SimTime,
     ) -> Result<ConnId, HostError> {
+        self.connect_with_data(config, local_addr, remote_addr, remote_port, 0, now)
+    }
+
+    /// [`Host::connect_with`] whose SYN carries the first `syn_data` bytes of the stream
+    /// (TCP Fast Open's `sendto(MSG_FASTOPEN)`; see [`Connection::connect_with_data`]).
+    pub fn connect_with_data(
+        &mut self,
+        config: Arc<TcpConfig>,
+        local_addr: u32,
+        remote_addr: u32,
+        remote_port: u16,
+        syn_data: u64,
+        now: SimTime,
+    ) -> Result<ConnId, HostError> {
         self.may_open()?;
         let Some((tuple, reuse_isn)) = self.pick_port(local_addr, remote_addr, remote_port, now)
         else {
             self.counters.port_exhaustion += 1;
             return Err(HostError::AddressNotAvailable);
         };
-        self.open(config, tuple, reuse_isn, now)
+        self.open(config, tuple, reuse_isn, syn_data, now)
     }
 
     /// Active open from a fixed local port (bind, then connect): what two peers opening
@@ -114,7 +141,7 @@ impl Host {
             return Err(HostError::AddressInUse(local_port));
         }
         let config = self.tcp.clone();
-        self.open(config, tuple, None, now)
+        self.open(config, tuple, None, 0, now)
     }
 
     fn open(
@@ -122,16 +149,18 @@ impl Host {
         config: Arc<TcpConfig>,
         tuple: FourTuple,
         reuse_isn: Option<Seq>,
+        syn_data: u64,
         now: SimTime,
     ) -> Result<ConnId, HostError> {
         let iss = reuse_isn.unwrap_or_else(|| self.isn.isn(&tuple, now));
         let incarnation = self.incarnation();
-        let conn = Connection::connect(
+        let conn = Connection::connect_with_data(
             config,
             tuple.local_port,
             tuple.remote_port,
             iss,
             incarnation,
+            syn_data,
             now,
             &mut self.endpoint_output,
         );

@@ -273,6 +273,8 @@ pub fn profile(name: &str) -> Option<HostConfig> {
                 timer_wheel: None,
                 // RFC 9293 3.10.7.4: "send an acknowledgment for the FIN".
                 delay_fin_ack: false,
+                // RFC 9293 3.10.7.2: text on a SYN is queued until established.
+                hold_syn_data: true,
                 ..linux.tcp.clone()
             },
             ..linux.clone()
@@ -298,12 +300,20 @@ pub fn inherited_from_linux(name: &str) -> Vec<&'static str> {
     ];
     const SYN_ACK: [&str; 2] = ["synack_sent_at_s", "half_open_dropped_s"];
     let own: &[&str] = match name {
-        "freebsd" => &["fin_wait_2_s", "keepalive_detect_s", "rto_init_min_max_s"],
+        "freebsd" => &[
+            "fin_wait_2_s",
+            "keepalive_detect_s",
+            "rto_init_min_max_s",
+            "delayed_ack_s",
+            "syn_data",
+        ],
         "macos" => &[
             SYN_ACK[0],
             SYN_ACK[1],
             "keepalive_detect_s",
             "rto_init_min_max_s",
+            "delayed_ack_s",
+            "syn_data",
         ],
         "windows" => &[
             SYN_ACK[0],
@@ -311,6 +321,9 @@ pub fn inherited_from_linux(name: &str) -> Vec<&'static str> {
             "fin_wait_2_s",
             "keepalive_detect_s",
             "rto_init_min_max_s",
+            "delayed_ack_s",
+            "fin_ack",
+            "syn_data",
         ],
         // RFC 9293 sets no port range, queue sizes, FIN-WAIT-2 timeout or SYN-ACK count.
         "rfc9293" => &[SYN_ACK[0], SYN_ACK[1], "fin_wait_2_s", "ports"],
