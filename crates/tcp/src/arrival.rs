@@ -100,7 +100,8 @@ impl Connection {
             && seg.has(Flags::SYN)
             && !seg.has(Flags::ACK)
             && !seg.has(Flags::RST)
-            && seg.seq + 1 == self.recv.nxt
+            // (RCV.NXT is past any SYN data the `hold_syn_data` rule kept.)
+            && seg.seq + 1 + self.recv.delivered() as u32 == self.recv.nxt
         {
             self.send_syn(now, out);
             return;

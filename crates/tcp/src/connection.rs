@@ -132,8 +132,6 @@ pub(crate) enum Bit {
     PeerWindowScale = 256,
     /// The peer's SYN offered SACK-permitted: a SYN-ACK of ours says it too.
     PeerSackPermitted = 512,
-    /// Our first SYN carried data (TCP Fast Open, RFC 7413); retransmitted SYNs do not.
-    FastOpen = 1024,
 }
 
 /// Whether an ACK may answer the invalid segment `seg` at `now`, given when the last one
@@ -327,7 +325,6 @@ impl Connection {
         } else {
             let len = syn_data.min(u64::from(c.config.mss)) as u32;
             c.written = syn_data;
-            c.set(Bit::FastOpen, true);
             out.segments.push(c.segment(iss, Flags::SYN, len, 0, now));
             c.snd_nxt = iss + 1 + len;
             c.snd_max = c.snd_nxt;

@@ -213,6 +213,20 @@ fn listen_syn_with_data_held_acks_it_and_delivers_once_established() {
 }
 
 #[test]
+fn synreceived_syn_retransmitted_without_its_held_data_gets_the_synack_again() {
+    let mut d = accept_syn_data(
+        TcpConfig {
+            hold_syn_data: true,
+            ..config()
+        },
+        10,
+    );
+    d.sent();
+    d.recv(Flags::SYN, PEER_ISS, 0, 0);
+    assert_eq!(d.sent(), [w("S.", ISS, PEER_ISS + 11, 0)]);
+}
+
+#[test]
 fn listen_syn_synreceived_sends_synack() {
     let mut d = Driver::accept(config());
     assert_eq!(d.sent(), [w("S.", ISS, PEER_ISS + 1, 0)]);
