@@ -3,11 +3,8 @@
 
 mod common;
 use common::*;
-use std::sync::Arc;
-use synack_kernel::{SimDuration, SimTime};
-use synack_tcp::{
-    Cause, Connection, ErrorKind, Event, Flags, Output, Seq, State, TcpConfig, closed_reply,
-};
+use synack_kernel::SimDuration;
+use synack_tcp::{Cause, ErrorKind, Event, Flags, Seq, State, TcpConfig, closed_reply};
 
 #[test]
 fn closed_connect_synsent_sends_syn_and_arms_initial_rto() {
@@ -123,30 +120,10 @@ fn synsent_send_queues_data_onto_the_third_segment() {
     assert_eq!(d.sent(), [w("P.", ISS + 1, PEER_ISS + 1, 300)]);
 }
 
-/// An active open whose SYN carries `bytes` (Fast Open).
-fn fast_open(config: TcpConfig, bytes: u64) -> Driver {
-    let mut out = Output::default();
-    let conn = Connection::connect_with_data(
-        Arc::new(config),
-        OURS,
-        THEIRS,
-        Seq(ISS),
-        1,
-        bytes,
-        SimTime::ZERO,
-        &mut out,
-    );
-    Driver {
-        conn,
-        out,
-        now: SimTime::ZERO,
-    }
-}
-
 // Linux 6.18, tcp_fastopen=5: fast_open_data_not_acked.pkt, fast_open_syn_retransmit.pkt.
 #[test]
 fn synsent_synack_of_the_syn_alone_resends_the_syn_data_at_once() {
-    let mut d = fast_open(config(), 100);
+    let mut d = Driver::connect_with_data(config(), 100);
     assert_eq!(d.sent(), [w("S", ISS, 0, 100)]);
     d.recv(Flags::SYN | Flags::ACK, PEER_ISS, ISS + 1, 0);
     assert_eq!(d.conn.state(), State::Established);
@@ -155,7 +132,7 @@ fn synsent_synack_of_the_syn_alone_resends_the_syn_data_at_once() {
 
 #[test]
 fn synsent_synack_of_the_syn_data_sends_a_bare_ack() {
-    let mut d = fast_open(config(), 100);
+    let mut d = Driver::connect_with_data(config(), 100);
     d.sent();
     d.recv(Flags::SYN | Flags::ACK, PEER_ISS, ISS + 101, 0);
     assert_eq!(d.sent(), [w(".", ISS + 101, PEER_ISS + 1, 0)]);
@@ -164,7 +141,7 @@ fn synsent_synack_of_the_syn_data_sends_a_bare_ack() {
 
 #[test]
 fn synsent_timeout_retransmits_the_syn_without_its_data() {
-    let mut d = fast_open(config(), 100);
+    let mut d = Driver::connect_with_data(config(), 100);
     d.sent();
     d.run_until(secs(1));
     assert_eq!(d.sent(), [w("S", ISS, 0, 0)]);
@@ -172,24 +149,10 @@ fn synsent_timeout_retransmits_the_syn_without_its_data() {
     assert_eq!(d.sent(), [w("P.", ISS + 1, PEER_ISS + 1, 100)]);
 }
 
-/// A passive open from a SYN carrying `bytes`.
-fn accept_syn_data(config: TcpConfig, bytes: u32) -> Driver {
-    let mut out = Output::default();
-    let mut syn = from_peer(Flags::SYN, PEER_ISS, 0, bytes);
-    syn.src_port = THEIRS;
-    syn.dst_port = OURS;
-    let conn = Connection::accept(Arc::new(config), &syn, Seq(ISS), 1, SimTime::ZERO, &mut out);
-    Driver {
-        conn,
-        out,
-        now: SimTime::ZERO,
-    }
-}
-
 // Linux 6.18 without a cookie: syn_data_discarded.pkt.
 #[test]
 fn listen_syn_with_data_drops_it_and_acks_the_syn_alone() {
-    let mut d = accept_syn_data(config(), 10);
+    let mut d = Driver::accept_syn_data(config(), 10);
     assert_eq!(d.sent(), [w("S.", ISS, PEER_ISS + 1, 0)]);
     d.recv(Flags::ACK, PEER_ISS + 1, ISS + 1, 0);
     assert_eq!(d.events(), [Event::Connected]);
@@ -199,7 +162,7 @@ fn listen_syn_with_data_drops_it_and_acks_the_syn_alone() {
 // RFC 9293 3.10.7.2: queued until established.
 #[test]
 fn listen_syn_with_data_held_acks_it_and_delivers_once_established() {
-    let mut d = accept_syn_data(
+    let mut d = Driver::accept_syn_data(
         TcpConfig {
             hold_syn_data: true,
             ..config()
@@ -214,7 +177,7 @@ fn listen_syn_with_data_held_acks_it_and_delivers_once_established() {
 
 #[test]
 fn synreceived_syn_retransmitted_without_its_held_data_gets_the_synack_again() {
-    let mut d = accept_syn_data(
+    let mut d = Driver::accept_syn_data(
         TcpConfig {
             hold_syn_data: true,
             ..config()

@@ -71,13 +71,23 @@ impl Driver {
     }
 
     pub fn connect_with_iss(config: TcpConfig, iss: u32) -> Self {
+        Self::open(config, iss, 0)
+    }
+
+    /// An active open at time 0 whose SYN carries `syn_data` bytes (Fast Open).
+    pub fn connect_with_data(config: TcpConfig, syn_data: u64) -> Self {
+        Self::open(config, ISS, syn_data)
+    }
+
+    fn open(config: TcpConfig, iss: u32, syn_data: u64) -> Self {
         let mut out = Output::default();
-        let conn = Connection::connect(
+        let conn = Connection::connect_with_data(
             Arc::new(config),
             OURS,
             THEIRS,
             Seq(iss),
             1,
+            syn_data,
             SimTime::ZERO,
             &mut out,
         );
@@ -90,8 +100,13 @@ impl Driver {
 
     /// A passive open at time 0, from the peer's SYN.
     pub fn accept(config: TcpConfig) -> Self {
+        Self::accept_syn_data(config, 0)
+    }
+
+    /// A passive open at time 0, from the peer's SYN carrying `syn_data` bytes.
+    pub fn accept_syn_data(config: TcpConfig, syn_data: u32) -> Self {
         let mut out = Output::default();
-        let mut syn = from_peer(Flags::SYN, PEER_ISS, 0, 0);
+        let mut syn = from_peer(Flags::SYN, PEER_ISS, 0, syn_data);
         syn.src_port = THEIRS;
         syn.dst_port = OURS;
         let conn = Connection::accept(Arc::new(config), &syn, Seq(ISS), 1, SimTime::ZERO, &mut out);
