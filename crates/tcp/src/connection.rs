@@ -497,6 +497,14 @@ impl Connection {
         self.written - self.una_offset
     }
 
+    /// Whether written bytes wait for the peer's window: not yet sent, and the next whole
+    /// segment does not fit in what the window leaves (Linux's "rwnd-limited" time).
+    pub fn window_limited(&self) -> bool {
+        let unsent = self.written - self.nxt_offset;
+        let room = self.snd_wnd.saturating_sub(self.snd_nxt - self.snd_una);
+        unsent > 0 && unsent.min(u64::from(self.snd_mss)) > u64::from(room)
+    }
+
     /// Bytes received in order and not yet read (`SIOCINQ`).
     pub fn readable(&self) -> u32 {
         self.recv.readable()
@@ -766,8 +774,14 @@ impl Connection {
             let unsent = self.written - self.nxt_offset;
             let in_flight = self.snd_nxt - self.snd_una;
             let room = self.snd_wnd.saturating_sub(in_flight);
-            if unsent > 0 && room > 0 && !self.is(Bit::FinSent) {
-                let len = (unsent.min(u64::from(self.snd_mss)) as u32).min(room);
+            // Sender SWS avoidance (RFC 9293 3.8.6.2.1): a segment goes only whole, a full
+            // MSS or all that is left, never cut short to fit the window; the persist timer
+            // below waits for the window instead. Linux's rule too (`tcp_snd_wnd_test`):
+            // google/packetdrill's tcp-info-rwnd-limited.pkt, on Linux 6.18, sends nothing
+            // of a 1000-byte write into a 10-byte window.
+            let whole = unsent.min(u64::from(self.snd_mss)) as u32;
+            if unsent > 0 && whole <= room && !self.is(Bit::FinSent) {
+                let len = whole;
                 let last = u64::from(len) == unsent;
                 let flags = if last {
                     Flags::ACK | Flags::PSH
@@ -813,9 +827,13 @@ impl Connection {
         if self.unacked_since == NEVER {
             self.unacked_since = now;
         }
+        // The first segment in flight starts the retransmission timer afresh, also when
+        // the persist timer was waiting for the window it now has (Linux's
+        // `tcp_rearm_rto` from `tcp_event_new_data_sent` with nothing out).
+        let first_in_flight = self.snd_nxt == self.snd_una && fresh;
         self.snd_nxt = end;
         self.snd_max = self.snd_max.max(end);
-        if self.rto_deadline == NEVER {
+        if self.rto_deadline == NEVER || first_in_flight {
             self.rto_deadline = now.saturating_add(self.data_rto());
         }
         // The segment carries our latest ACK.

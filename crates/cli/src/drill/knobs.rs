@@ -3,6 +3,7 @@
 //! (congestion control, SACK blocks, ECN, buffer sizes, `tc`, `ip tcp_metrics`) are accepted
 //! and listed as not modelled; anything else is an error naming its line.
 
+use super::features::Feature;
 use super::parse::{Script, ScriptOption};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -10,71 +11,19 @@ use synack_kernel::SimDuration;
 use synack_tcp::host::{HostConfig, SynCookies, TwReuse};
 use synack_tcp::{Backoff, Keepalive};
 
-/// Linux sysctls the model has no meaning for: accepted, and listed as not modelled.
-const LINUX_NOT_MODELLED: &[&str] = &[
-    "tcp_rmem",
-    "tcp_wmem",
-    "tcp_mem",
-    "rmem_max",
-    "wmem_max",
-    "rmem_default",
-    "wmem_default",
-    "optmem_max",
-    "default_qdisc",
-    "netdev_max_backlog",
-    "busy_poll",
-    "busy_read",
-    "tcp_frto",
-    "tcp_dsack",
-    "tcp_fack",
-    "tcp_reordering",
-    "tcp_max_reordering",
-    "tcp_congestion_control",
-    "tcp_allowed_congestion_control",
-    "tcp_slow_start_after_idle",
-    "tcp_early_retrans",
-    "tcp_recovery",
-    "tcp_tso_win_divisor",
-    "tcp_tso_rtt_log",
-    "tcp_min_tso_segs",
-    "tcp_ecn",
-    "tcp_ecn_fallback",
-    "tcp_pacing_ss_ratio",
-    "tcp_pacing_ca_ratio",
-    "tcp_notsent_lowat",
-    "tcp_fastopen_key",
-    "tcp_fastopen_blackhole_timeout_sec",
-    "tcp_limit_output_bytes",
-    "tcp_autocorking",
-    "tcp_moderate_rcvbuf",
-    "tcp_no_metrics_save",
-    "tcp_mtu_probing",
-    "tcp_min_rtt_wlen",
-    "tcp_thin_linear_timeouts",
-    "tcp_adv_win_scale",
-    "tcp_app_win",
-    "tcp_comp_sack_delay_ns",
-    "tcp_comp_sack_nr",
-    "tcp_comp_sack_slack_ns",
-    "tcp_challenge_ack_limit",
-    "tcp_retries1",
-    "tcp_orphan_retries",
-    "tcp_max_orphans",
-    "tcp_base_mss",
-    "tcp_mtu_probe_floor",
-    "tcp_probe_interval",
-    "tcp_probe_threshold",
-    "tcp_workaround_signed_windows",
-    "tcp_shrink_window",
-    "tcp_pingpong_thresh",
-    "tcp_backlog_ack_defer",
-    "tcp_migrate_req",
-    "tcp_l3mdev_accept",
-    "tcp_stdurg",
-    "tcp_dsack",
-    "tcp_thin_dupack",
-    "tcp_tw_recycle",
-];
+/// Every `net.ipv4.*` and `net.core.*` sysctl of Linux 6.18 (`sysctl -a` on this project's
+/// kernel, 6.18.44, without the per-device `conf`, `neigh` and `route` trees): a script may
+/// set any of them. Those the model has change it; the rest are accepted and listed, with
+/// their values, as having no effect in the model.
+const LINUX_SYSCTLS: &str = include_str!("linux_sysctls.txt");
+
+/// Linux 6.18's buffer defaults, as `sysctl` read them on this project's kernel:
+/// `tcp_rmem` 4096 131072 33554432, `rmem_max` 4194304, `tcp_wmem` 4096 16384 4194304,
+/// `wmem_max` 4194304.
+const LINUX_RMEM: [u64; 3] = [4096, 131_072, 33_554_432];
+const LINUX_WMEM: [u64; 3] = [4096, 16_384, 4_194_304];
+const LINUX_RMEM_MAX: u64 = 4_194_304;
+const LINUX_WMEM_MAX: u64 = 4_194_304;
 
 /// `--` options with no meaning in the model (addresses, devices, output): accepted and
 /// listed as not modelled.
@@ -103,6 +52,7 @@ const OPTIONS_NOT_MODELLED: &[&str] = &[
     "so_flags",
     "ip_version",
     "mss",
+    "tcp_ts_ecr_scaled",
 ];
 
 /// What a script sets before and while it runs.
@@ -128,12 +78,27 @@ pub struct Knobs {
     /// `net.ipv4.tcp_fastopen`'s bits (Linux's default 1: a client with a cookie). The
     /// model keeps no cookies, so `sendto(MSG_FASTOPEN)` needs 0x1 and 0x4 (no cookie).
     pub fast_open: u64,
+    /// `--tcp_ts_tick_usecs`: when set, the stack's TS val must advance by one per tick of
+    /// this many microseconds, within the tolerance (packetdrill checks no TS val without).
+    pub ts_tick_usecs: Option<u64>,
+    /// `--strict_segments`: segments are never merged to match a longer line.
+    pub strict_segments: bool,
+    /// `tcp_rmem`, `rmem_max`, `tcp_wmem`, `wmem_max` and `tcp_window_scaling`, from which
+    /// Linux derives its SYN's window and window scale and reports SO_RCVBUF and SO_SNDBUF.
+    pub rmem: [u64; 3],
+    pub rmem_max: u64,
+    pub wmem: [u64; 3],
+    pub wmem_max: u64,
+    pub window_scaling: bool,
+    /// A line whose command needs a feature the model leaves out (the fq qdisc's pacing).
+    pub needs: Option<(usize, Feature, String)>,
 }
 
 impl Knobs {
     /// The knobs a profile starts with.
     pub fn new(host: HostConfig, bsd_names: bool) -> Self {
         Knobs {
+            window_scaling: host.tcp.window_scale.is_some(),
             keepalive: host.tcp.keepalive.unwrap_or_default(),
             host,
             bind_port: 8080,
@@ -143,7 +108,40 @@ impl Knobs {
             not_modelled: BTreeSet::new(),
             bsd_names,
             fast_open: 1,
+            ts_tick_usecs: None,
+            strict_segments: false,
+            rmem: LINUX_RMEM,
+            rmem_max: LINUX_RMEM_MAX,
+            wmem: LINUX_WMEM,
+            wmem_max: LINUX_WMEM_MAX,
+            needs: None,
         }
+    }
+
+    /// Linux's SYN window and window scale from the receive buffers
+    /// (`tcp_select_initial_window`): the window is half of `tcp_rmem[1]` (the default
+    /// `scaling_ratio`), rounded down to the MSS, at most 65535; the scale is the one that
+    /// covers the largest buffer the socket may grow to, `max(tcp_rmem[2], rmem_max)`:
+    /// `ilog2 - 15`, within 0 to 14. Measured on Linux 6.18: `win 64240`, `wscale 10` under
+    /// the defaults above; `win 65535`, `wscale 8` under google/packetdrill's `defaults.sh`
+    /// (`tcp_rmem` 4096 540000 15728640).
+    fn derive_windows(&mut self) {
+        if self.bsd_names {
+            return;
+        }
+        let tcp = &mut self.host.tcp;
+        let mss = u64::from(tcp.mss).max(1);
+        let space = self.rmem[1] / 2;
+        let rounded = if space > mss {
+            space / mss * mss
+        } else {
+            space
+        };
+        tcp.syn_window = Some(rounded.min(65_535) as u32);
+        tcp.window_scale = self.window_scaling.then(|| {
+            let largest = space.max(self.rmem[2]).max(self.rmem_max).max(1);
+            (largest.ilog2().saturating_sub(15)).min(14) as u8
+        });
     }
 
     /// Applies the script's options and init command.
@@ -175,13 +173,24 @@ impl Knobs {
             "bind_port" => self.bind_port = value.parse().map_err(|_| bad("a port"))?,
             "connect_port" => self.connect_port = value.parse().map_err(|_| bad("a port"))?,
             "ip_version" if value == "ipv4" => {}
+            "tcp_ts_tick_usecs" => {
+                self.ts_tick_usecs = Some(
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|&t: &u64| t > 0)
+                        .ok_or_else(|| bad("microseconds, more than 0"))?,
+                )
+            }
+            "strict_segments" => self.strict_segments = true,
             other if OPTIONS_NOT_MODELLED.contains(&other) => {
                 self.not_modelled.insert(format!("--{name}={value}"));
             }
             _ => {
                 return Err(format!(
                     "line {line}: unsupported option --{name}: expected tolerance_usecs, \
-                     tolerance_percent, bind_port, connect_port, ip_version or one of {}",
+                     tolerance_percent, bind_port, connect_port, ip_version, \
+                     tcp_ts_tick_usecs, strict_segments or one of {}",
                     OPTIONS_NOT_MODELLED.join(", ")
                 ));
             }
@@ -192,6 +201,7 @@ impl Knobs {
     /// Runs a backtick command: `sysctl` lines, a shell script of them, or a command with
     /// no meaning in the model.
     pub fn command(&mut self, text: &str, line: usize, dir: &Path) -> Result<(), String> {
+        let text = expand_arithmetic(&text.replace("\\\n", " "), line)?;
         for piece in text.split([';', '\n']).flat_map(|p| p.split("&&")) {
             let words = shell_words(piece);
             let Some(first) = words.first() else {
@@ -199,14 +209,40 @@ impl Knobs {
             };
             match first.as_str() {
                 "sysctl" => self.sysctl(&words[1..], line)?,
+                "tc" if words.iter().any(|w| w == "fq") && self.needs.is_none() => {
+                    self.needs = Some((line, Feature::Pacing, words.join(" ")));
+                }
+                // sendfile's test file, made in /tmp (`rm -f /tmp/f`, `dd ... of=/tmp/f`):
+                // the model has no files.
+                "/bin/rm" | "rm" | "/bin/dd" | "dd"
+                    if words[1..].iter().any(|w| w.contains("/tmp/"))
+                        && words[1..].iter().all(|w| {
+                            w.starts_with('-') || w.contains("/tmp/") || w.contains('=')
+                        }) =>
+                {
+                    self.not_modelled.insert(format!("`{}`", words.join(" ")));
+                }
                 "tc" | "ip" | "ethtool" | "ulimit" | "echo" | "true" => {
                     self.not_modelled.insert(format!("`{}`", words.join(" ")));
+                }
+                // google/packetdrill's helper: `set_sysctls.py /proc/sys/net/ipv4/X=V ...`.
+                script if script.ends_with("set_sysctls.py") => {
+                    let names: Vec<String> = words[1..]
+                        .iter()
+                        .map(|w| w.trim_start_matches("/proc/sys/").replacen('/', ".", 2))
+                        .collect();
+                    self.sysctl(&names, line)?
+                }
+                // The restore script set_sysctls.py leaves for the cleanup command.
+                script if script.starts_with("/tmp/sysctl_restore_") => {
+                    self.not_modelled.insert(format!("`{script}`"));
                 }
                 script if script.ends_with(".sh") => self.shell_script(script, line, dir)?,
                 other => {
                     return Err(format!(
                         "line {line}: unsupported command `{other}`: expected sysctl, a .sh \
-                         script of sysctl lines, or tc, ip, ethtool (not modelled)"
+                         script of sysctl lines, set_sysctls.py, or tc, ip, ethtool (no effect \
+                         in the model)"
                     ));
                 }
             }
@@ -236,7 +272,9 @@ impl Knobs {
             let (name, value) = arg.split_once('=').ok_or_else(|| {
                 format!("line {line}: sysctl {arg}: expected NAME=VALUE (reading is not supported)")
             })?;
-            self.set(name.trim(), value.trim().trim_matches('"'), line)?;
+            // sysctl takes `net/ipv4/x` as well as `net.ipv4.x`.
+            let name = name.trim().replace('/', ".");
+            self.set(&name, value.trim().trim_matches('"'), line)?;
             any = true;
         }
         if any {
@@ -266,23 +304,33 @@ impl Knobs {
             .ok_or_else(|| {
                 format!("line {line}: unsupported sysctl {name}: expected net.ipv4.*, net.core.*, net.mptcp.* or net.ipv6.*")
             })?;
-        if LINUX_NOT_MODELLED.contains(&short) {
-            self.not_modelled.insert(format!("{name}={value}"));
-            return Ok(());
+        let modelled = self
+            .set_linux(short, value)
+            .map_err(|form| format!("line {line}: sysctl {name}={value}: expected {form}"))?;
+        if short == "tcp_mtu_probing" && value != "0" && self.needs.is_none() {
+            self.needs = Some((line, Feature::IcmpPathMtu, format!("{name}={value}")));
         }
-        self.set_linux(short, value)
-            .map_err(|form| format!("line {line}: sysctl {name}={value}: expected {form}"))?
-            .ok_or_else(|| {
-                format!(
-                    "line {line}: unsupported sysctl {name}: the model has no such knob and it is \
-                     not a known Linux one"
-                )
-            })
+        if modelled.is_none() {
+            if !LINUX_SYSCTLS.lines().any(|known| known == name) {
+                return Err(format!(
+                    "line {line}: unsupported sysctl {name}: Linux 6.18 has no such knob"
+                ));
+            }
+            self.not_modelled.insert(format!("{name}={value}"));
+        }
+        if matches!(short, "tcp_rmem" | "rmem_max" | "tcp_window_scaling") {
+            self.derive_windows();
+        }
+        Ok(())
     }
 
     /// A Linux knob the model has: `Ok(None)` when there is no such knob.
     fn set_linux(&mut self, name: &str, value: &str) -> Result<Option<()>, String> {
-        let num = |form: &str| value.parse::<u64>().map_err(|_| form.to_string());
+        let num = |form: &str| parse_number(value).ok_or_else(|| form.to_string());
+        let triple = || -> Result<[u64; 3], String> {
+            let parts: Vec<u64> = value.split_whitespace().filter_map(parse_number).collect();
+            <[u64; 3]>::try_from(parts).map_err(|_| "\"MIN DEFAULT MAX\"".to_string())
+        };
         let switch = || match value {
             "0" => Ok(false),
             "1" => Ok(true),
@@ -325,9 +373,11 @@ impl Knobs {
             "tcp_timestamps" => tcp.timestamps = switch()?,
             "tcp_fastopen" => self.fast_open = num("a bit mask, e.g. 5")?,
             "tcp_sack" => tcp.sack_permitted = switch()?,
-            "tcp_window_scaling" => {
-                tcp.window_scale = if switch()? { Some(10) } else { None };
-            }
+            "tcp_window_scaling" => self.window_scaling = switch()?,
+            "tcp_rmem" => self.rmem = triple()?,
+            "tcp_wmem" => self.wmem = triple()?,
+            "rmem_max" => self.rmem_max = num("bytes")?,
+            "wmem_max" => self.wmem_max = num("bytes")?,
             "tcp_invalid_ratelimit" => {
                 let ms = num("milliseconds")?;
                 tcp.invalid_ack_interval = (ms > 0).then(|| SimDuration::from_millis(ms));
@@ -409,6 +459,60 @@ impl Knobs {
     }
 }
 
+/// A sysctl value as the shell hands it over: decimal, or hex with `0x` (`0x70403`).
+fn parse_number(text: &str) -> Option<u64> {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+/// Evaluates the shell's `$((...))` arithmetic of whole numbers with `*`, `+` and `-`
+/// (`$((15*1024*1024))` in google/packetdrill's `defaults.sh`).
+fn expand_arithmetic(text: &str, line: usize) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("$((") {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start + 3..];
+        let end = tail
+            .find("))")
+            .ok_or_else(|| format!("line {line}: unclosed $((: expected $((EXPRESSION))"))?;
+        let expr = &tail[..end];
+        let value = eval_sum(expr).ok_or_else(|| {
+            format!("line {line}: $(({expr})): expected whole numbers joined by *, + and -")
+        })?;
+        out.push_str(&value.to_string());
+        rest = &tail[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn eval_sum(expr: &str) -> Option<i64> {
+    let mut total = 0i64;
+    let mut sign = 1i64;
+    let mut term = String::new();
+    let product = |t: &str| -> Option<i64> {
+        t.split('*')
+            .map(|f| f.trim().parse::<i64>().ok())
+            .try_fold(1i64, |acc, f| acc.checked_mul(f?))
+    };
+    for c in expr.chars().chain(std::iter::once('+')) {
+        match c {
+            '+' | '-' => {
+                if !term.trim().is_empty() {
+                    total = total.checked_add(sign * product(&term)?)?;
+                }
+                term.clear();
+                sign = if c == '-' { -1 } else { 1 };
+            }
+            c => term.push(c),
+        }
+    }
+    Some(total)
+}
+
 /// Splits a shell command into words: whitespace outside double quotes; redirections
 /// (`> /dev/null`, `2>&1`) are dropped.
 fn shell_words(text: &str) -> Vec<String> {
@@ -429,6 +533,8 @@ fn shell_words(text: &str) -> Vec<String> {
     }
     let mut kept = Vec::new();
     let mut skip_next = false;
+    // A word that starts with `#` starts a comment, to the end of the line.
+    let words = words.into_iter().take_while(|w| !w.starts_with('#'));
     for w in words {
         if skip_next {
             skip_next = false;

@@ -3,6 +3,7 @@
 //! `run` and `calls` for how a script is played.
 
 mod calls;
+mod features;
 mod knobs;
 mod parse;
 mod run;
@@ -10,6 +11,8 @@ mod wire;
 
 use anyhow::Context;
 use clap::Args;
+use features::Feature;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use synack_tcp::host::profile;
 
@@ -19,9 +22,76 @@ pub struct DrillArgs {
     /// windows, rfc9293); the script's sysctl lines then change it.
     #[arg(long, default_value = "linux")]
     profile: String,
-    /// The scripts.
+    /// Stricter than packetdrill: any segment the stack sends that no line expects fails,
+    /// also after the last line, and segments are never merged to match a longer line
+    /// (packetdrill's `--strict_segments`). The project's corpus runs with it.
+    #[arg(long)]
+    strict: bool,
+    /// The scripts, or directories to search for `*.pkt` files (in name order).
     #[arg(required = true)]
     scripts: Vec<PathBuf>,
+}
+
+/// The scripts named, with each directory replaced by the `*.pkt` files under it.
+fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read {}", dir.display()))?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path.extension().is_some_and(|e| e == "pkt") {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            walk(path, &mut out)?;
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// One directory's counts: passed, not modelled by feature, failed.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    not_modelled: BTreeMap<Feature, usize>,
+    failed: usize,
+}
+
+fn print_report(tallies: &BTreeMap<String, Tally>) {
+    outln!("");
+    outln!(
+        "{:<28} {:>6} {:>6} {:>6}  not modelled, by feature",
+        "directory",
+        "passed",
+        "n/m",
+        "failed"
+    );
+    for (dir, t) in tallies {
+        let by_feature: Vec<String> = t
+            .not_modelled
+            .iter()
+            .map(|(f, n)| format!("{f} {n}"))
+            .collect();
+        outln!(
+            "{:<28} {:>6} {:>6} {:>6}  {}",
+            dir,
+            t.passed,
+            t.not_modelled.values().sum::<usize>(),
+            t.failed,
+            by_feature.join(", ")
+        );
+    }
 }
 
 /// How a drill ended: `Ok(true)` when every script passed. Every script is parsed and
@@ -35,8 +105,12 @@ pub fn run(args: &DrillArgs) -> anyhow::Result<bool> {
         )
     })?;
     let bsd_names = matches!(args.profile.as_str(), "freebsd" | "macos");
+    let paths = expand(&args.scripts)?;
+    if paths.is_empty() {
+        anyhow::bail!("no *.pkt scripts in {}", args.scripts[0].display());
+    }
     let mut scripts = Vec::new();
-    for path in &args.scripts {
+    for path in &paths {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         let script = parse::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -48,24 +122,39 @@ pub fn run(args: &DrillArgs) -> anyhow::Result<bool> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         scripts.push((path, script, knobs, dir));
     }
-    let (mut passed, total) = (0, scripts.len());
+    let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     for (path, script, knobs, dir) in scripts {
-        let (verdict, not_modelled) = run::run(&script, knobs, &dir);
+        let (verdict, ignored) = run::run(&script, knobs, &dir, args.strict);
+        let tally = tallies.entry(dir.display().to_string()).or_default();
         match verdict {
             Ok(()) => {
-                passed += 1;
+                tally.passed += 1;
                 outln!("PASS {}", path.display());
             }
-            Err(failure) => outln!("FAIL {}: {failure}", path.display()),
+            Err(stop) => match stop.not_modelled {
+                Some(feature) => {
+                    *tally.not_modelled.entry(feature).or_default() += 1;
+                    outln!("NOT MODELLED {}: {stop}", path.display());
+                }
+                None => {
+                    tally.failed += 1;
+                    outln!("FAIL {}: {stop}", path.display());
+                }
+            },
         }
-        if !not_modelled.is_empty() {
-            outln!("  not modelled: {}", not_modelled.join("; "));
+        if !ignored.is_empty() {
+            outln!("  ignored (no effect in the model): {}", ignored.join("; "));
         }
     }
+    if tallies.len() > 1 {
+        print_report(&tallies);
+    }
+    let sum = |f: fn(&Tally) -> usize| tallies.values().map(f).sum::<usize>();
+    let (passed, failed) = (sum(|t| t.passed), sum(|t| t.failed));
+    let not_modelled = sum(|t| t.not_modelled.values().sum());
     outln!(
-        "synack drill --profile {}: {passed} passed, {} failed",
+        "synack drill --profile {}: {passed} passed, {failed} failed, {not_modelled} not modelled",
         args.profile,
-        total - passed
     );
-    Ok(passed == total)
+    Ok(failed == 0)
 }

@@ -86,8 +86,10 @@ pub struct SegmentSpec {
     pub inbound: bool,
     /// Flags as packetdrill writes them, normalized: S, F, R, P in that order, then `.`.
     pub flags: String,
-    /// ECN flags (`E`, `W`) as written: not modelled.
+    /// ECN flags (`E`, `W`) and ECN codepoints (`[ect0]`) as written: not modelled.
     pub ecn_flags: String,
+    /// The URG flag (`U`) or an urgent pointer (`urg N`): urgent data, not modelled.
+    pub urgent: bool,
     /// Relative sequence number of the first byte.
     pub start: u32,
     /// Payload length.
@@ -109,7 +111,7 @@ pub struct Call {
     pub args: Vec<String>,
     /// The expected return value.
     pub ret: i64,
-    /// The expected errno name, with -1.
+    /// The expected errno name, with -1; packetdrill checks no errno where none is written.
     pub errno: Option<String>,
 }
 
@@ -124,6 +126,8 @@ pub enum Action {
     Command(String),
     /// A `%{ }%` code block.
     Code(String),
+    /// An ICMP message (`< icmp unreachable ...`), as written: not modelled.
+    Icmp(String),
 }
 
 /// One timed line.
@@ -202,15 +206,16 @@ fn parse_when(text: &str, line: usize) -> Result<When, ParseError> {
     Ok(When::At(parse_at(text, line)?))
 }
 
-/// Splits packetdrill's flag letters into the modelled ones (S F R P .) and ECN's (E W).
+/// Splits packetdrill's flag letters into the modelled ones (S F R P .) and ECN's (E W);
+/// `U` (urgent) is reported apart by the caller.
 fn parse_flags(text: &str, line: usize) -> Result<(String, String), ParseError> {
     if text == "-" {
         return Ok((String::new(), String::new()));
     }
-    if text.chars().any(|c| !"SFRP.EW".contains(c)) {
+    if text.chars().any(|c| !"SFRPU.EW".contains(c)) {
         return Err(err(
             line,
-            format!("unsupported flags {text:?}: expected a combination of S F R P E W . or -"),
+            format!("unsupported flags {text:?}: expected a combination of S F R P U E W . or -"),
         ));
     }
     let tcp = ['S', 'F', 'R', 'P', '.']
@@ -310,17 +315,27 @@ fn parse_segment(text: &str, inbound: bool, line: usize) -> Result<SegmentSpec, 
         }
         None => (text, Some(Vec::new())),
     };
-    let words: Vec<&str> = main.split_whitespace().collect();
-    let form = "expected FLAGS START:END(LEN) [ack N] [win N] [<options>]";
+    let mut words: Vec<&str> = main.split_whitespace().collect();
+    let form = "expected [ECN] FLAGS START:END(LEN) [ack N] [win N] [urg N] [<options>]";
+    // An IP ECN codepoint before the flags (`[ect0]`, `[noecn]`, `[ce]`).
+    let codepoint = match words.first() {
+        Some(w) if w.starts_with('[') && w.ends_with(']') => Some(words.remove(0).to_string()),
+        _ => None,
+    };
     let [flags, range, rest @ ..] = words.as_slice() else {
         return Err(err(line, format!("bad segment: {form}")));
     };
-    let (flags, ecn_flags) = parse_flags(flags, line)?;
+    let urgent = flags.contains('U');
+    let (flags, mut ecn_flags) = parse_flags(flags, line)?;
+    if let Some(codepoint) = codepoint.filter(|c| c != "[noecn]") {
+        ecn_flags.push_str(&codepoint);
+    }
     let (start, len) = parse_range(range, line)?;
     let mut spec = SegmentSpec {
         inbound,
         flags,
         ecn_flags,
+        urgent,
         start,
         len,
         ack: None,
@@ -333,6 +348,7 @@ fn parse_segment(text: &str, inbound: bool, line: usize) -> Result<SegmentSpec, 
         match (*word, value) {
             ("ack", Some(v)) => spec.ack = Some(v),
             ("win", Some(v)) => spec.win = Some(v),
+            ("urg", Some(_)) => spec.urgent = true,
             _ => {
                 return Err(err(
                     line,
@@ -397,12 +413,6 @@ fn parse_call(text: &str, line: usize) -> Result<Call, ParseError> {
         .and_then(parse_int)
         .ok_or_else(|| err(line, format!("bad result {result:?}: {form}")))?;
     let errno = words.next().map(str::to_string);
-    if ret == -1 && errno.is_none() {
-        return Err(err(
-            line,
-            "a result of -1 needs its errno, e.g. -1 ECONNREFUSED",
-        ));
-    }
     Ok(Call {
         name,
         args,
@@ -446,24 +456,102 @@ fn parse_option_line(option: &str, line: usize) -> ScriptOption {
 }
 
 fn parse_action(rest: &str, line: usize) -> Result<Action, ParseError> {
-    Ok(if let Some(seg) = rest.strip_prefix('<') {
-        Action::Segment(parse_segment(seg, true, line)?)
-    } else if let Some(seg) = rest.strip_prefix('>') {
-        Action::Segment(parse_segment(seg, false, line)?)
-    } else if rest.starts_with('`') {
-        Action::Command(backticked(rest, line)?)
-    } else {
-        Action::Call(parse_call(rest, line)?)
+    Ok(
+        if let Some(icmp) = rest
+            .strip_prefix('<')
+            .filter(|r| r.trim_start().starts_with("icmp"))
+        {
+            Action::Icmp(icmp.trim().to_string())
+        } else if let Some(seg) = rest.strip_prefix('<') {
+            Action::Segment(parse_segment(seg, true, line)?)
+        } else if let Some(seg) = rest.strip_prefix('>') {
+            Action::Segment(parse_segment(seg, false, line)?)
+        } else if rest.starts_with('`') {
+            Action::Command(backticked(rest, line)?)
+        } else {
+            Action::Call(parse_call(rest, line)?)
+        },
+    )
+}
+
+/// How far brackets are open: `(`, `[` and `{` against their closers.
+fn open_brackets(text: &str) -> i32 {
+    text.chars().fold(0, |depth, c| match c {
+        '(' | '[' | '{' => depth + 1,
+        ')' | ']' | '}' => depth - 1,
+        _ => depth,
     })
+}
+
+/// The script's lines as packetdrill's grammar reads them, each with the number of its first
+/// line and its comments removed: a command in backticks runs on to its closing backtick,
+/// and a system call to its closing bracket (packetdrill's parser reads tokens, not lines).
+/// Code blocks are joined by `parse` itself, since their text is Python.
+fn logical_lines(text: &str) -> Result<Vec<(usize, String)>, ParseError> {
+    let raw: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < raw.len() {
+        let line = i + 1;
+        if raw[i].contains("%{") {
+            // A code block, verbatim up to its `}%`.
+            out.push((line, raw[i].to_string()));
+            let mut closed = raw[i].contains("}%");
+            i += 1;
+            while !closed && i < raw.len() {
+                out.push((i + 1, raw[i].to_string()));
+                closed = raw[i].contains("}%");
+                i += 1;
+            }
+            continue;
+        }
+        let mut body = strip_comment(raw[i]).trim_end().to_string();
+        i += 1;
+        let is_segment_or_code = |b: &str| {
+            b.split_once(char::is_whitespace)
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with(['<', '>', '%']))
+        };
+        loop {
+            let unclosed_backtick = body.matches('`').count() % 2 == 1;
+            let unclosed_call = !unclosed_backtick
+                && !body.contains('`')
+                && !is_segment_or_code(&body)
+                && open_brackets(&body) > 0;
+            if !(unclosed_backtick || unclosed_call) {
+                break;
+            }
+            let Some(next) = raw.get(i) else {
+                return Err(err(
+                    line,
+                    if unclosed_backtick {
+                        "unclosed backtick: expected `command`"
+                    } else {
+                        "unclosed bracket: expected the call to close with ) = RESULT"
+                    },
+                ));
+            };
+            i += 1;
+            if unclosed_backtick {
+                body.push('\n');
+                body.push_str(next.trim_end());
+            } else {
+                body.push(' ');
+                body.push_str(strip_comment(next).trim());
+            }
+        }
+        out.push((line, body));
+    }
+    Ok(out)
 }
 
 /// Parses a script.
 pub fn parse(text: &str) -> Result<Script, ParseError> {
     let mut script = Script::default();
-    let lines: Vec<&str> = text.lines().collect();
+    let logical = logical_lines(text)?;
+    let lines: Vec<&str> = logical.iter().map(|(_, l)| l.as_str()).collect();
     let mut i = 0;
     while i < lines.len() {
-        let line = i + 1;
+        let line = logical[i].0;
         let body = strip_comment(lines[i]).trim();
         i += 1;
         if body.is_empty() {
@@ -502,7 +590,18 @@ pub fn parse(text: &str) -> Result<Script, ParseError> {
         let (time, rest) = body
             .split_once(char::is_whitespace)
             .ok_or_else(|| err(line, "expected TIME then a segment, a call or a command"))?;
-        let when = parse_when(time, line)?;
+        // A blocking call's span may be written with spaces: `+.002 ... 0.004`, `+0 ...0.010`.
+        let (time, rest) = match rest.trim_start().strip_prefix("...") {
+            Some(after) => {
+                let after = after.trim_start();
+                let (end, rest) = after
+                    .split_once(char::is_whitespace)
+                    .ok_or_else(|| err(line, "expected START...END then a call"))?;
+                (format!("{time}...{end}"), rest)
+            }
+            None => (time.to_string(), rest),
+        };
+        let when = parse_when(&time, line)?;
         let rest = rest.trim();
         let action = if let Some(code) = rest.strip_prefix("%{") {
             // A code block may span lines, up to `}%`.
@@ -600,15 +699,67 @@ mod tests {
     }
 
     #[test]
+    fn multi_line_commands_and_calls_join_as_packetdrill_reads_them() {
+        let s = parse(
+            "`../common/defaults.sh\n sysctl -q net.ipv4.tcp_ecn=1  # on\n`\n\
+             0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4\n\
+             +0 sendmsg(4, {msg_name(...)=...,\n  msg_iov(2)=[{..., 40}, // two\n {..., 20}],\n  msg_flags=0}, 0) = 60\n\
+             +.002 ... 0.004 connect(4, ..., ...) = 0\n\
+             +0 read(4, ..., 512) = -1\n\
+             +0 > [ect0] P. 1:1001(1000) ack 1\n\
+             +0 < U. 1:101(100) ack 1 win 257 urg 100\n\
+             +0 < icmp unreachable [5000:6000(1000)]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.init,
+            Some((
+                1,
+                "../common/defaults.sh\n sysctl -q net.ipv4.tcp_ecn=1  # on".into()
+            ))
+        );
+        let Action::Call(call) = &s.events[1].action else {
+            panic!()
+        };
+        assert_eq!((s.events[1].line, call.args.len(), call.ret), (5, 3, 60));
+        assert!(call.args[1].contains("{..., 20}"));
+        assert_eq!(
+            s.events[2].when,
+            When::Blocking(At::Relative(0.002), At::Absolute(0.004))
+        );
+        let Action::Call(call) = &s.events[3].action else {
+            panic!()
+        };
+        assert_eq!((call.ret, call.errno.as_deref()), (-1, None));
+        let Action::Segment(seg) = &s.events[4].action else {
+            panic!()
+        };
+        assert_eq!(
+            (seg.flags.as_str(), seg.ecn_flags.as_str()),
+            ("P.", "[ect0]")
+        );
+        let Action::Segment(seg) = &s.events[5].action else {
+            panic!()
+        };
+        assert!(seg.urgent);
+        assert_eq!(
+            s.events[6].action,
+            Action::Icmp("icmp unreachable [5000:6000(1000)]".into())
+        );
+    }
+
+    #[test]
     fn unsupported_syntax_names_the_line() {
         let e = |t: &str| parse(t).unwrap_err().to_string();
         assert_eq!(
             e("0 > SEX 0:0(0)"),
-            "line 1: unsupported flags \"SEX\": expected a combination of S F R P E W . or -"
+            "line 1: unsupported flags \"SEX\": expected a combination of S F R P U E W . or -"
         );
         assert!(e("`a`\n`b`").starts_with("line 2: a second init command"));
         assert!(e("0 > S. 0:5(4) ack 1").contains("END - START must equal LEN"));
-        assert!(e("0 > . 1:1(0) urg 3").contains("unsupported segment field \"urg\""));
+        assert!(e("0 > . 1:1(0) tos 3").contains("unsupported segment field \"tos\""));
+        assert!(e("0 `sysctl -q\n").starts_with("line 1: unclosed backtick"));
+        assert!(e("0 write(3,\n").starts_with("line 1: unclosed bracket"));
         assert!(e("0 < S 0:0(0) <foo abc>").contains("unsupported option \"foo abc\""));
         assert!(e("0 %{ assert x").starts_with("line 1: unclosed code block"));
         assert!(e("0 close(3) = x").contains("bad result"));

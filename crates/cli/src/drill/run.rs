@@ -14,8 +14,9 @@
 //! latest `connect` or the listener's port; SACK blocks, ECN and buffer sizes are not
 //! modelled and are listed as such; `SO_REUSEADDR` is accepted and does nothing.
 
+use super::features::Feature;
 use super::knobs::Knobs;
-use super::parse::{Action, At, Call, Event, Script, SegmentSpec, When};
+use super::parse::{Action, At, Call, Event, Script, SegmentSpec, TcpOption, When};
 use super::wire::{Wire, show_spec};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -29,9 +30,12 @@ pub(super) const REMOTE: u32 = 0xc000_0201;
 /// The script's port for a connection it opens to the stack's listener.
 const REMOTE_PORT: u16 = 45678;
 
-/// Why a script failed: the first mismatch.
+/// Why a script stopped: the first mismatch, or the first line that needs a feature the
+/// model leaves out (`not_modelled`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
+    /// The feature the line needs, when the script stopped for want of it.
+    pub not_modelled: Option<Feature>,
     /// The script line.
     pub line: usize,
     /// Simulated time.
@@ -44,6 +48,13 @@ pub struct Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(feature) = self.not_modelled {
+            return write!(
+                f,
+                "not modelled: {feature} (line {}: {})",
+                self.line, self.actual
+            );
+        }
         write!(
             f,
             "line {} at {:.6}s: expected {}, got {}",
@@ -66,6 +77,12 @@ pub(super) struct Fd {
     pub user_timeout: Option<SimDuration>,
     pub syn_retries: Option<u32>,
     pub read_shutdown: bool,
+    /// TCP_INQ: recvmsg reports the bytes left to read in a TCP_CM_INQ control message.
+    pub inq: bool,
+    /// SO_SNDBUF and SO_RCVBUF as set, doubled as Linux keeps them; `None` reports
+    /// `tcp_wmem[1]` and `tcp_rmem[1]`.
+    pub sndbuf: Option<u64>,
+    pub rcvbuf: Option<u64>,
     /// connect() has reported the connection established.
     pub connected: bool,
     /// When a lingering close gives up waiting for its FIN's ACK.
@@ -113,7 +130,44 @@ pub(super) struct Runner<'a> {
     pub blocking: Option<Blocking>,
     /// The connection TCP_INFO reads: the latest one connected or accepted.
     pub under_test: Option<ConnId>,
+    /// packetdrill's own rules (`false`), or the corpus's stricter ones (`--strict`).
+    pub strict: bool,
+    /// The ends (relative sequence numbers) of the new data segments the stack has sent
+    /// that the script has not acknowledged: Linux's `packets_out`.
+    pub packets_out: VecDeque<u32>,
+    /// The highest relative sequence number the stack has sent data up to.
+    pub sent_up_to: u32,
+    /// The script's latest ACK number and window, and how many duplicates of it followed.
+    pub last_ack: Option<(u32, Option<u32>)>,
+    pub duplicate_acks: u32,
+    /// When the script last sent data, or the SYN that opened the connection: Linux's
+    /// `icsk_ack.lrcvtime`, which `tcpi_last_data_recv` counts from.
+    pub last_data_received: SimTime,
+    /// Linux's send chronograph for the connection under test (`tcp_chrono_*`): since when
+    /// it has been in its present state, and the time spent busy (data written and not yet
+    /// acknowledged) and, of that, limited by the peer's window, in nanoseconds.
+    pub chrono: Chrono,
+    /// The first outbound TS val as the script wrote it and as the stack sent it.
+    pub ts_base: Option<(u32, u32)>,
+    /// The first segment sent beyond Linux's initial window, if one was.
+    pub beyond_initial_window: Option<(SimTime, u32)>,
 }
+
+/// Linux's send chronograph, as `tcpi_busy_time` and `tcpi_rwnd_limited` report it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Chrono {
+    pub since: SimTime,
+    pub busy: bool,
+    pub window_limited: bool,
+    pub busy_ns: u64,
+    pub window_limited_ns: u64,
+}
+
+/// Linux's initial congestion window, in segments (TCP_INIT_CWND, RFC 6928): past it,
+/// what Linux sends depends on congestion control, which the model leaves out.
+const INITIAL_WINDOW: usize = 10;
+/// Duplicate ACKs that start Linux's fast retransmit (`tcp_reordering`'s default).
+const DUPLICATE_ACK_THRESHOLD: u32 = 3;
 
 pub(super) fn errno(kind: ErrorKind) -> &'static str {
     match kind {
@@ -132,10 +186,27 @@ impl Runner<'_> {
         actual: impl Into<String>,
     ) -> Result<T, Failure> {
         Err(Failure {
+            not_modelled: None,
             line,
             at,
             expected: expected.into(),
             actual: actual.into(),
+        })
+    }
+
+    /// Ends the script at `line`, which needs `feature`; `what` says what in the line does.
+    pub fn not_modelled<T>(
+        &self,
+        line: usize,
+        feature: Feature,
+        what: impl Into<String>,
+    ) -> Result<T, Failure> {
+        Err(Failure {
+            not_modelled: Some(feature),
+            line,
+            at: self.now,
+            expected: String::new(),
+            actual: what.into(),
         })
     }
 
@@ -160,6 +231,7 @@ impl Runner<'_> {
         let output = std::mem::take(self.host.output());
         for d in output.datagrams {
             self.wire.outbound(&d.segment);
+            self.count_packets_out(at, &d.segment);
             self.pending.push_back((at, d.segment));
         }
         for (id, event) in output.events {
@@ -167,7 +239,96 @@ impl Runner<'_> {
                 self.errors.insert(id, e.kind);
             }
         }
+        self.chrono_to(at);
+        self.chrono_resample();
         self.poll_blocking(at);
+    }
+
+    /// Counts the time since the chronograph's last reading into its present state.
+    pub fn chrono_to(&mut self, at: SimTime) {
+        let c = &mut self.chrono;
+        let elapsed = at.saturating_since(c.since).as_nanos();
+        if c.busy {
+            c.busy_ns += elapsed;
+        }
+        if c.window_limited {
+            c.window_limited_ns += elapsed;
+        }
+        c.since = c.since.max(at);
+    }
+
+    /// The chronograph's state after the stack has acted.
+    fn chrono_resample(&mut self) {
+        let conn = self.under_test.and_then(|id| self.host.connection(id));
+        self.chrono.busy = conn.is_some_and(|c| c.unacknowledged() > 0);
+        self.chrono.window_limited = conn.is_some_and(|c| c.window_limited());
+    }
+
+    /// Notes a new data segment in flight, and the first one past the initial window.
+    fn count_packets_out(&mut self, at: SimTime, seg: &Segment) {
+        if seg.len == 0 || seg.has(synack_tcp::Flags::SYN) {
+            return;
+        }
+        let end = self.wire.relative_end(seg);
+        if end.wrapping_sub(self.sent_up_to) as i32 <= 0 {
+            return; // a retransmission
+        }
+        self.sent_up_to = end;
+        self.packets_out.push_back(end);
+        if self.packets_out.len() > INITIAL_WINDOW && self.beyond_initial_window.is_none() {
+            self.beyond_initial_window = Some((at, end));
+        }
+    }
+
+    /// What an inbound line needs that the model leaves out, by its own text, or by what
+    /// Linux does on it (a third duplicate ACK starts fast retransmit).
+    fn inbound_needs(&mut self, line: usize, spec: &SegmentSpec) -> Result<(), Failure> {
+        self.segment_needs(line, spec)?;
+        if let Some(ack) = spec.ack.filter(|_| spec.flags.contains('.')) {
+            while self
+                .packets_out
+                .front()
+                .is_some_and(|&end| ack.wrapping_sub(end) as i32 >= 0)
+            {
+                self.packets_out.pop_front();
+            }
+            let plain = spec.len == 0 && !spec.flags.contains(['S', 'F', 'R']);
+            if plain && !self.packets_out.is_empty() && self.last_ack == Some((ack, spec.win)) {
+                self.duplicate_acks += 1;
+                if self.duplicate_acks >= DUPLICATE_ACK_THRESHOLD {
+                    return self.not_modelled(
+                        line,
+                        Feature::CongestionControl,
+                        "a third duplicate ACK starts fast retransmit",
+                    );
+                }
+            } else {
+                self.duplicate_acks = 0;
+            }
+            self.last_ack = Some((ack, spec.win));
+        }
+        Ok(())
+    }
+
+    /// What a segment line needs that the model leaves out, by its own text.
+    fn segment_needs(&self, line: usize, spec: &SegmentSpec) -> Result<(), Failure> {
+        if spec.urgent {
+            return self.not_modelled(line, Feature::UrgentData, "the URG flag");
+        }
+        if !spec.ecn_flags.is_empty() {
+            let what = format!("ECN marks {}", spec.ecn_flags);
+            return self.not_modelled(line, Feature::Ecn, what);
+        }
+        for option in spec.options.iter().flatten() {
+            let feature = match option {
+                TcpOption::Sack(_) => Feature::SackRecovery,
+                TcpOption::Other(o) if o.starts_with("md5") => Feature::Md5,
+                TcpOption::Other(o) if o.starts_with("FO") => Feature::FastOpen,
+                _ => continue,
+            };
+            return self.not_modelled(line, feature, format!("the option {option}"));
+        }
+        Ok(())
     }
 
     fn poll_blocking(&mut self, at: SimTime) {
@@ -213,6 +374,9 @@ impl Runner<'_> {
     /// lines against what was sent whenever it reaches them, so the order of a call and a
     /// segment of the same instant is free (upstream blocking-accept.pkt relies on it).
     pub fn no_unexpected(&self, line: usize, t: SimTime) -> Result<(), Failure> {
+        if !self.strict {
+            return Ok(());
+        }
         match self.pending.front() {
             Some((at, seg)) if at.saturating_add(self.tolerance) < t => self.fail(
                 line,
@@ -227,10 +391,9 @@ impl Runner<'_> {
     fn inbound(&mut self, line: usize, spec: &SegmentSpec, t: SimTime) -> Result<(), Failure> {
         self.advance(t, false);
         self.no_unexpected(line, t)?;
-        if !spec.ecn_flags.is_empty() {
-            self.knobs
-                .not_modelled
-                .insert(format!("ECN flags {}", spec.ecn_flags));
+        self.inbound_needs(line, spec)?;
+        if spec.len > 0 || spec.flags.contains('S') {
+            self.last_data_received = t;
         }
         let seg = self.wire.inbound(spec, self.remote_port, self.local_port);
         self.host.handle(&Datagram::new(REMOTE, LOCAL, seg), t);
@@ -240,6 +403,7 @@ impl Runner<'_> {
     }
 
     fn outbound(&mut self, line: usize, spec: &SegmentSpec, when: When) -> Result<(), Failure> {
+        self.segment_needs(line, spec)?;
         let expected = match when {
             When::At(at) | When::Range(at, _) => self.resolve(at),
             When::Any | When::Blocking(..) => self.last,
@@ -262,6 +426,7 @@ impl Runner<'_> {
                 "nothing sent",
             );
         };
+
         if at < from || at > until {
             return self.fail(
                 line,
@@ -274,6 +439,27 @@ impl Runner<'_> {
                 format!("it at {:.6}s", at.as_secs_f64()),
             );
         }
+        if let Some((when, _)) = self.beyond_initial_window
+            && when == at
+        {
+            return self.not_modelled(
+                line,
+                Feature::CongestionControl,
+                format!(
+                    "the stack sent more than Linux's initial window of {INITIAL_WINDOW} \
+                     segments at once"
+                ),
+            );
+        }
+        if spec.flags.contains('S') && !self.wire.base_set {
+            self.wire.base_set = true;
+            self.wire.local_base = spec.start;
+        }
+        let seg = if self.strict || self.knobs.strict_segments {
+            seg
+        } else {
+            self.aggregate(seg, spec.len, until)
+        };
         if !self.wire.matches(spec, &seg) {
             return self.fail(
                 line,
@@ -282,8 +468,75 @@ impl Runner<'_> {
                 format!("> {}", self.wire.show(&seg)),
             );
         }
+        self.check_ts_val(line, spec, &seg, expected, at)?;
         self.last = at;
         Ok(())
+    }
+
+    /// packetdrill's TS val check: the first outbound timestamp maps the stack's clock to
+    /// the script's; with `--tcp_ts_tick_usecs` each later TS val, so mapped, must be the
+    /// script's within the tolerance, here counted from the script's start.
+    fn check_ts_val(
+        &mut self,
+        line: usize,
+        spec: &SegmentSpec,
+        seg: &Segment,
+        expected: SimTime,
+        at: SimTime,
+    ) -> Result<(), Failure> {
+        let script_val = spec.options.iter().flatten().find_map(|o| match o {
+            TcpOption::Timestamps { val, .. } => Some(*val),
+            _ => None,
+        });
+        let (Some(script_val), Some(actual)) = (script_val, seg.timestamps) else {
+            return Ok(());
+        };
+        let (first_script, first_actual) = *self.ts_base.get_or_insert((script_val, actual.val));
+        let Some(tick) = self.knobs.ts_tick_usecs else {
+            return Ok(());
+        };
+        let mapped = first_script.wrapping_add(actual.val.wrapping_sub(first_actual));
+        let off_by = u64::from((mapped.wrapping_sub(script_val) as i32).unsigned_abs());
+        let since_start = expected.as_nanos() as f64 / 1000.0;
+        let tolerance = (self.knobs.tolerance_usecs as f64)
+            .max(self.knobs.tolerance_percent / 100.0 * since_start);
+        if off_by as f64 * tick as f64 > tolerance {
+            return self.fail(
+                line,
+                at,
+                format!("TS val {script_val} (within {tolerance:.0} us at {tick} us a tick)"),
+                format!("TS val {mapped}"),
+            );
+        }
+        Ok(())
+    }
+
+    /// packetdrill's rule without `--strict_segments`: a line expecting more payload than the
+    /// segment sniffed takes the segments that follow it, back to back, as one (what a
+    /// kernel's GSO or TSO sends over the tun device as one frame, the model sends as
+    /// MSS-sized segments, and the other way round). The result has the first segment's
+    /// sequence number and the last one's flags, ACK, window and options, as packetdrill's
+    /// `aggregate_packets` builds it.
+    fn aggregate(&mut self, first: Segment, expected_len: u32, until: SimTime) -> Segment {
+        let mut merged = first;
+        while merged.len > 0 && merged.len < expected_len {
+            if self.pending.is_empty() {
+                self.advance(until, true);
+            }
+            let next_in_line = self
+                .pending
+                .front()
+                .is_some_and(|(_, next)| next.len > 0 && next.seq == merged.seq + merged.len);
+            if !next_in_line {
+                break;
+            }
+            let (_, next) = self.pending.pop_front().expect("checked");
+            let (seq, len) = (merged.seq, merged.len + next.len);
+            merged = next;
+            merged.seq = seq;
+            merged.len = len;
+        }
+        merged
     }
 
     /// Checks a blocking call that has returned, or that should have by now.
@@ -351,6 +604,9 @@ impl Runner<'_> {
         if let Err(message) = applied {
             return self.fail(line, t, "a valid command", message);
         }
+        if let Some((line, feature, what)) = self.knobs.needs.clone() {
+            return self.not_modelled(line, feature, what);
+        }
         if let Err(e) = self.host.set_config(self.knobs.host.clone()) {
             return self.fail(line, t, "a valid configuration", e.to_string());
         }
@@ -402,6 +658,7 @@ impl Runner<'_> {
                     _ => self.code(line, text, t),
                 }
             }
+            Action::Icmp(text) => self.not_modelled(line, Feature::IcmpPathMtu, text.clone()),
         }
     }
 }
@@ -409,7 +666,12 @@ impl Runner<'_> {
 /// Runs a script against a host configured by `knobs` (its options and init command
 /// already applied). `dir` is the script's folder, for commands that name files. Returns
 /// the verdict and what the script asked for that the model does not have.
-pub fn run(script: &Script, knobs: Knobs, dir: &Path) -> (Result<(), Failure>, Vec<String>) {
+pub fn run(
+    script: &Script,
+    knobs: Knobs,
+    dir: &Path,
+    strict: bool,
+) -> (Result<(), Failure>, Vec<String>) {
     let host = Host::new(
         knobs.host.clone(),
         vec![LOCAL],
@@ -434,12 +696,24 @@ pub fn run(script: &Script, knobs: Knobs, dir: &Path) -> (Result<(), Failure>, V
         errors: BTreeMap::new(),
         blocking: None,
         under_test: None,
+        strict,
+        packets_out: VecDeque::new(),
+        sent_up_to: 0,
+        last_ack: None,
+        duplicate_acks: 0,
+        beyond_initial_window: None,
+        last_data_received: SimTime::ZERO,
+        ts_base: None,
+        chrono: Chrono::default(),
     };
     let verdict = play(&mut r, script);
     (verdict, r.knobs.not_modelled.into_iter().collect())
 }
 
 fn play(r: &mut Runner, script: &Script) -> Result<(), Failure> {
+    if let Some((line, feature, what)) = r.knobs.needs.clone() {
+        return r.not_modelled(line, feature, what);
+    }
     for event in &script.events {
         r.event(event)?;
         r.settle_blocking()?;

@@ -16,6 +16,11 @@ pub struct Wire {
     /// The stack's first ISN: packetdrill counts every later number from it, even after a
     /// SYN that reopens TIME-WAIT with a new one.
     pub local_isn: Option<Seq>,
+    /// The number the script gives the stack's ISN: its first outbound SYN's sequence number
+    /// (`> S. 1234:1234(0)`), 0 in most scripts. packetdrill maps every number through it.
+    pub local_base: u32,
+    /// Whether a SYN line has set `local_base`.
+    pub base_set: bool,
     /// The window scale the script's SYN offered.
     pub remote_scale: Option<u8>,
     /// The window scale the stack's SYN offered.
@@ -90,16 +95,11 @@ impl Wire {
 
     /// The model's segment for an inbound line.
     pub fn inbound(&mut self, spec: &SegmentSpec, remote_port: u16, local_port: u16) -> Segment {
+        // As packetdrill: the ACK bit only where the flags have `.`; an ACK number counts
+        // from the stack's ISN (0 where none is written), and before any SYN of ours from 0.
         let flags = flags_of(&spec.flags);
-        // Before any SYN of ours, numbers count from 0.
-        let ack = spec
-            .ack
-            .map_or(Seq(0), |a| self.local_isn.unwrap_or(Seq(0)) + a);
-        let flags = if spec.ack.is_some() {
-            flags | Flags::ACK
-        } else {
-            flags
-        };
+        let ack =
+            self.local_isn.unwrap_or(Seq(0)) + spec.ack.unwrap_or(0).wrapping_sub(self.local_base);
         let mut seg = Segment::new(
             remote_port,
             local_port,
@@ -153,9 +153,16 @@ impl Wire {
         }
     }
 
+    /// Where a segment from the stack ends, relative to its first ISN.
+    pub fn relative_end(&self, seg: &Segment) -> u32 {
+        (seg.seq - self.local_isn.unwrap_or(Seq(0)))
+            .wrapping_add(self.local_base)
+            .wrapping_add(seg.len)
+    }
+
     /// A segment from the stack as packetdrill prints it.
     pub fn show(&self, seg: &Segment) -> String {
-        let start = seg.seq - self.local_isn.unwrap_or(Seq(0));
+        let start = (seg.seq - self.local_isn.unwrap_or(Seq(0))).wrapping_add(self.local_base);
         let mut s = format!(
             "{} {}:{}({})",
             seg.flags,
@@ -175,7 +182,7 @@ impl Wire {
         let isn = self.local_isn.unwrap_or(Seq(0));
         seg.flags == flags_of(&spec.flags)
             && spec.ecn_flags.is_empty()
-            && seg.seq - isn == spec.start
+            && (seg.seq - isn).wrapping_add(self.local_base) == spec.start
             && seg.len == spec.len
             && spec
                 .ack
@@ -244,6 +251,7 @@ mod tests {
             inbound: true,
             flags: ".".into(),
             ecn_flags: String::new(),
+            urgent: false,
             start: 1,
             len: 0,
             ack: Some(1),
