@@ -767,6 +767,13 @@ impl Connection {
 
     /// Sends new data (and then our FIN) as far as the peer's window allows.
     pub(crate) fn transmit(&mut self, now: SimTime, out: &mut Output) {
+        self.transmit_segments(false, now, out);
+    }
+
+    /// As `transmit`; with `probing`, the first segment may be cut to what the window
+    /// leaves, as a retransmission timeout's or persist timer's probe is (Linux's
+    /// `tcp_write_wakeup` sends what fits).
+    pub(crate) fn transmit_segments(&mut self, probing: bool, now: SimTime, out: &mut Output) {
         if !self.can_send() {
             return;
         }
@@ -780,8 +787,9 @@ impl Connection {
             // google/packetdrill's tcp-info-rwnd-limited.pkt, on Linux 6.18, sends nothing
             // of a 1000-byte write into a 10-byte window.
             let whole = unsent.min(u64::from(self.snd_mss)) as u32;
-            if unsent > 0 && whole <= room && !self.is(Bit::FinSent) {
-                let len = whole;
+            let cut = probing && room > 0 && self.snd_nxt == self.snd_una;
+            if unsent > 0 && (whole <= room || cut) && !self.is(Bit::FinSent) {
+                let len = whole.min(room);
                 let last = u64::from(len) == unsent;
                 let flags = if last {
                     Flags::ACK | Flags::PSH

@@ -67,7 +67,7 @@ impl Connection {
         self.set(Bit::FinSent, false);
         let window = self.snd_wnd;
         self.snd_wnd = window.max(1);
-        self.transmit(now, out);
+        self.transmit_segments(true, now, out);
         self.snd_wnd = window;
     }
 

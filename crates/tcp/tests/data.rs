@@ -43,8 +43,10 @@ fn established_out_of_order_acked_at_once_and_held_until_the_gap_fills() {
     assert!(d.conn.integrity().is_clean());
 }
 
+/// Sender SWS avoidance (RFC 9293 3.8.6.2.1; Linux's `tcp_snd_wnd_test`): whole segments
+/// only, never a runt cut to fit what the window leaves.
 #[test]
-fn established_send_segments_at_mss_within_the_window() {
+fn established_send_whole_segments_within_the_window_never_a_runt() {
     let mut d = Driver::established(config());
     let mut small = from_peer(Flags::ACK, PEER_ISS + 1, ISS + 1, 0);
     small.window = 3000;
@@ -55,16 +57,18 @@ fn established_send_segments_at_mss_within_the_window() {
         [
             w(".", ISS + 1, PEER_ISS + 1, 1460),
             w(".", ISS + 1461, PEER_ISS + 1, 1460),
-            w(".", ISS + 2921, PEER_ISS + 1, 80)
         ]
     );
-    // The ACK of all three opens the window for the rest.
-    d.recv(Flags::ACK, PEER_ISS + 1, ISS + 3001, 0);
+    // The ACK of both, with the same window, lets the rest go: a full segment and the
+    // last 620 bytes, which are all that is left.
+    let mut ack = from_peer(Flags::ACK, PEER_ISS + 1, ISS + 2921, 0);
+    ack.window = 3000;
+    d.recv_segment(&ack);
     assert_eq!(
         d.sent(),
         [
-            w(".", ISS + 3001, PEER_ISS + 1, 1460),
-            w("P.", ISS + 4461, PEER_ISS + 1, 540)
+            w(".", ISS + 2921, PEER_ISS + 1, 1460),
+            w("P.", ISS + 4381, PEER_ISS + 1, 620)
         ]
     );
 }
