@@ -158,6 +158,7 @@ impl Hosts {
         );
         synack.window = SERVER_WINDOW;
         synack.mss = Some(1460);
+        synack.window_scale = Some(7);
         conn.handle(&synack, connected_at, &mut out);
         if conn.state() != State::Established {
             return Err(format!("victim in {} after the SYN-ACK", conn.state()));
@@ -272,6 +273,9 @@ impl Experiment for IsnGuessing {
                 rfc5961,
                 timestamps: false,
                 recv_buffer: RECEIVE_WINDOW,
+                // Both ends scale their windows, so the whole buffer is the window; without a
+                // scale it would be at most 65,535 bytes (RFC 7323 2.2).
+                window_scale: Some(7),
                 ..TcpConfig::default()
             }),
             now: SimTime::ZERO,

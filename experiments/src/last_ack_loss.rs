@@ -7,17 +7,23 @@
 //! never reaches LAST-ACK: every passive close is a RST, whatever p.
 //!
 //! TIME-WAIT protects only while it lasts: each retransmitted FIN restarts it, but the
-//! FIN's RTO doubles (from 200 ms here: Linux's floor, as the RTT is 10 ms), and once the
-//! gap passes 60 s TIME-WAIT is over before the next FIN comes. The final ACK has 10
-//! chances (the first, then one per FIN 0.2, 0.4, ... 51.2 s apart), so a fraction p^10 of
-//! closes still end in a RST: about 0.1% at p = 0.5, 35% at p = 0.9. The
-//! `reset_predicted` column gives p^10, p and 1 for the three closers.
+//! FIN's RTO doubles (from about 200 ms here: Linux's floor, as the RTT is 10 ms), so after
+//! enough FINs TIME-WAIT would be over before the next one came. On Linux the passive
+//! closer gives up first: its socket is an orphan (the server closed it), and an orphan
+//! retransmits under `tcp_orphan_retries` (8), not `tcp_retries2` (15) (measured on Linux
+//! 6.18: crates/cli/tests/drill/linux/orphan_fin_retries.pkt). Its nine FINs come at most
+//! 26 s apart, well within TIME-WAIT, so with TIME-WAIT no close ends in a RST: a fraction
+//! p^9 (every final ACK lost) ends with LAST-ACK giving up silently about 107 s after the
+//! first FIN. Without TIME-WAIT the first retransmitted FIN meets no connection and draws a
+//! RST (a fraction p); with SO_LINGER 0 every close is a RST. The plot draws the closes that
+//! end unclean (a RST, or LAST-ACK giving up) with `unclean_predicted`: p^9, p and 1.
+//! `reset_predicted` and `timeout_predicted` split it.
 //!
 //! A client opens 200 connections, 10 a second, to a server 5 ms away, sends 100 bytes,
 //! gets 100 back and closes; the server closes on the client's FIN. Only the final ACKs
 //! are lost (a link rule that knows each connection's FIN from the server's side), drawn
 //! from the point's seed. The run lasts until the slowest outcome (LAST-ACK giving up
-//! after its FIN retries, 924.6 s for Linux's R2 = 15) is over.
+//! after its FIN retries) is over.
 
 use crate::grid::{Axis, Point, Value};
 use crate::plot::PlotSpec;
@@ -64,19 +70,25 @@ close = "{close}"
     )
 }
 
-/// Chances the final ACK gets with Linux's 60 s TIME-WAIT: the first, then one per
-/// retransmitted FIN that comes before TIME-WAIT ends (the gap doubles from the 200 ms
-/// RTO floor; each FIN restarts TIME-WAIT).
-pub fn ack_chances_within_time_wait() -> Result<i32, String> {
+/// What the Linux profile's passive closer does when every final ACK is lost: how many
+/// chances the final ACK gets (one per FIN the orphan in LAST-ACK sends: the first and its
+/// `orphan_retries` retransmissions), and whether TIME-WAIT, restarted by each FIN, still
+/// holds when the last of them comes (the gap doubles from the RTO floor).
+pub fn final_ack_chances() -> Result<(i32, bool), String> {
     let linux = synack_tcp::host::profile("linux").ok_or("no linux profile")?;
-    let time_wait = linux.tcp.time_wait_length();
-    let mut gap = linux.tcp.rto_min;
+    let tcp = &linux.tcp;
+    let retries = tcp.orphan_retries.unwrap_or(tcp.data_retries);
+    let time_wait = tcp.time_wait_length();
+    let mut gap = tcp.rto_min;
     let mut chances = 1;
-    while gap < time_wait {
+    while chances <= retries as i32 {
+        if gap >= time_wait {
+            return Ok((chances, false));
+        }
         chances += 1;
         gap = gap.saturating_mul(2);
     }
-    Ok(chances)
+    Ok((chances, true))
 }
 
 /// Which ACK ends each connection (by client port), and the loss draws.
@@ -120,7 +132,7 @@ impl Experiment for LastAckLoss {
     }
 
     fn about(&self) -> &'static str {
-        "How passive closes end when the final ACK is lost with probability p: with TIME-WAIT a RST needs every re-sent final ACK lost, about p^10 (none up to p = 0.3, 0.39 at p = 0.9 against 0.35 predicted), without it the fraction ended by a RST tracks p, and with SO_LINGER 0 all are RSTs; theory dotted"
+        "How passive closes end when the final ACK is lost with probability p: with TIME-WAIT none ends in a RST, and a fraction p^9 ends with LAST-ACK giving up after Linux's 8 orphan retries; without it the fraction ended by a RST tracks p, and with SO_LINGER 0 all are RSTs; theory dotted"
     }
 
     fn axes(&self) -> Vec<Axis> {
@@ -153,9 +165,18 @@ impl Experiment for LastAckLoss {
                 "LAST-ACK gave up after its FIN retransmissions",
             ),
             (
-                "reset_predicted",
-                "p^(ACK chances within TIME-WAIT), p without TIME-WAIT, 1 with SO_LINGER 0",
+                "unclean_fraction",
+                "ended by a RST or by LAST-ACK giving up",
             ),
+            (
+                "reset_predicted",
+                "0 with TIME-WAIT (it outlasts the FINs), p without it, 1 with SO_LINGER 0",
+            ),
+            (
+                "timeout_predicted",
+                "p^(FINs the orphan sends) with TIME-WAIT, 0 otherwise",
+            ),
+            ("unclean_predicted", "reset_predicted + timeout_predicted"),
         ]
     }
 
@@ -219,10 +240,18 @@ impl Experiment for LastAckLoss {
         }
         let share = |n: u64| n as f64 / ended as f64;
         let loss = point.f64("final_ack_loss");
-        let predicted = match closer {
-            "time_wait" => loss.powi(ack_chances_within_time_wait()?),
-            "no_time_wait" => loss,
-            _ => 1.0,
+        let (reset_predicted, timeout_predicted) = match closer {
+            "time_wait" => {
+                let (chances, time_wait_holds) = final_ack_chances()?;
+                let all_lost = loss.powi(chances);
+                if time_wait_holds {
+                    (0.0, all_lost)
+                } else {
+                    (all_lost, 0.0)
+                }
+            }
+            "no_time_wait" => (loss, 0.0),
+            _ => (1.0, 0.0),
         };
         Ok(Measured {
             values: vec![
@@ -230,7 +259,10 @@ impl Experiment for LastAckLoss {
                 Value::Float(share(e.clean)),
                 Value::Float(share(e.reset)),
                 Value::Float(share(e.timed_out)),
-                Value::Float(predicted),
+                Value::Float(share(e.reset + e.timed_out)),
+                Value::Float(reset_predicted),
+                Value::Float(timeout_predicted),
+                Value::Float(reset_predicted + timeout_predicted),
             ],
             events: summary.events,
         })
@@ -238,11 +270,11 @@ impl Experiment for LastAckLoss {
 
     fn plot(&self) -> PlotSpec {
         PlotSpec::new(
-            "Passive closes ended by a RST against final-ACK loss, by the active closer's TIME-WAIT",
+            "Passive closes ended unclean (RST or LAST-ACK giving up) against final-ACK loss",
             "final_ack_loss",
-            "reset_fraction",
+            "unclean_fraction",
             Some("active_closer"),
         )
-        .theory("reset_predicted")
+        .theory("unclean_predicted")
     }
 }

@@ -10,7 +10,7 @@
 //!   75 s apart, 9 probes where the profile has it off), the server crashes after the
 //!   exchange; from the client's last received segment until it reports ETIMEDOUT.
 //!
-//! The `reference_*` columns give `shared/reference/tcp-behaviour.md`'s value where it
+//! The `reference_*` columns give `crates/tcp/REFERENCE.md`'s value where it
 //! has one (empty where it does not, and the profile keeps Linux's value).
 
 use crate::grid::{Axis, Point, Value};

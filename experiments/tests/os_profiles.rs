@@ -1,5 +1,5 @@
 //! The `os_profiles` experiment's claim: every timing measured on the model equals the
-//! value `shared/reference/tcp-behaviour.md` gives for that OS, but for Linux's handshake
+//! value `crates/tcp/REFERENCE.md` gives for that OS, but for Linux's handshake
 //! give-ups, which its timer wheel makes a little later, as on the real kernel.
 
 mod common;

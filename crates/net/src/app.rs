@@ -515,7 +515,7 @@ impl Client {
             Event::Failed(e) => {
                 match e.kind {
                     ErrorKind::Refused => self.stats.refused += 1,
-                    ErrorKind::Reset => self.stats.reset += 1,
+                    ErrorKind::Reset | ErrorKind::BrokenPipe => self.stats.reset += 1,
                     ErrorKind::TimedOut => self.stats.timed_out += 1,
                 }
                 if !conn.connected {

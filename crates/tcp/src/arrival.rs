@@ -1,5 +1,6 @@
 //! SEGMENT ARRIVES (RFC 9293 3.10.7), in the RFC's order of checks.
 
+use crate::ResetErrors;
 use crate::connection::{Bit, ErrorKind, Event, NEVER, Output};
 use crate::{Cause, Connection, Flags, Segment, Seq, State, TimeWait, Verdict, closed_reply};
 use synack_kernel::SimTime;
@@ -191,7 +192,14 @@ impl Connection {
                 out.events.push(Event::ReturnedToListen);
             }
             State::SynReceived => self.fail(ErrorKind::Refused, Cause::Reset, now, out),
-            State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+            State::Established | State::FinWait1 | State::FinWait2 => {
+                self.fail(ErrorKind::Reset, Cause::Reset, now, out);
+            }
+            State::CloseWait if self.config.reset_errors == ResetErrors::Linux => {
+                self.fail(ErrorKind::BrokenPipe, Cause::Reset, now, out);
+            }
+            State::CloseWait => self.fail(ErrorKind::Reset, Cause::Reset, now, out),
+            State::LastAck | State::Closing if self.config.reset_errors == ResetErrors::Linux => {
                 self.fail(ErrorKind::Reset, Cause::Reset, now, out);
             }
             _ => self.finish(Cause::Reset, now, out),

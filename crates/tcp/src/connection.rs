@@ -32,6 +32,9 @@ pub enum ErrorKind {
     Refused,
     /// ECONNRESET: a RST arrived on an open connection.
     Reset,
+    /// EPIPE: a RST arrived in CLOSE-WAIT, where Linux reports a broken pipe
+    /// ([`ResetErrors::Linux`](crate::ResetErrors)).
+    BrokenPipe,
     /// ETIMEDOUT: retransmissions, the connect timeout, the user timeout or keepalive
     /// probes ran out.
     TimedOut,
@@ -472,9 +475,16 @@ impl Connection {
         self.recv.nxt
     }
 
-    /// The window we offer now.
+    /// The window we offer now: what is free of the receive buffer, and at most 65,535
+    /// bytes unless both SYNs agreed window scaling (RFC 7323 2.2: the field is 16 bits;
+    /// Linux's `tcp_select_window` caps it so, and so its acceptance test).
     pub fn rcv_wnd(&self) -> u32 {
-        self.recv.window(self.config.recv_buffer)
+        let free = self.recv.window(self.config.recv_buffer);
+        if self.config.window_scale.is_some() && self.is(Bit::PeerWindowScale) {
+            free
+        } else {
+            free.min(u32::from(u16::MAX))
+        }
     }
 
     /// The RTO before backoff.

@@ -26,7 +26,9 @@ mod time_wait;
 mod timers;
 mod wheel;
 
-pub use config::{Backoff, ConfigError, Keepalive, MAX_ACK_DELAY, TcpConfig, TimeWaitLength};
+pub use config::{
+    Backoff, ConfigError, Keepalive, MAX_ACK_DELAY, ResetErrors, TcpConfig, TimeWaitLength,
+};
 pub use connection::{Connection, ConnectionError, ErrorKind, Event, Output, UserError};
 pub use isn::{FourTuple, IsnGenerator, IsnSource};
 pub use recv::{Integrity, MAX_OUT_OF_ORDER};

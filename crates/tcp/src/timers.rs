@@ -54,7 +54,11 @@ impl Connection {
         let user_timeout = self.config.user_timeout.is_some_and(|limit| {
             self.unacked_since != NEVER && now.saturating_since(self.unacked_since) >= limit
         });
-        if u32::from(self.retries) >= self.config.data_retries || user_timeout {
+        let limit = match self.config.orphan_retries {
+            Some(orphan) if self.is(Bit::Orphaned) => orphan,
+            _ => self.config.data_retries,
+        };
+        if u32::from(self.retries) >= limit || user_timeout {
             self.fail(ErrorKind::TimedOut, Cause::Timeout, now, out);
             return;
         }

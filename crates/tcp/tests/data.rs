@@ -296,3 +296,29 @@ fn established_sequence_numbers_wrap_around() {
     assert!(d.conn.integrity().is_clean());
     assert_eq!(d.conn.rcv_nxt().0, peer_iss.wrapping_add(4001));
 }
+
+/// Without window scaling the window is a 16-bit field (RFC 7323 2.2): data starting
+/// 65,536 bytes past RCV.NXT is outside it, however large the buffer, and is ACKed and
+/// dropped; with both SYNs offering a scale the whole free buffer is the window.
+#[test]
+fn established_unscaled_window_is_at_most_65535_bytes() {
+    let config = TcpConfig {
+        recv_buffer: 131_072,
+        window_scale: Some(7),
+        ..config()
+    };
+    let mut d = Driver::established(config.clone());
+    assert_eq!(d.conn.rcv_wnd(), 65_535);
+    d.recv(Flags::ACK, PEER_ISS + 1 + 65_536, ISS + 1, 1000);
+    assert_eq!(d.conn.out_of_order_len(), 0);
+    assert_eq!(d.sent(), [w(".", ISS + 1, PEER_ISS + 1, 0)]);
+
+    let mut d = Driver::connect(config);
+    let mut synack = from_peer(Flags::SYN | Flags::ACK, PEER_ISS, ISS + 1, 0);
+    synack.window_scale = Some(7);
+    d.recv_segment(&synack);
+    d.out.clear();
+    assert_eq!(d.conn.rcv_wnd(), 131_072);
+    d.recv(Flags::ACK, PEER_ISS + 1 + 65_536, ISS + 1, 1000);
+    assert_eq!(d.conn.out_of_order_len(), 1);
+}

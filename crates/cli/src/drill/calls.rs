@@ -186,6 +186,14 @@ impl Runner<'_> {
         let original = call;
         let call = &self.as_plain_call(call);
         let done = match call.name.as_str() {
+            "socket" if !call.args.iter().any(|a| a == "SOCK_STREAM") => {
+                return self.fail(
+                    line,
+                    t,
+                    "socket(..., SOCK_STREAM, IPPROTO_TCP): the model has TCP sockets only",
+                    call.args.join(", "),
+                );
+            }
             "socket" => Done::Now(self.socket(call.ret)),
             "bind" => Done::Now((0, None)),
             "listen" => Done::Now(self.listen(call, fd_no, line)?),
@@ -257,6 +265,21 @@ impl Runner<'_> {
             if let Some(feature) = Feature::of_msg_flag(flag) {
                 return self.not_modelled(line, feature, format!("{} {flag}", call.name));
             }
+        }
+        // An skb holds at most MAX_SKB_FRAGS (17) pages: a zero-copy send of more iovecs
+        // goes out in more segments than its bytes alone would make.
+        if call.name == "sendmsg"
+            && msg_flags(call).any(|f| f == "MSG_ZEROCOPY")
+            && call
+                .args
+                .get(1)
+                .is_some_and(|m| iovec_lengths(m).len() > 17)
+        {
+            return self.not_modelled(
+                line,
+                Feature::ZeroCopy,
+                "a MSG_ZEROCOPY send of more than MAX_SKB_FRAGS (17) iovecs",
+            );
         }
         if call.name == "sendto"
             && msg_flags(call).any(|f| f == "MSG_FASTOPEN")
@@ -530,6 +553,15 @@ impl Runner<'_> {
         {
             return self.fast_open(call, fd_no, line, t);
         }
+        // Linux (`sk_stream_wait_connect`): a send on a socket that is not connecting or
+        // connected fails with EPIPE (google/packetdrill's zerocopy/closed.pkt).
+        if self
+            .fds
+            .get(&fd_no)
+            .is_some_and(|f| f.kind == FdKind::Unconnected)
+        {
+            return Ok((-1, Some("EPIPE")));
+        }
         let id = self.conn(fd_no, line)?;
         // Linux (sk_stream_wait_connect): a non-blocking write before the handshake is
         // done fails with EAGAIN; a blocking one waits, and its data then rides on the
@@ -740,6 +772,14 @@ impl Runner<'_> {
                 fd.linger = (on != 0).then_some(secs);
             }
             ("SO_KEEPALIVE", Some(v)) => fd.keepalive_on = v != 0,
+            // Linux (do_tcp_setsockopt): 1 to MAX_TCP_KEEPIDLE and MAX_TCP_KEEPINTVL (32767
+            // s), 1 to MAX_TCP_KEEPCNT (127); measured: keepalive_sockopt_bounds.pkt.
+            ("TCP_KEEPIDLE" | "TCP_KEEPINTVL", Some(v)) if !(1..=32_767).contains(&v) => {
+                return Ok((-1, Some("EINVAL")));
+            }
+            ("TCP_KEEPCNT", Some(v)) if !(1..=127).contains(&v) => {
+                return Ok((-1, Some("EINVAL")));
+            }
             ("TCP_KEEPIDLE" | "TCP_KEEPINTVL" | "TCP_KEEPCNT", Some(v)) => {
                 let mut k = fd.keepalive.unwrap_or(self.knobs.keepalive);
                 match opt.as_str() {
@@ -927,6 +967,7 @@ impl Runner<'_> {
             "tcpi_rto" => conn.map_or(0, |c| c.rto_backed_off().as_nanos() / 1000) as i64,
             "tcpi_last_data_recv" => ms(self.now.saturating_since(self.last_data_received)),
             "tcpi_busy_time" => (self.chrono.busy_ns / 1000) as i64,
+            "tcpi_rcv_mss" => i64::from(self.rcv_mss),
             "tcpi_rwnd_limited" => (self.chrono.window_limited_ns / 1000) as i64,
             _ => return tcp_state_name(word).or_else(|| word.parse().ok()),
         })
@@ -934,8 +975,8 @@ impl Runner<'_> {
 
     fn assertion(&self, line: usize, statement: &str) -> Result<(), Failure> {
         let form = "assert A OP B [OP C], with tcpi_state, tcpi_retransmits, tcpi_backoff, \
-                    tcpi_rto, tcpi_last_data_recv, tcpi_busy_time, tcpi_rwnd_limited, TCP_* \
-                    states and numbers";
+                    tcpi_rto, tcpi_last_data_recv, tcpi_busy_time, tcpi_rwnd_limited, \
+                    tcpi_rcv_mss, TCP_* states and numbers";
         let bad = || self.fail(line, self.now, form, statement.to_string());
         let Some(body) = statement.strip_prefix("assert ") else {
             return bad();

@@ -1,7 +1,10 @@
 //! What a script's `--` options and backtick commands do to the stack under test: `sysctl`
-//! lines set the knobs the model has; knobs and commands with no meaning in the model
-//! (congestion control, SACK blocks, ECN, buffer sizes, `tc`, `ip tcp_metrics`) are accepted
-//! and listed as not modelled; anything else is an error naming its line.
+//! lines (and google/packetdrill's `set_sysctls.py`) set the knobs the model has; every other
+//! Linux 6.18 sysctl, and commands with no meaning in the model (`tc`, `ip`, `ethtool`), are
+//! accepted and listed with their values as having no effect; a command that needs a feature
+//! the model leaves out (the fq qdisc's pacing, `tcp_mtu_probing`) ends the script with
+//! `not modelled` when it runs; anything else is an error naming its line. Values are
+//! decimal or `0x` hex, with the shell's `$((...))` arithmetic.
 
 use super::features::Feature;
 use super::parse::{Script, ScriptOption};
@@ -51,7 +54,6 @@ const OPTIONS_NOT_MODELLED: &[&str] = &[
     "so_filename",
     "so_flags",
     "ip_version",
-    "mss",
     "tcp_ts_ecr_scaled",
 ];
 
@@ -83,6 +85,9 @@ pub struct Knobs {
     pub ts_tick_usecs: Option<u64>,
     /// `--strict_segments`: segments are never merged to match a longer line.
     pub strict_segments: bool,
+    /// `--mss`: packetdrill cooks inbound segments longer than this as GSO packets of
+    /// this size, which is what the stack then measures as the peer's segment size.
+    pub gso_size: Option<u32>,
     /// `tcp_rmem`, `rmem_max`, `tcp_wmem`, `wmem_max` and `tcp_window_scaling`, from which
     /// Linux derives its SYN's window and window scale and reports SO_RCVBUF and SO_SNDBUF.
     pub rmem: [u64; 3],
@@ -92,7 +97,12 @@ pub struct Knobs {
     pub window_scaling: bool,
     /// A line whose command needs a feature the model leaves out (the fq qdisc's pacing).
     pub needs: Option<(usize, Feature, String)>,
+    /// How deep shell scripts named by shell scripts go, now.
+    script_depth: usize,
 }
+
+/// Shell scripts may name shell scripts this deep (google/packetdrill's go two).
+const MAX_SCRIPT_DEPTH: usize = 8;
 
 impl Knobs {
     /// The knobs a profile starts with.
@@ -110,11 +120,13 @@ impl Knobs {
             fast_open: 1,
             ts_tick_usecs: None,
             strict_segments: false,
+            gso_size: None,
             rmem: LINUX_RMEM,
             rmem_max: LINUX_RMEM_MAX,
             wmem: LINUX_WMEM,
             wmem_max: LINUX_WMEM_MAX,
             needs: None,
+            script_depth: 0,
         }
     }
 
@@ -183,6 +195,15 @@ impl Knobs {
                 )
             }
             "strict_segments" => self.strict_segments = true,
+            "mss" => {
+                self.gso_size = Some(
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|&m: &u32| (1..=65_535).contains(&m))
+                        .ok_or_else(|| bad("bytes, 1 to 65535"))?,
+                )
+            }
             other if OPTIONS_NOT_MODELLED.contains(&other) => {
                 self.not_modelled.insert(format!("--{name}={value}"));
             }
@@ -190,7 +211,7 @@ impl Knobs {
                 return Err(format!(
                     "line {line}: unsupported option --{name}: expected tolerance_usecs, \
                      tolerance_percent, bind_port, connect_port, ip_version, \
-                     tcp_ts_tick_usecs, strict_segments or one of {}",
+                     tcp_ts_tick_usecs, strict_segments, mss or one of {}",
                     OPTIONS_NOT_MODELLED.join(", ")
                 ));
             }
@@ -254,6 +275,20 @@ impl Knobs {
     /// written in the script.
     fn shell_script(&mut self, path: &str, line: usize, dir: &Path) -> Result<(), String> {
         let full = dir.join(path);
+        // A script that names itself (as a copy of a symlink can) must not recurse forever.
+        self.script_depth += 1;
+        if self.script_depth > MAX_SCRIPT_DEPTH {
+            return Err(format!(
+                "line {line}: {}: shell scripts nested more than {MAX_SCRIPT_DEPTH} deep",
+                full.display()
+            ));
+        }
+        let result = self.shell_script_lines(&full, line, dir);
+        self.script_depth -= 1;
+        result
+    }
+
+    fn shell_script_lines(&mut self, full: &Path, line: usize, dir: &Path) -> Result<(), String> {
         let text = std::fs::read_to_string(&full)
             .map_err(|e| format!("line {line}: cannot read {}: {e}", full.display()))?;
         for body in text.lines() {
@@ -342,6 +377,13 @@ impl Knobs {
             "tcp_syn_retries" => tcp.syn_retries = num("a count")? as u32,
             "tcp_synack_retries" => tcp.synack_retries = num("a count")? as u32,
             "tcp_retries2" => tcp.data_retries = num("a count")? as u32,
+            // tcp_orphan_retries(): 0 means 8.
+            "tcp_orphan_retries" => {
+                tcp.orphan_retries = Some(match num("a count")? as u32 {
+                    0 => 8,
+                    n => n,
+                })
+            }
             "tcp_syn_linear_timeouts" => {
                 tcp.syn_backoff = match num("a count")? {
                     0 => Backoff::Doubling,

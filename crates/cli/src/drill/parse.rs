@@ -1,4 +1,4 @@
-//! packetdrill's script language (`../shared/tools/packetdrill/syntax.md`), as far as
+//! packetdrill's script language (google/packetdrill's README and `parser.y`), as far as
 //! connection management needs it: `--` options, the init command, timed and cleanup
 //! commands in backticks, TCP segments, system calls and `%{ }%` code blocks. Every line
 //! that is not understood is an error naming the line; nothing is silently skipped.

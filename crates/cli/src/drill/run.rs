@@ -2,17 +2,29 @@
 //! peer (192.0.2.1); the stack under test is a [`Host`] at 192.168.0.1 whose sockets the
 //! script's system calls drive.
 //!
-//! As in packetdrill: every segment the stack sends must match the next outbound line
-//! within the tolerance (`--tolerance_usecs`, or `--tolerance_percent` of the time since
-//! the previous event if that is more: 4 ms and 12.5% by default), and a segment no line
-//! expects is a failure (stricter than packetdrill, which can miss one); sequence numbers
-//! are relative to each side's first ISN; a blocking call runs beside the lines that follow
-//! it and must return within the tolerance of its end time (the percentage of its span).
+//! packetdrill's rules, by default: every outbound line takes the next segment the stack sent
+//! and must match it within the tolerance (`--tolerance_usecs`, or `--tolerance_percent` of
+//! the time since the previous event if that is more: 4 ms and 12.5% by default); a line
+//! expecting more payload than that segment takes the segments that follow it, back to back,
+//! as one (packetdrill merges what a GSO or TSO kernel and a per-MSS one send differently,
+//! unless `--strict_segments`); a segment no line takes is not looked for, so one the stack
+//! sends after the last line goes unnoticed; sequence numbers are relative to each side's
+//! first ISN, and the stack's counts from the number the script's first outbound SYN gives
+//! it; the ACK bit of an inbound segment is set only by `.`; TS vals are checked under
+//! `--tcp_ts_tick_usecs` only; a blocking call runs beside the lines that follow it and must
+//! return within the tolerance of its end time (the percentage of its span).
+//!
+//! `--strict` (the project's corpus) is stricter: a segment sent before a line that no line
+//! took fails, also after the last line, and segments are never merged.
+//!
+//! A line that needs a feature the model leaves out ends the script with `not modelled`
+//! (`features`): its own text decides (a call, option, flag or `tcpi_*` field), or, for
+//! congestion control, the stack sending more than Linux's initial window of 10 segments at
+//! once or a third duplicate ACK.
 //!
 //! Departures: `bind` binds `--bind_port` (8080) and `connect` goes to 192.0.2.1 at
 //! `--connect_port` (8080); the script's segments all belong to the connection of the
-//! latest `connect` or the listener's port; SACK blocks, ECN and buffer sizes are not
-//! modelled and are listed as such; `SO_REUSEADDR` is accepted and does nothing.
+//! latest `connect` or the listener's port; `SO_REUSEADDR` is accepted and does nothing.
 
 use super::features::Feature;
 use super::knobs::Knobs;
@@ -147,6 +159,8 @@ pub(super) struct Runner<'a> {
     /// it has been in its present state, and the time spent busy (data written and not yet
     /// acknowledged) and, of that, limited by the peer's window, in nanoseconds.
     pub chrono: Chrono,
+    /// Linux's estimate of the peer's segment size (`icsk_ack.rcv_mss`, `tcpi_rcv_mss`).
+    pub rcv_mss: u32,
     /// The first outbound TS val as the script wrote it and as the stack sent it.
     pub ts_base: Option<(u32, u32)>,
     /// The first segment sent beyond Linux's initial window, if one was.
@@ -163,6 +177,10 @@ pub struct Chrono {
     pub window_limited_ns: u64,
 }
 
+/// Linux's first estimate of the peer's segment size (`tcp_initialize_rcv_mss`: at most
+/// TCP_MSS_DEFAULT, 536).
+const RCV_MSS_START: u32 = 536;
+
 /// Linux's initial congestion window, in segments (TCP_INIT_CWND, RFC 6928): past it,
 /// what Linux sends depends on congestion control, which the model leaves out.
 const INITIAL_WINDOW: usize = 10;
@@ -173,6 +191,7 @@ pub(super) fn errno(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::Refused => "ECONNREFUSED",
         ErrorKind::Reset => "ECONNRESET",
+        ErrorKind::BrokenPipe => "EPIPE",
         ErrorKind::TimedOut => "ETIMEDOUT",
     }
 }
@@ -244,6 +263,22 @@ impl Runner<'_> {
         self.poll_blocking(at);
     }
 
+    /// Linux's `tcp_measure_rcv_mss`: a data segment at least as long as the estimate (its
+    /// GSO size, for one packetdrill cooked as GSO under `--mss`) raises it, up to the MSS
+    /// the stack announced.
+    fn measure_rcv_mss(&mut self, spec: &SegmentSpec) {
+        if spec.len == 0 || spec.flags.contains('S') {
+            return;
+        }
+        let len = match self.knobs.gso_size {
+            Some(gso) if spec.len > gso => gso,
+            _ => spec.len,
+        };
+        if len >= self.rcv_mss {
+            self.rcv_mss = len.min(u32::from(self.knobs.host.tcp.mss));
+        }
+    }
+
     /// Counts the time since the chronograph's last reading into its present state.
     pub fn chrono_to(&mut self, at: SimTime) {
         let c = &mut self.chrono;
@@ -284,6 +319,19 @@ impl Runner<'_> {
     /// Linux does on it (a third duplicate ACK starts fast retransmit).
     fn inbound_needs(&mut self, line: usize, spec: &SegmentSpec) -> Result<(), Failure> {
         self.segment_needs(line, spec)?;
+        // `tcp_fastopen` 0x2 with 0x400 makes every listener a Fast Open server, whose
+        // answer to a SYN with data depends on cookies and its Fast Open queue.
+        let fast_open_server = self.knobs.fast_open & 0x402 == 0x402;
+        if fast_open_server && spec.flags == "S" && spec.len > 0 {
+            return self.not_modelled(
+                line,
+                Feature::FastOpen,
+                format!(
+                    "a SYN with data to a Fast Open listener (tcp_fastopen={:#x})",
+                    self.knobs.fast_open
+                ),
+            );
+        }
         if let Some(ack) = spec.ack.filter(|_| spec.flags.contains('.')) {
             while self
                 .packets_out
@@ -369,8 +417,9 @@ impl Runner<'_> {
         }
     }
 
-    /// Fails on a segment the stack sent before the line at `t` that no line took. One
-    /// sent at about `t` may still be listed after the line: packetdrill matches outbound
+    /// Under `--strict`, fails on a segment the stack sent before the line at `t` that no
+    /// line took (packetdrill does not look). One sent at about `t` may still be listed
+    /// after the line: packetdrill matches outbound
     /// lines against what was sent whenever it reaches them, so the order of a call and a
     /// segment of the same instant is free (upstream blocking-accept.pkt relies on it).
     pub fn no_unexpected(&self, line: usize, t: SimTime) -> Result<(), Failure> {
@@ -395,6 +444,7 @@ impl Runner<'_> {
         if spec.len > 0 || spec.flags.contains('S') {
             self.last_data_received = t;
         }
+        self.measure_rcv_mss(spec);
         let seg = self.wire.inbound(spec, self.remote_port, self.local_port);
         self.host.handle(&Datagram::new(REMOTE, LOCAL, seg), t);
         self.collect(t);
@@ -705,6 +755,7 @@ pub fn run(
         last_data_received: SimTime::ZERO,
         ts_base: None,
         chrono: Chrono::default(),
+        rcv_mss: RCV_MSS_START,
     };
     let verdict = play(&mut r, script);
     (verdict, r.knobs.not_modelled.into_iter().collect())

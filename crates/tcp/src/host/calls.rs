@@ -125,7 +125,7 @@ impl Host {
             match event {
                 Event::Failed(e) if visible => match e.kind {
                     ErrorKind::Refused => counters.refused += 1,
-                    ErrorKind::Reset => counters.reset += 1,
+                    ErrorKind::Reset | ErrorKind::BrokenPipe => counters.reset += 1,
                     ErrorKind::TimedOut => counters.timed_out += 1,
                 },
                 Event::Failed(_) => counters.half_open_expired += 1,

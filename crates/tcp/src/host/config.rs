@@ -1,9 +1,10 @@
 //! The host's knobs, and the OS profiles: named values of the whole configuration, each
-//! number from `shared/reference/tcp-behaviour.md` with its source.
+//! number from `crates/tcp/REFERENCE.md` with its source.
 
 use super::ratelimit::SynRateLimit;
 use crate::{
-    Backoff, ConfigError, Keepalive, TcpConfig, TimeWaitLength, TimeWaitRules, TimerWheel,
+    Backoff, ConfigError, Keepalive, ResetErrors, TcpConfig, TimeWaitLength, TimeWaitRules,
+    TimerWheel,
 };
 use synack_kernel::SimDuration;
 
@@ -160,6 +161,9 @@ pub fn profile(name: &str) -> Option<HostConfig> {
             // CONFIG_HZ=250 on the Linux 6.18 measured here; the handshake's timers run late
             // as its timer wheel makes them (crates/tcp/tests/kernel/half_open_lifetime.py).
             timer_wheel: Some(TimerWheel { hz: 250 }),
+            reset_errors: ResetErrors::Linux,
+            // tcp_orphan_retries 0, which tcp_orphan_retries() reads as 8.
+            orphan_retries: Some(8),
             ..TcpConfig::default()
         },
         ephemeral_ports: (32768, 60999),
@@ -197,6 +201,10 @@ pub fn profile(name: &str) -> Option<HostConfig> {
                 syn_retries: 12,
                 // tcp_input.c: a FIN is ACKed at once (TF_ACKNOW).
                 delay_fin_ack: false,
+                // Not measured: RFC 9293's errors until FreeBSD's own suite is run.
+                reset_errors: ResetErrors::Rfc9293,
+                // tcp_orphan_retries is Linux's own: R2 for every connection.
+                orphan_retries: None,
                 // How late its timers run is not measured: they run on time.
                 timer_wheel: None,
                 ..linux.tcp.clone()
@@ -217,6 +225,10 @@ pub fn profile(name: &str) -> Option<HostConfig> {
                 connect_timeout: Some(secs(75)),
                 // bsd/netinet/tcp_input.c, as 4.4BSD: a FIN is ACKed at once (TF_ACKNOW).
                 delay_fin_ack: false,
+                // Not measured: RFC 9293's errors.
+                reset_errors: ResetErrors::Rfc9293,
+                // tcp_orphan_retries is Linux's own: R2 for every connection.
+                orphan_retries: None,
                 // How late its timers run is not measured: they run on time.
                 timer_wheel: None,
                 ..linux.tcp.clone()
@@ -236,6 +248,10 @@ pub fn profile(name: &str) -> Option<HostConfig> {
                 syn_retries: 2,
                 // How late its timers run is not measured: they run on time.
                 timer_wheel: None,
+                // Not measured: RFC 9293's errors.
+                reset_errors: ResetErrors::Rfc9293,
+                // tcp_orphan_retries is Linux's own: R2 for every connection.
+                orphan_retries: None,
                 ..linux.tcp.clone()
             },
             // The reference sheet (Microsoft's documentation, not measured): 49152-65535.
@@ -273,6 +289,9 @@ pub fn profile(name: &str) -> Option<HostConfig> {
                 timer_wheel: None,
                 // RFC 9293 3.10.7.4: "send an acknowledgment for the FIN".
                 delay_fin_ack: false,
+                reset_errors: ResetErrors::Rfc9293,
+                // tcp_orphan_retries is Linux's own: R2 for every connection.
+                orphan_retries: None,
                 // RFC 9293 3.10.7.2: text on a SYN is queued until established.
                 hold_syn_data: true,
                 ..linux.tcp.clone()

@@ -270,10 +270,17 @@ impl Host {
             .expect("checked");
         let verdict = entry.record.on_segment(seg, &self.config.tcp, now);
         let (snd_nxt, rcv_nxt) = (entry.record.snd_nxt, entry.record.rcv_nxt);
+        let ts_recent = entry.record.ts_recent;
         let ack = || {
             let mut ack = Segment::new(seg.dst_port, seg.src_port, snd_nxt, rcv_nxt, Flags::ACK);
-            // A TIME-WAIT ACK offers the receive window, as Linux's timewait sockets do.
+            // A TIME-WAIT ACK offers the receive window and, where timestamps were on,
+            // echoes TS.Recent with our clock, as Linux's `tcp_v4_timewait_ack` and the
+            // endpoint's own TIME-WAIT ACK do.
             ack.window = self.config.tcp.recv_buffer;
+            ack.timestamps = ts_recent.map(|ecr| crate::Timestamps {
+                val: (now.as_nanos() / 1_000_000) as u32,
+                ecr,
+            });
             Datagram::new(tuple.local_addr, tuple.remote_addr, ack)
         };
         match verdict {
