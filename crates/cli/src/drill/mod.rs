@@ -125,7 +125,9 @@ pub fn run(args: &DrillArgs) -> anyhow::Result<bool> {
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     for (path, script, knobs, dir) in scripts {
         let (verdict, ignored) = run::run(&script, knobs, &dir, args.strict);
-        let tally = tallies.entry(dir.display().to_string()).or_default();
+        let shown = dir.display().to_string();
+        let shown = shown.strip_prefix("./").unwrap_or(&shown).to_string();
+        let tally = tallies.entry(shown).or_default();
         match verdict {
             Ok(()) => {
                 tally.passed += 1;

@@ -14,6 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=locate.sh
 source "$here/locate.sh"
 synack=${1:?usage: gtests.sh SYNACK_BINARY}
+synack=$(cd "$(dirname "$synack")" && pwd)/$(basename "$synack")
 record=$here/linux-6.18-gtests.txt
 in_scope="ts_recent tcp_info syscall_bad_arg inq ioctl"
 status=0
@@ -24,6 +25,9 @@ fi
 suite=$cache/gtests
 log=$(mktemp); trap 'rm -f "$log"' EXIT
 (cd "$suite/tcp" && "$synack" drill --profile linux .) >"$log" 2>&1
+if [ $? -gt 1 ]; then
+  echo "gtests: synack drill could not run the suite:"; cat "$log"; exit 1
+fi
 grep -E '^(FAIL|NOT MODELLED)' "$log" | cut -c1-240
 sed -n '/^directory/,$p' "$log"
 # Scripts by their path under tcp/, as the record names them.
