@@ -289,7 +289,7 @@ impl Knobs {
     }
 
     fn shell_script_lines(&mut self, full: &Path, line: usize, dir: &Path) -> Result<(), String> {
-        let text = std::fs::read_to_string(&full)
+        let text = std::fs::read_to_string(full)
             .map_err(|e| format!("line {line}: cannot read {}: {e}", full.display()))?;
         for body in text.lines() {
             let body = body.trim();
