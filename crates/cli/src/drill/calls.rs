@@ -80,7 +80,10 @@ impl Runner<'_> {
                 line,
                 self.now,
                 format!("argument {} of {} to be a number", i + 1, call.name),
-                format!("{:?}", call.args.get(i)),
+                call.args
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| "no such argument".into()),
             ),
         }
     }
@@ -442,7 +445,7 @@ impl Runner<'_> {
                 line,
                 self.now,
                 "fcntl(fd, F_SETFL, FLAGS) or fcntl(fd, F_GETFL)",
-                format!("{op:?}: unsupported"),
+                format!("{}: unsupported", op.unwrap_or("no command")),
             ),
         }
     }
