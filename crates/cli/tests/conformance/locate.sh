@@ -30,7 +30,7 @@ fetch_upstream() {
   if [ -d "$dir/.git" ]; then echo "$dir"; return 0; fi
   command -v git >/dev/null || { echo "no git to fetch google/packetdrill" >&2; return 1; }
   rm -rf "$dir" && mkdir -p "$cache"
-  if ! git clone -q "$PACKETDRILL_REPO" "$dir" 2>/dev/null; then
+  if ! timeout 600 git clone -q "$PACKETDRILL_REPO" "$dir" 2>/dev/null; then
     rm -rf "$dir"; echo "cannot fetch google/packetdrill (no internet?)" >&2; return 1
   fi
   if ! git -C "$dir" checkout -q "$PACKETDRILL_COMMIT" 2>/dev/null; then
