@@ -1,5 +1,4 @@
-//! The script's system calls on the model's sockets, one function a call, and the
-//! `%{ }%` checks of TCP_INFO.
+//! The script's system calls on the model's sockets, one function a call.
 
 use super::features::Feature;
 use super::parse::{At, Call, When};
@@ -16,42 +15,6 @@ type Outcome = (i64, Option<&'static str>);
 enum Done {
     Now(Outcome),
     Blocks,
-}
-
-/// Linux's `tcpi_state` numbers (include/net/tcp_states.h).
-fn tcp_state_number(state: Option<State>) -> i64 {
-    match state {
-        Some(State::Established) => 1,
-        Some(State::SynSent) => 2,
-        Some(State::SynReceived) => 3,
-        Some(State::FinWait1) => 4,
-        Some(State::FinWait2) => 5,
-        Some(State::TimeWait) => 6,
-        Some(State::Closed) | None => 7,
-        Some(State::CloseWait) => 8,
-        Some(State::LastAck) => 9,
-        Some(State::Listen) => 10,
-        Some(State::Closing) => 11,
-    }
-}
-
-fn tcp_state_name(name: &str) -> Option<i64> {
-    [
-        "TCP_ESTABLISHED",
-        "TCP_SYN_SENT",
-        "TCP_SYN_RECV",
-        "TCP_FIN_WAIT1",
-        "TCP_FIN_WAIT2",
-        "TCP_TIME_WAIT",
-        "TCP_CLOSE",
-        "TCP_CLOSE_WAIT",
-        "TCP_LAST_ACK",
-        "TCP_LISTEN",
-        "TCP_CLOSING",
-    ]
-    .iter()
-    .position(|n| *n == name)
-    .map(|i| i as i64 + 1)
 }
 
 fn host_errno(e: HostError) -> &'static str {
@@ -901,133 +864,6 @@ impl Runner<'_> {
             );
         }
         Ok((0, None))
-    }
-
-    /// A `%{ }%` block: `assert` lines about the connection under test, each a comparison
-    /// or a chain of two (`990 <= tcpi_last_data_recv <= 1010`), and `print` lines, which
-    /// packetdrill prints and which check nothing. packetdrill reads TCP_INFO at the block's
-    /// time from the script's socket, so that socket must still be open.
-    pub fn code(&mut self, line: usize, text: &str, t: SimTime) -> Result<(), Failure> {
-        self.advance(t, false);
-        self.no_unexpected(line, t)?;
-        self.last = t;
-        let statements: Vec<&str> = text
-            .split(['\n', ';'])
-            .map(|s| s.trim().trim_end_matches('\\').trim())
-            .filter(|s| !s.is_empty())
-            .collect();
-        for statement in &statements {
-            for field in statement
-                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .filter(|w| w.starts_with("tcpi_"))
-            {
-                if let Some(feature) = Feature::of_tcp_info(field) {
-                    return self.not_modelled(line, feature, field.to_string());
-                }
-            }
-            if statement.contains("TCP_INFINITE_SSTHRESH") {
-                return self.not_modelled(
-                    line,
-                    Feature::CongestionControl,
-                    "TCP_INFINITE_SSTHRESH",
-                );
-            }
-            if statement.contains("TCPI_OPT_SYN_DATA") {
-                return self.not_modelled(line, Feature::FastOpen, "TCPI_OPT_SYN_DATA");
-            }
-        }
-        self.chrono_to(t);
-        let open = self
-            .under_test
-            .is_some_and(|id| self.fds.values().any(|fd| fd.kind == FdKind::Conn(id)));
-        if !open {
-            return self.fail(
-                line,
-                t,
-                "TCP_INFO from an open socket (packetdrill reads it from the script's fd)",
-                "no socket connected or accepted is open",
-            );
-        }
-        for statement in statements {
-            if statement.starts_with("print") {
-                continue;
-            }
-            self.assertion(line, statement)?;
-        }
-        Ok(())
-    }
-
-    /// A `tcpi_*` field of the connection under test, a `TCP_*` state, or a number.
-    fn operand(&self, word: &str) -> Option<i64> {
-        let id = self.under_test?;
-        let conn = self.host.connection(id);
-        let ms = |d: SimDuration| (d.as_nanos() / 1_000_000) as i64;
-        // A socket whose connection went to TIME-WAIT reads TCP_CLOSE, as on Linux, where a
-        // timewait sock replaces it (measured on Linux 6.18: fin_wait_1_fin_ack_to_time_wait).
-        Some(match word {
-            "tcpi_state" => tcp_state_number(self.host.state(id)),
-            "tcpi_retransmits" | "tcpi_backoff" => conn.map_or(0, |c| c.retransmits()) as i64,
-            "tcpi_rto" => conn.map_or(0, |c| c.rto_backed_off().as_nanos() / 1000) as i64,
-            "tcpi_last_data_recv" => ms(self.now.saturating_since(self.last_data_received)),
-            "tcpi_busy_time" => (self.chrono.busy_ns / 1000) as i64,
-            "tcpi_rcv_mss" => i64::from(self.rcv_mss),
-            "tcpi_rwnd_limited" => (self.chrono.window_limited_ns / 1000) as i64,
-            _ => return tcp_state_name(word).or_else(|| word.parse().ok()),
-        })
-    }
-
-    fn assertion(&self, line: usize, statement: &str) -> Result<(), Failure> {
-        let form = "assert A OP B [OP C], with tcpi_state, tcpi_retransmits, tcpi_backoff, \
-                    tcpi_rto, tcpi_last_data_recv, tcpi_busy_time, tcpi_rwnd_limited, \
-                    tcpi_rcv_mss, TCP_* states and numbers";
-        let bad = || self.fail(line, self.now, form, statement.to_string());
-        let Some(body) = statement.strip_prefix("assert ") else {
-            return bad();
-        };
-        if self.under_test.is_none() {
-            return self.fail(
-                line,
-                self.now,
-                "a socket under test",
-                "none connected or accepted",
-            );
-        }
-        // `assert X == Y, message`: the message is for python's traceback.
-        let body = body.split(',').next().unwrap_or("");
-        let words: Vec<&str> = body.split_whitespace().collect();
-        if words.len() % 2 == 0 || words.len() < 3 {
-            return bad();
-        }
-        let mut values = Vec::new();
-        for word in words.iter().step_by(2) {
-            match self.operand(word) {
-                Some(v) => values.push(v),
-                None => return bad(),
-            }
-        }
-        for (i, op) in words.iter().skip(1).step_by(2).enumerate() {
-            let (a, b) = (values[i], values[i + 1]);
-            let holds = match *op {
-                "==" => a == b,
-                "!=" => a != b,
-                "<" => a < b,
-                "<=" => a <= b,
-                ">" => a > b,
-                ">=" => a >= b,
-                _ => return bad(),
-            };
-            if !holds {
-                let shown: Vec<String> = words
-                    .iter()
-                    .step_by(2)
-                    .zip(&values)
-                    .filter(|(w, _)| w.starts_with("tcpi_"))
-                    .map(|(w, v)| format!("{w} = {v}"))
-                    .collect();
-                return self.fail(line, self.now, statement.to_string(), shown.join(", "));
-            }
-        }
-        Ok(())
     }
 }
 

@@ -1,12 +1,14 @@
 //! `synack drill`: packetdrill scripts against the TCP model. See `parse` for the script
-//! language, `knobs` for options and commands, `wire` for how segments are compared, and
-//! `run` and `calls` for how a script is played.
+//! language, `knobs` for options and commands, `wire` for how segments are compared,
+//! `run` and `calls` for how a script is played, `tcp_info` for its `%{ }%` checks, and
+//! `features` for what ends a script as not modelled.
 
 mod calls;
 mod features;
 mod knobs;
 mod parse;
 mod run;
+mod tcp_info;
 mod wire;
 
 use anyhow::Context;
