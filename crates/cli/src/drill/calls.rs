@@ -665,7 +665,11 @@ impl Runner<'_> {
                 _ => None,
             },
             ("read" | "recv" | "recvfrom", FdKind::Conn(id)) => {
-                if fd.read_shutdown {
+                // Linux (tcp_recvmsg) copies what is queued before it looks at
+                // RCV_SHUTDOWN: after SHUT_RD the peer's data is still ACKed, queued and
+                // read, then 0 (shutdown_rd_data_still_readable.pkt).
+                let queued = self.host.connection(id).is_some_and(|c| c.readable() > 0);
+                if fd.read_shutdown && !queued {
                     return Some((0, None));
                 }
                 let max = number(call.args.get(2)).unwrap_or(i64::MAX) as u64;
