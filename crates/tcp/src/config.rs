@@ -376,6 +376,7 @@ impl TcpConfig {
             ("syn_retries", self.syn_retries),
             ("synack_retries", self.synack_retries),
             ("data_retries", self.data_retries),
+            ("orphan_retries", self.orphan_retries.unwrap_or(0)),
         ] {
             if retries > 255 {
                 return Err(invalid(
