@@ -1,7 +1,7 @@
 //! The script's system calls on the model's sockets, one function a call.
 
 use super::features::Feature;
-use super::parse::{At, Call, When};
+use super::parse::{At, Call, When, parse_int};
 use super::run::{Blocking, Failure, Fd, FdKind, LOCAL, REMOTE, Runner, errno};
 use std::sync::Arc;
 use synack_kernel::{SimDuration, SimTime};
@@ -28,11 +28,7 @@ fn host_errno(e: HostError) -> &'static str {
 
 /// The number in an argument written `[N]`, `N` or `0xN`.
 fn number(arg: Option<&String>) -> Option<i64> {
-    let text = arg?.trim_matches(|c| c == '[' || c == ']');
-    match text.strip_prefix("0x") {
-        Some(hex) => i64::from_str_radix(hex, 16).ok(),
-        None => text.parse().ok(),
-    }
+    parse_int(arg?.trim_matches(|c| c == '[' || c == ']'))
 }
 
 impl Runner<'_> {

@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-/// A part of a real TCP stack that the model leaves out. The README's not-modelled list
-/// names each.
+/// A part of a real TCP stack that the model leaves out; `crates/cli/README.md`'s
+/// not-modelled list names each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Feature {
     /// cwnd, slow start, fast retransmit, and the `tcpi_*` fields that report them.

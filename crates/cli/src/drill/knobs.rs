@@ -7,7 +7,7 @@
 //! decimal or `0x` hex, with the shell's `$((...))` arithmetic.
 
 use super::features::Feature;
-use super::parse::{Script, ScriptOption};
+use super::parse::{Script, ScriptOption, parse_int};
 use std::collections::BTreeSet;
 use std::path::Path;
 use synack_kernel::SimDuration;
@@ -503,10 +503,7 @@ impl Knobs {
 
 /// A sysctl value as the shell hands it over: decimal, or hex with `0x` (`0x70403`).
 fn parse_number(text: &str) -> Option<u64> {
-    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => text.parse().ok(),
-    }
+    parse_int(text).and_then(|n| u64::try_from(n).ok())
 }
 
 /// Evaluates the shell's `$((...))` arithmetic of whole numbers with `*`, `+` and `-`

@@ -382,9 +382,9 @@ fn split_args(text: &str) -> Vec<String> {
     args
 }
 
-/// A result as packetdrill writes it: decimal, or hex (`0x02`).
-fn parse_int(text: &str) -> Option<i64> {
-    match text.strip_prefix("0x") {
+/// A number as packetdrill and the shell write it: decimal, or hex (`0x02`, `0X70403`).
+pub(super) fn parse_int(text: &str) -> Option<i64> {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => i64::from_str_radix(hex, 16).ok(),
         None => text.parse().ok(),
     }

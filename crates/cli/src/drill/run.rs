@@ -229,6 +229,14 @@ impl Runner<'_> {
         })
     }
 
+    /// Ends the script at a command that needs a feature the model leaves out (`Knobs::needs`).
+    fn commands_need(&self) -> Result<(), Failure> {
+        match &self.knobs.needs {
+            Some((line, feature, what)) => self.not_modelled(*line, *feature, what.clone()),
+            None => Ok(()),
+        }
+    }
+
     /// packetdrill's tolerance for an event expected at `expected` after one at `since`:
     /// `--tolerance_usecs`, or `--tolerance_percent` of the gap if that is more.
     pub fn tolerance_over(&self, since: SimTime, expected: SimTime) -> SimDuration {
@@ -419,9 +427,9 @@ impl Runner<'_> {
 
     /// Under `--strict`, fails on a segment the stack sent before the line at `t` that no
     /// line took (packetdrill does not look). One sent at about `t` may still be listed
-    /// after the line: packetdrill matches outbound
-    /// lines against what was sent whenever it reaches them, so the order of a call and a
-    /// segment of the same instant is free (upstream blocking-accept.pkt relies on it).
+    /// after the line: packetdrill matches outbound lines against what was sent whenever it
+    /// reaches them, so the order of a call and a segment of the same instant is free
+    /// (upstream blocking-accept.pkt relies on it).
     pub fn no_unexpected(&self, line: usize, t: SimTime) -> Result<(), Failure> {
         if !self.strict {
             return Ok(());
@@ -476,7 +484,6 @@ impl Runner<'_> {
                 "nothing sent",
             );
         };
-
         if at < from || at > until {
             return self.fail(
                 line,
@@ -501,9 +508,8 @@ impl Runner<'_> {
                 ),
             );
         }
-        if spec.flags.contains('S') && !self.wire.base_set {
-            self.wire.base_set = true;
-            self.wire.local_base = spec.start;
+        if spec.flags.contains('S') {
+            self.wire.local_base.get_or_insert(spec.start);
         }
         let seg = if self.strict || self.knobs.strict_segments {
             seg
@@ -654,9 +660,7 @@ impl Runner<'_> {
         if let Err(message) = applied {
             return self.fail(line, t, "a valid command", message);
         }
-        if let Some((line, feature, what)) = self.knobs.needs.clone() {
-            return self.not_modelled(line, feature, what);
-        }
+        self.commands_need()?;
         if let Err(e) = self.host.set_config(self.knobs.host.clone()) {
             return self.fail(line, t, "a valid configuration", e.to_string());
         }
@@ -762,9 +766,7 @@ pub fn run(
 }
 
 fn play(r: &mut Runner, script: &Script) -> Result<(), Failure> {
-    if let Some((line, feature, what)) = r.knobs.needs.clone() {
-        return r.not_modelled(line, feature, what);
-    }
+    r.commands_need()?;
     for event in &script.events {
         r.event(event)?;
         r.settle_blocking()?;

@@ -17,10 +17,9 @@ pub struct Wire {
     /// SYN that reopens TIME-WAIT with a new one.
     pub local_isn: Option<Seq>,
     /// The number the script gives the stack's ISN: its first outbound SYN's sequence number
-    /// (`> S. 1234:1234(0)`), 0 in most scripts. packetdrill maps every number through it.
-    pub local_base: u32,
-    /// Whether a SYN line has set `local_base`.
-    pub base_set: bool,
+    /// (`> S. 1234:1234(0)`), 0 in most scripts; 0 until a SYN line sets it. packetdrill
+    /// maps every number through it.
+    pub local_base: Option<u32>,
     /// The window scale the script's SYN offered.
     pub remote_scale: Option<u8>,
     /// The window scale the stack's SYN offered.
@@ -99,7 +98,7 @@ impl Wire {
         // from the stack's ISN (0 where none is written), and before any SYN of ours from 0.
         let flags = flags_of(&spec.flags);
         let ack =
-            self.local_isn.unwrap_or(Seq(0)) + spec.ack.unwrap_or(0).wrapping_sub(self.local_base);
+            self.local_isn.unwrap_or(Seq(0)) + spec.ack.unwrap_or(0).wrapping_sub(self.base());
         let mut seg = Segment::new(
             remote_port,
             local_port,
@@ -153,16 +152,21 @@ impl Wire {
         }
     }
 
+    /// The script's number for the stack's ISN.
+    fn base(&self) -> u32 {
+        self.local_base.unwrap_or(0)
+    }
+
     /// Where a segment from the stack ends, relative to its first ISN.
     pub fn relative_end(&self, seg: &Segment) -> u32 {
         (seg.seq - self.local_isn.unwrap_or(Seq(0)))
-            .wrapping_add(self.local_base)
+            .wrapping_add(self.base())
             .wrapping_add(seg.len)
     }
 
     /// A segment from the stack as packetdrill prints it.
     pub fn show(&self, seg: &Segment) -> String {
-        let start = (seg.seq - self.local_isn.unwrap_or(Seq(0))).wrapping_add(self.local_base);
+        let start = (seg.seq - self.local_isn.unwrap_or(Seq(0))).wrapping_add(self.base());
         let mut s = format!(
             "{} {}:{}({})",
             seg.flags,
@@ -182,7 +186,7 @@ impl Wire {
         let isn = self.local_isn.unwrap_or(Seq(0));
         seg.flags == flags_of(&spec.flags)
             && spec.ecn_flags.is_empty()
-            && (seg.seq - isn).wrapping_add(self.local_base) == spec.start
+            && (seg.seq - isn).wrapping_add(self.base()) == spec.start
             && seg.len == spec.len
             && spec
                 .ack

@@ -5,16 +5,18 @@
 #
 # packetdrill (a built binary), in this order:
 #   1. $PACKETDRILL, a binary;
-#   2. ../shared/tools/packetdrill/ beside the clone (this project's machines), built there;
+#   2. an optional local copy beside the clone (a sibling folder `shared` with
+#      tools/packetdrill/build.sh), if a machine keeps one; nothing depends on it;
 #   3. google/packetdrill fetched with git at the pinned commit, its source checked file by
 #      file against packetdrill-source.sha256, and built (needs internet, gcc, make, bison,
 #      flex).
 # The suite (google/packetdrill's gtests/net: common/ and tcp/), in the same order:
-#   $SYNACK_GTESTS, ../shared/suites/packetdrill-gtests/, or the same fetch, checked against
+#   $SYNACK_GTESTS, that local copy's suites/packetdrill-gtests/, or the same fetch, checked against
 #   packetdrill-gtests.sha256. The scripts are GPL-2.0 and never committed here.
 
 conformance_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$conformance_dir/../../../.." && pwd)
+# The optional local copy: a fallback only, looked for and never required.
 shared=$(cd "$repo_root/.." && pwd)/shared
 # google/packetdrill at the commit whose source and scripts the hash lists were made from.
 PACKETDRILL_REPO=https://github.com/google/packetdrill.git
