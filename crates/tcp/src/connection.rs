@@ -213,6 +213,9 @@ pub struct Connection {
     pub(crate) state_deadline: SimTime,
     pub(crate) keepalive_deadline: SimTime,
     pub(crate) keepalive_probes: u8,
+    /// The most handshake retransmissions the host allows now (`u8::MAX`: the
+    /// configuration's); a Linux listener prunes its requests' under load.
+    pub(crate) handshake_retry_cap: u8,
     /// When we last answered an invalid segment, in simulated ms, wrapping (0: never), as
     /// Linux keeps jiffies: a u32 keeps the endpoint within its size.
     pub(crate) last_invalid_ack_ms: u32,
@@ -252,6 +255,7 @@ impl Connection {
             rtt_probe_ack: Seq(0),
             rtt_probe_sent: NEVER,
             retries: 0,
+            handshake_retry_cap: u8::MAX,
             unacked_since: NEVER,
             rto_deadline: NEVER,
             ack_deadline: NEVER,
@@ -374,11 +378,14 @@ impl Connection {
     }
 
     /// A connection established by a valid SYN-cookie ACK: no SYN-RECEIVED state was kept,
-    /// so it is recorded as passing through it at once. `mss` is what the cookie encoded.
+    /// so it is recorded as passing through it at once. `mss` is what the cookie encoded;
+    /// `timestamp_options`, when the ACK carries timestamps, the peer's window scale and
+    /// SACK permission its TS echo returned (`host::cookies`).
     pub fn from_cookie(
         config: Arc<TcpConfig>,
         ack: &Segment,
         mss: u16,
+        timestamp_options: Option<(Option<u8>, bool)>,
         incarnation: u32,
         now: SimTime,
         out: &mut Output,
@@ -389,7 +396,8 @@ impl Connection {
         let mut syn = *ack;
         syn.seq = ack.seq - 1;
         syn.mss = Some(mss);
-        syn.timestamps = None;
+        syn.timestamps = timestamp_options.and(ack.timestamps);
+        (syn.window_scale, syn.sack_permitted) = timestamp_options.unwrap_or((None, false));
         c.synchronize(&syn);
         c.snd_una = ack.ack;
         c.snd_wl1 = ack.seq;
@@ -749,11 +757,19 @@ impl Connection {
 
     /// Retransmissions allowed in the current handshake state.
     pub(crate) fn handshake_retries(&self) -> u32 {
-        if self.state == State::SynSent {
+        let configured = if self.state == State::SynSent {
             self.config.syn_retries + self.config.syn_backoff.extra_retries()
         } else {
             self.config.synack_retries + self.config.synack_backoff.extra_retries()
-        }
+        };
+        configured.min(u32::from(self.handshake_retry_cap))
+    }
+
+    /// Caps the handshake's retransmissions at `limit` from now on: the host's say, as a
+    /// Linux listener lowers its requests' SYN-ACK retries under load
+    /// (`host::ListenerRules`). Checked when the retransmission timer next runs.
+    pub fn limit_handshake_retries(&mut self, limit: u32) {
+        self.handshake_retry_cap = limit.min(u32::from(u8::MAX)) as u8;
     }
 
     pub(crate) fn data_rto(&self) -> SimDuration {

@@ -254,7 +254,8 @@ pub fn host(data: &[u8]) {
                 t.to
             );
         }
-        assert!(host.syn_queue_len(80) <= 4, "SYN queue above its cap");
+        // Linux holds backlog + 1 requests (host::ListenerRules).
+        assert!(host.syn_queue_len(80) <= 5, "SYN queue above its cap");
         assert!(host.time_wait_len() <= 8, "TIME-WAIT table above its cap");
         for id in &ids {
             if let Some(c) = host.connection(*id) {

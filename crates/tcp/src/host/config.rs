@@ -1,6 +1,7 @@
 //! The host's knobs, and the OS profiles: named values of the whole configuration, each
 //! number from `crates/tcp/REFERENCE.md` with its source.
 
+use super::listener_rules::ListenerRules;
 use super::ratelimit::SynRateLimit;
 use crate::{
     Backoff, ConfigError, Keepalive, ResetErrors, TcpConfig, TimeWaitLength, TimeWaitRules,
@@ -59,6 +60,10 @@ pub struct HostConfig {
     /// A per-source SYN rate filter in front of the listeners (a firewall rule, not TCP);
     /// `None`, the default, admits every SYN.
     pub syn_rate_limit: Option<SynRateLimit>,
+    /// How listeners size their queues and prune requests under load. Linux: its own,
+    /// measured (`ListenerRules::Linux`); other systems: the textbook's, for want of a
+    /// measurement.
+    pub listener_rules: ListenerRules,
 }
 
 impl Default for HostConfig {
@@ -175,6 +180,7 @@ pub fn profile(name: &str) -> Option<HostConfig> {
         max_time_wait: 32_768,
         max_open: None,
         syn_rate_limit: None,
+        listener_rules: ListenerRules::Linux,
     };
     Some(match name {
         "linux" => linux,
@@ -211,6 +217,8 @@ pub fn profile(name: &str) -> Option<HostConfig> {
             },
             // The reference sheet (FreeBSD's documentation, not measured): 10000-65535.
             ephemeral_ports: (10000, 65535),
+            // FreeBSD's syncache has rules of its own, not measured here.
+            listener_rules: ListenerRules::Textbook,
             ..linux.clone()
         },
         "macos" => HostConfig {
@@ -235,6 +243,8 @@ pub fn profile(name: &str) -> Option<HostConfig> {
             },
             // The reference sheet (Apple's documentation, not measured): 49152-65535.
             ephemeral_ports: (49152, 65535),
+            // Not measured: the textbook's queues.
+            listener_rules: ListenerRules::Textbook,
             ..linux.clone()
         },
         "windows" => HostConfig {
@@ -256,6 +266,8 @@ pub fn profile(name: &str) -> Option<HostConfig> {
             },
             // The reference sheet (Microsoft's documentation, not measured): 49152-65535.
             ephemeral_ports: (49152, 65535),
+            // Not measured: the textbook's queues.
+            listener_rules: ListenerRules::Textbook,
             ..linux.clone()
         },
         "rfc9293" => HostConfig {
@@ -296,6 +308,8 @@ pub fn profile(name: &str) -> Option<HostConfig> {
                 hold_syn_data: true,
                 ..linux.tcp.clone()
             },
+            // RFC 9293 sets no queue rules: the textbook's.
+            listener_rules: ListenerRules::Textbook,
             ..linux.clone()
         },
         _ => return None,

@@ -6,12 +6,45 @@
 //! {536, 1300, 1440, 1460} (Linux's table), and `hash` a keyed hash of the 4-tuple, the
 //! peer's ISN and the counter. A cookie is valid while its counter is at most 2 minutes old
 //! (Linux's `MAX_SYNCOOKIE_AGE`), so for 2 to 3 minutes after it was sent.
+//!
+//! When the SYN carries timestamps, the options a cookie cannot hold ride in the low 6 bits
+//! of the SYN-ACK's TS value, which the peer echoes (Linux's `cookie_init_timestamp`): the
+//! peer's window scale (15 for none) and a SACK bit. So the cookie SYN-ACK offers window
+//! scaling and SACK only then; measured on Linux 6.18 (`listener_load.py cookies`): a SYN
+//! with `mss,sackOK,TS,wscale 7` draws `mss 1460,sackOK,TS,nop,wscale 10`, a SYN with MSS
+//! alone draws `mss 1460` alone.
 
 use crate::{FourTuple, Seq};
 use synack_kernel::SimTime;
 
 /// Linux's MSS table (`msstab` in syncookies.c).
 pub const MSS_TABLE: [u16; 4] = [536, 1300, 1440, 1460];
+
+/// The low TS-value bits that carry options, and their fields (Linux: TSBITS,
+/// TS_OPT_WSCALE_MASK, TS_OPT_SACK).
+const TS_BITS: u32 = 6;
+const TS_WSCALE_MASK: u32 = 0xf;
+const TS_SACK: u32 = 1 << 4;
+
+/// The TS value of a cookie SYN-ACK at timestamp clock `clock`, carrying the peer's window
+/// scale and SACK permission; never ahead of the clock (as Linux's).
+pub fn timestamp_with_options(clock: u32, peer_window_scale: Option<u8>, sack: bool) -> u32 {
+    let wscale = peer_window_scale.map_or(TS_WSCALE_MASK, |w| u32::from(w.min(14)));
+    let options = wscale | if sack { TS_SACK } else { 0 };
+    let value = (clock >> TS_BITS << TS_BITS) | options;
+    if value > clock {
+        value.wrapping_sub(1 << TS_BITS)
+    } else {
+        value
+    }
+}
+
+/// The peer's window scale and SACK permission from the TS echo of a cookie's ACK.
+pub fn options_from_timestamp(echo: u32) -> (Option<u8>, bool) {
+    let wscale = echo & TS_WSCALE_MASK;
+    let window_scale = (wscale != TS_WSCALE_MASK).then_some(wscale as u8);
+    (window_scale, echo & TS_SACK != 0)
+}
 
 /// Minutes a cookie's counter may lag behind the current one.
 const MAX_AGE: u32 = 2;
@@ -91,6 +124,15 @@ mod tests {
         );
         assert_eq!(mss_index(1460), 3);
         assert_eq!(mss_index(100), 0);
+    }
+
+    #[test]
+    fn options_ride_in_the_timestamp_and_come_back_from_the_echo() {
+        let value = timestamp_with_options(1_000_000, Some(7), true);
+        assert!(value <= 1_000_000 && 1_000_000 - value < 128);
+        assert_eq!(options_from_timestamp(value), (Some(7), true));
+        let value = timestamp_with_options(1_000_000, None, false);
+        assert_eq!(options_from_timestamp(value), (None, false));
     }
 
     #[test]

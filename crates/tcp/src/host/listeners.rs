@@ -3,10 +3,13 @@
 //! listening port does.
 
 use super::datagram::{Datagram, DemuxHint};
+use super::listener_rules::QueueState;
 use super::ratelimit::SourceBuckets;
 use super::sockets::{ConnId, Socket, Stage};
 use super::{Host, HostError, SynCookies, cookies};
-use crate::{Connection, Flags, FourTuple, Segment, Seq, State, TcpConfig, closed_reply};
+use crate::{
+    Connection, Flags, FourTuple, Segment, Seq, State, TcpConfig, Timestamps, closed_reply,
+};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,7 +22,35 @@ pub(super) struct Listener {
     backlog: u32,
     /// Requests in the SYN queue.
     pub(super) half_open: u32,
+    /// Of them, those that have not had a SYN-ACK timeout yet (Linux's `young`).
+    pub(super) young: u32,
     pub(super) accept_queue: VecDeque<ConnId>,
+}
+
+impl Listener {
+    /// The queues, as the listener rules read them.
+    pub(super) fn queue_state(&self) -> QueueState {
+        QueueState {
+            backlog: self.backlog,
+            requests: self.half_open,
+            young: self.young,
+            accept_queue: self.accept_queue.len() as u32,
+        }
+    }
+
+    /// A request joins the SYN queue.
+    fn add_request(&mut self) {
+        self.half_open += 1;
+        self.young += 1;
+    }
+
+    /// A request leaves the SYN queue; `young` if it never had a SYN-ACK timeout.
+    pub(super) fn remove_request(&mut self, young: bool) {
+        self.half_open -= 1;
+        if young {
+            self.young -= 1;
+        }
+    }
 }
 
 /// The host's listeners, and what their SYN handling keeps.
@@ -76,6 +107,7 @@ impl Host {
             config: self.tcp.clone(),
             backlog,
             half_open: 0,
+            young: 0,
             accept_queue: VecDeque::new(),
         };
         self.listeners.by_port.insert(port, listener);
@@ -148,11 +180,35 @@ impl Host {
 
     /// A half-open request completed its handshake: into the accept queue.
     pub(super) fn promote(&mut self, id: ConnId, port: u16) {
+        let socket = self.sockets.get_mut(id).expect("present");
+        let young = std::mem::replace(&mut socket.young, false);
+        socket.stage = Stage::Queued(port);
         if let Some(l) = self.listeners.get_mut(port) {
-            l.half_open -= 1;
+            l.remove_request(young);
             l.accept_queue.push_back(id);
         }
-        self.sockets.get_mut(id).expect("present").stage = Stage::Queued(port);
+    }
+
+    /// The SYN-ACK retransmissions half-open socket `id` may have when its timer runs now:
+    /// its listener's rules may prune them under load.
+    pub(super) fn synack_retries_now(&self, id: ConnId) -> Option<u32> {
+        let socket = self.sockets.get(id)?;
+        let Stage::HalfOpen(port) = socket.stage else {
+            return None;
+        };
+        let listener = self.listeners.by_port.get(&port)?;
+        Some(self.config.listener_rules.synack_retries(
+            listener.queue_state(),
+            listener.config.synack_retries,
+            self.config.somaxconn,
+        ))
+    }
+
+    /// Half-open socket `id` had its first SYN-ACK timeout: no longer young.
+    pub(super) fn request_aged(&mut self, port: u16) {
+        if let Some(l) = self.listeners.get_mut(port) {
+            l.young -= 1;
+        }
     }
 
     /// Whether `seg` would complete `socket`'s handshake while its listener's accept queue
@@ -177,11 +233,15 @@ impl Host {
     }
 
     fn accept_queue_full(&self, l: &Listener) -> bool {
-        l.accept_queue.len() >= l.backlog.min(self.config.somaxconn) as usize
+        self.config
+            .listener_rules
+            .accept_queue_full(l.queue_state(), self.config.somaxconn)
     }
 
     fn syn_queue_full(&self, l: &Listener) -> bool {
-        l.half_open >= l.backlog.min(self.config.max_syn_backlog)
+        let c = &self.config;
+        c.listener_rules
+            .syn_queue_full(l.queue_state(), c.somaxconn, c.max_syn_backlog)
     }
 
     /// Answers a segment no socket, record or listener takes, as CLOSED does.
@@ -232,9 +292,12 @@ impl Host {
             self.counters.accept_queue_drops += 1;
             return;
         }
-        let syn_full = self.syn_queue_full(listener);
+        // Linux (tcp_conn_request): a SYN that reopens a TIME-WAIT 4-tuple comes from a peer
+        // evidently alive, and passes the SYN queue's limits.
+        let reopens = reopen_isn.is_some();
+        let syn_full = !reopens && self.syn_queue_full(listener);
         let cookie = match self.config.syncookies {
-            SynCookies::Always => true,
+            SynCookies::Always => !reopens,
             SynCookies::WhenFull => syn_full,
             SynCookies::Off => false,
         };
@@ -242,7 +305,13 @@ impl Host {
             self.send_cookie(tuple, seg, now);
             return;
         }
-        if syn_full {
+        let last_quarter = !reopens
+            && self.config.syncookies == SynCookies::Off
+            && self
+                .config
+                .listener_rules
+                .last_quarter_drop(listener.queue_state(), self.config.max_syn_backlog);
+        if syn_full || last_quarter {
             self.counters.syn_queue_drops += 1;
             return;
         }
@@ -257,7 +326,7 @@ impl Host {
             now,
             &mut self.endpoint_output,
         );
-        self.listeners.get_mut(port).expect("checked").half_open += 1;
+        self.listeners.get_mut(port).expect("checked").add_request();
         let id = self.insert_socket(conn, tuple, from, Stage::HalfOpen(port));
         self.collect_endpoint_output(id, now);
     }
@@ -288,11 +357,23 @@ impl Host {
         let iss = cookies::make(key, &tuple, seg.seq, seg.mss.unwrap_or(536), now);
         let flags = Flags::SYN | Flags::ACK;
         let mut synack = Segment::new(seg.dst_port, seg.src_port, iss, seg.seq + 1, flags);
-        // Linux: without timestamps a cookie cannot carry window scale or SACK, so the
-        // SYN-ACK offers neither (measured on Linux 6.18: syncookies.pkt); the model
-        // encodes nothing in timestamps, so it never offers them.
-        synack.window = self.config.tcp.syn_window_for(self.config.tcp.recv_buffer);
-        synack.mss = Some(self.config.tcp.mss);
+        let tcp = &self.config.tcp;
+        synack.window = tcp.syn_window_for(tcp.recv_buffer);
+        synack.mss = Some(tcp.mss);
+        // Without timestamps a cookie cannot carry window scale or SACK, so the SYN-ACK
+        // offers neither (measured on Linux 6.18: syncookies.pkt); with them, both ride in
+        // the TS value (cookies.rs).
+        if let Some(ts) = seg.timestamps.filter(|_| tcp.timestamps) {
+            let sack = seg.sack_permitted && tcp.sack_permitted;
+            let peer_scale = seg.window_scale.filter(|_| tcp.window_scale.is_some());
+            let clock = (now.as_nanos() / 1_000_000) as u32;
+            synack.timestamps = Some(Timestamps {
+                val: cookies::timestamp_with_options(clock, peer_scale, sack),
+                ecr: ts.val,
+            });
+            synack.window_scale = peer_scale.and(tcp.window_scale);
+            synack.sack_permitted = sack;
+        }
         self.output.send(
             Datagram::new(tuple.local_addr, tuple.remote_addr, synack),
             DemuxHint::NONE,
@@ -311,7 +392,8 @@ impl Host {
         let port = seg.dst_port;
         if self.accept_queue_full(&self.listeners.by_port[&port]) {
             self.counters.accept_queue_drops += 1;
-            if self.config.abort_on_overflow {
+            let rules = self.config.listener_rules;
+            if rules.cookie_overflow_resets(self.config.abort_on_overflow) {
                 self.reply_closed(tuple, seg);
             }
             return;
@@ -319,11 +401,15 @@ impl Host {
         let incarnation = self.incarnation();
         let config = self.listeners.by_port[&port].config.clone();
         let output = &mut self.endpoint_output;
-        let mut conn = Connection::from_cookie(config, seg, mss, incarnation, now, output);
+        let options = seg
+            .timestamps
+            .filter(|_| self.config.tcp.timestamps)
+            .map(|ts| cookies::options_from_timestamp(ts.ecr));
+        let mut conn = Connection::from_cookie(config, seg, mss, options, incarnation, now, output);
         // Data may ride on the ACK that completed the handshake.
         conn.handle(seg, now, output);
         let id = self.insert_socket(conn, tuple, from, Stage::HalfOpen(port));
-        self.listeners.get_mut(port).expect("checked").half_open += 1;
+        self.listeners.get_mut(port).expect("checked").add_request();
         self.collect_endpoint_output(id, now);
     }
 }

@@ -29,6 +29,7 @@ mod connmap;
 pub mod cookies;
 mod datagram;
 mod demux;
+mod listener_rules;
 mod listeners;
 mod occupancy;
 mod ports;
@@ -47,6 +48,7 @@ pub use config::{
 };
 pub use connmap::ConnMap;
 pub use datagram::{Datagram, DemuxHint, HostOutput};
+pub use listener_rules::{ListenerRules, QueueState};
 pub use ratelimit::SynRateLimit;
 pub use sockets::ConnId;
 
@@ -301,9 +303,15 @@ impl Host {
         peer_slot: u32,
         stage: Stage,
     ) -> ConnId {
-        let id = self
-            .sockets
-            .insert(Socket { conn, tuple, stage }, peer_slot);
+        let id = self.sockets.insert(
+            Socket {
+                conn,
+                tuple,
+                stage,
+                young: matches!(stage, Stage::HalfOpen(_)),
+            },
+            peer_slot,
+        );
         self.ports.take(&tuple);
         if stage.is_open() {
             self.open += 1;
@@ -336,7 +344,7 @@ impl Host {
             Stage::Active | Stage::Accepted => self.open -= 1,
             Stage::HalfOpen(port) => {
                 if let Some(l) = self.listeners.get_mut(port) {
-                    l.half_open -= 1;
+                    l.remove_request(socket.young);
                 }
             }
             Stage::Queued(port) => {
@@ -365,8 +373,23 @@ impl Host {
     pub fn on_timeout(&mut self, now: SimTime) {
         self.expire_time_wait(now);
         while let Some(id) = self.timers.pop_due(&mut self.sockets, now) {
+            let synack_retries = self.synack_retries_now(id);
             let socket = self.sockets.get_mut(id).expect("armed");
+            if let Some(limit) = synack_retries {
+                socket.conn.limit_handshake_retries(limit);
+            }
             socket.conn.on_timeout(now, &mut self.endpoint_output);
+            // A request that retransmitted its SYN-ACK is no longer young.
+            let aged = match socket.stage {
+                Stage::HalfOpen(port) if socket.young && socket.conn.retransmits() > 0 => {
+                    socket.young = false;
+                    Some(port)
+                }
+                _ => None,
+            };
+            if let Some(port) = aged {
+                self.request_aged(port);
+            }
             self.collect_endpoint_output(id, now);
         }
     }

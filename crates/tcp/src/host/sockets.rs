@@ -48,6 +48,9 @@ pub(super) struct Socket {
     pub(super) conn: Connection,
     pub(super) tuple: FourTuple,
     pub(super) stage: Stage,
+    /// A half-open request that has had no SYN-ACK timeout yet (Linux's `young`; see
+    /// `ListenerRules::synack_retries`).
+    pub(super) young: bool,
 }
 
 struct Slot {
