@@ -7,7 +7,7 @@ use synack_net::app::{
 };
 use synack_net::topology::NodeId;
 use synack_net::{AppSpec, AppSummary, Fault, LinkSpec, NodeSpec, World, WorldSpec};
-use synack_tcp::host::{HostConfig, SynCookies, profile};
+use synack_tcp::host::{HostConfig, ListenerRules, SynCookies, profile};
 
 const CLIENT: u32 = 0x0a00_0001;
 const SERVER: u32 = 0x0a00_0002;
@@ -264,13 +264,14 @@ fn a_syn_flood_delays_clients_past_the_flood_without_cookies_and_not_with_them()
         with.setup_times_s.iter().all(|&t| (t - 0.010).abs() < 1e-6),
         "{with:?}"
     );
-    // Without cookies the SYN queue stays full of spoofed half-open requests until they
-    // expire after the flood (63 s each): clients get in only on a late SYN retry.
+    // Without cookies the SYN queue stays full of spoofed half-open requests. Linux prunes
+    // them to 7-15 s under the flood (host::ListenerRules), so a client gets in when a batch
+    // of them expires, on a SYN retry seconds later, and the rest after the flood: few
+    // first tries, most waits of seconds, many of a minute.
     let without = flood(SynCookies::Off);
-    assert!(
-        without.setup_times_s.iter().all(|&t| t > 60.0),
-        "{without:?}"
-    );
+    let waited = |s: f64| without.setup_times_s.iter().filter(|&&t| t > s).count();
+    assert_eq!(without.completed, 50, "{without:?}");
+    assert!(waited(1.0) >= 45 && waited(60.0) >= 20, "{without:?}");
 }
 
 #[test]
@@ -456,7 +457,15 @@ fn same_nanosecond_syns<Q: synack_kernel::queue::QueueFamily>() -> (Vec<f64>, Ve
         nodes: vec![
             host("a", CLIENT, linux.clone()),
             host("b", OTHER, linux.clone()),
-            host("server", SERVER, linux),
+            // A queue of exactly one (Linux's holds backlog + 1): the textbook's rules.
+            host(
+                "server",
+                SERVER,
+                HostConfig {
+                    listener_rules: ListenerRules::Textbook,
+                    ..linux
+                },
+            ),
         ],
         links: vec![link("a", 0, 2, 10), link("b", 1, 2, 9)],
         apps: vec![
