@@ -1,6 +1,6 @@
 //! `server_capacity`: many clients connect to one server at once. The server application
 //! accepts 10,000 connections a second; what it has not accepted yet waits in the accept
-//! queue, min(backlog, somaxconn = 4096) long. When the queue is full, Linux drops the
+//! queue, min(backlog, somaxconn = 4096) + 1 long (Linux's, measured: `host::ListenerRules`). When the queue is full, Linux drops the
 //! SYN (and the final ACK of a handshake already under way), and the client waits for its
 //! SYN retransmission a second later: the p99 time to a response jumps from milliseconds
 //! to seconds once the clients outrun the accept rate by more than the queue holds.
@@ -12,6 +12,11 @@
 //! N connections open evenly over one second from ceil(N / 20,000) client hosts (so no
 //! host runs out of ports) through a star to the server, 1 ms per link; each sends 100
 //! bytes and waits for 100 back. The run goes on until every SYN retry has ended.
+//!
+//! The knee is checked on Linux 6.18 too, scaled to what a harness can drive (100 accepts a
+//! second, backlog 32, 100 to 300 clients): `listener_load.py capacity` writes
+//! `experiments/data/linux_server_capacity_knee.csv`, and the experiment's test runs the
+//! model on the same points ([`slow_at`]).
 
 use crate::grid::{Axis, Point, Value};
 use crate::plot::PlotSpec;
@@ -38,16 +43,46 @@ const SOMAXCONN: u32 = 4096;
 /// retransmitted after 200 ms, completes the handshake once the burst is over and the queue
 /// drains.
 pub fn slow_predicted(clients: u64, backlog: u32) -> f64 {
-    let queue = f64::from(backlog.min(SOMAXCONN));
-    let excess = clients as f64 - ACCEPTS_PER_S - queue;
+    slow_bound(clients, backlog, ACCEPTS_PER_S)
+}
+
+/// [`slow_predicted`] for a server accepting `accepts_per_s`. Linux's accept queue holds
+/// min(backlog, somaxconn) + 1 (`host::ListenerRules`, measured).
+pub fn slow_bound(clients: u64, backlog: u32, accepts_per_s: f64) -> f64 {
+    let queue = f64::from(backlog.min(SOMAXCONN) + 1);
+    let excess = clients as f64 - accepts_per_s - queue;
     excess.max(0.0) / clients as f64
+}
+
+/// The kernel's check of the knee: `listener_load.py capacity` rows, the same scenario
+/// scaled to 100 accepts a second and backlog 32 (the harness cannot drive 10,000
+/// handshakes a second), on Linux 6.18 here.
+pub const KERNEL_KNEE_CSV: &str = include_str!("../data/linux_server_capacity_knee.csv");
+
+/// What one run of the scenario measured: (slow fraction, response p50 s, response p99 s).
+pub fn slow_at(
+    clients: u64,
+    backlog: u32,
+    accepts_per_s: f64,
+    seed: u64,
+) -> Result<(f64, f64, f64), String> {
+    let summary = run_scenario(&scenario(clients, backlog, accepts_per_s), seed, None)?;
+    let stats = all_clients_stats(&summary)?;
+    let mut response = stats.response_times_s;
+    response.sort_by(f64::total_cmp);
+    let slow = stats.attempted as usize - response.iter().filter(|&&t| t < 1.0).count();
+    Ok((
+        slow as f64 / stats.attempted as f64,
+        percentile(&response, 0.5),
+        percentile(&response, 0.99),
+    ))
 }
 
 /// Connections the server application accepts per second.
 pub const ACCEPTS_PER_S: f64 = 10_000.0;
 const PER_HOST: u64 = 20_000;
 
-fn scenario(clients: u64, backlog: u32) -> String {
+fn scenario(clients: u64, backlog: u32, accepts_per_s: f64) -> String {
     let hosts = clients.div_ceil(PER_HOST);
     format!(
         r#"duration_s = 200.0
@@ -64,7 +99,7 @@ schedule = {{ kind = "rate", start_s = 1.0, per_second = {rate}, count = {count}
 request_bytes = 100
 response_bytes = 100
 "#,
-        interval = 1e3 / ACCEPTS_PER_S,
+        interval = 1e3 / accepts_per_s,
         rate = (clients / hosts) as f64,
         count = clients / hosts,
     )
@@ -148,7 +183,7 @@ impl Experiment for ServerCapacity {
             ),
             (
                 "slow_predicted",
-                "max(0, clients - 10,000 x 1 s - accept queue) / clients: the excess the queue cannot hold, an upper bound (module doc)",
+                "max(0, clients - 10,000 x 1 s - accept queue (min(backlog, 4096) + 1)) / clients: the excess the queue cannot hold, an upper bound (module doc)",
             ),
         ]
     }
@@ -158,7 +193,7 @@ impl Experiment for ServerCapacity {
         let backlog = point.i64("backlog") as u32;
         let span = Rc::new(Span::default());
         let summary = run_scenario(
-            &scenario(clients, backlog),
+            &scenario(clients, backlog, ACCEPTS_PER_S),
             point.seed,
             Some(Box::new(Watch(Rc::clone(&span)))),
         )?;

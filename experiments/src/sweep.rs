@@ -43,6 +43,11 @@ pub trait Experiment: Sync {
     }
     /// Output columns after the axes, with units in their names: (name, meaning).
     fn columns(&self) -> Vec<(&'static str, &'static str)>;
+    /// Whether the grid's `point` is measured: an experiment with a series measured
+    /// elsewhere (a real kernel's) has it at some points only.
+    fn applies(&self, _point: &Point) -> bool {
+        true
+    }
     /// Measures one point.
     fn run(&self, point: &Point, preset: Preset) -> Result<Measured, String>;
     /// The headline plot.
@@ -193,7 +198,7 @@ pub fn sweep(exp: &dyn Experiment, args: &ExperimentArgs) -> anyhow::Result<Repo
         exp.replications(preset),
         &args.set,
     )?;
-    let points = shard_points(&grid, args);
+    let points = shard_points(exp, &grid, args);
     let cache = cache_dir(exp, args, &grid);
     if !args.resume {
         let _ = std::fs::remove_dir_all(&cache);
@@ -216,9 +221,10 @@ pub fn sweep(exp: &dyn Experiment, args: &ExperimentArgs) -> anyhow::Result<Repo
 }
 
 /// The grid's points this run (or shard) takes.
-fn shard_points(grid: &Grid, args: &ExperimentArgs) -> Vec<Point> {
+fn shard_points(exp: &dyn Experiment, grid: &Grid, args: &ExperimentArgs) -> Vec<Point> {
     grid.points(args.seed)
         .into_iter()
+        .filter(|p| exp.applies(p))
         .filter(|p| {
             args.shard
                 .is_none_or(|s| p.index as u64 % u64::from(s.count) == u64::from(s.index))

@@ -1,23 +1,35 @@
 //! `syn_flood`: spoofed SYNs at rate A fill the server's SYN queue with half-open requests
-//! that never complete; each holds its slot for the half-open lifetime L, the SYN-ACK
-//! retry schedule (doubling from 1 s: L = 2^(n+1) - 1 s for n retries, 63 s for Linux's 5,
-//! 64.6 s on average on Linux's timer wheel, which the server's Linux profile runs).
-//! The queue is a loss system of B slots offered A x L erlangs, so a legitimate SYN finds
-//! a free slot with probability 1 - E(B, A x L), Erlang's loss formula: about B / (A x L)
-//! once A x L is well past B. That is the prediction drawn beside the measurement.
+//! that never complete, on the model's Linux profile and on a real Linux 6.18 kernel.
+//!
+//! The textbook's queue is a loss system of B slots, each held for the half-open lifetime
+//! L (63 s, 64.6 s on Linux's timer wheel): a legitimate SYN finds a free slot with
+//! probability 1 - E(B, A x L), Erlang's loss formula. Linux keeps a queue otherwise, as
+//! measured by `crates/tcp/tests/kernel/listener_load.py` (`host::ListenerRules`):
+//! - With cookies off, a SYN from an unproven peer is dropped once fewer than a quarter of
+//!   `max_syn_backlog` is left, so (with B = backlog = max_syn_backlog here) a legitimate
+//!   client finds B - B/4 + 1 slots, not B.
+//! - Once the queue is more than half full of requests past their first SYN-ACK timeout,
+//!   each request's retry limit falls towards 2 (`reqsk_timer_handler`): under a flood a
+//!   request lives 7 or 15 s, not 64.6 s. The mean is what the kernel measured in this
+//!   scenario at its highest flood rate (Little's law: the SYN queue's mean over the
+//!   requests admitted a second), used for every backlog: pruning's limit depends on the
+//!   ratio of requests to young ones, not on B. Between, the queue holds about B/2, where
+//!   pruning starts, so a request lives B / (2A).
+//!
+//! So the prediction drawn is 1 - E(B - B/4 + 1, A x L(A)), with L(A) = 64.6 s while
+//! A x 64.6 s < B / 2, else B / (2A), but never below the saturated lifetime the kernel
+//! measured nor above the unpruned one.
 //!
 //! The measurement is of the steady state, which takes care. A flood switched on at full
-//! rate against an empty queue fills it within B / A seconds, and since every entry lives
-//! exactly L, the queue then frees its slots in one burst per lifetime, for ever: what a
-//! connect sees depends on where in that cycle it falls (the first version of this
-//! experiment, with clients once a second, saw 0 of 500 first tries succeed where 7.1% were
-//! due). So the flood ramps in: for its first lifetime it sends at min(A, B / L), which
-//! fills the queue with entries of every age, then at A (Poisson throughout). Legitimate
-//! clients arrive at Poisson times (2 a second, 200 of them, from 10 hosts) from one
-//! lifetime and a second on, so they see the queue as time does.
+//! rate against an empty queue fills it at once, and its requests then age and die
+//! together, for ever: what a connect sees depends on where in that cycle it falls. So the
+//! flood ramps in: for its first 64.6 s it sends at min(A, B / 64.6 s), which fills the
+//! queue with entries of every age, then at A (Poisson throughout). Legitimate clients
+//! arrive at Poisson times (2 a second, 200 of them, from 10 hosts) from 65.6 s on, so they
+//! see the queue as time does.
 //!
-//! The server (5 ms away) listens with backlog B and `max_syn_backlog` B, so the SYN queue
-//! holds B: the "bigger queue" defence is B = 2048 against the default-like 256. Defences:
+//! The server (5 ms away) listens with backlog B, and `max_syn_backlog` and `somaxconn`
+//! are B too. Defences:
 //! - `off`: nothing (SYN cookies off);
 //! - `cookies`: SYN cookies when the queue is full (Linux's default);
 //! - `rate_filter`: a per-source filter of 3 SYNs a second (burst 40), against the flood
@@ -28,9 +40,15 @@
 //! - `rate_filter_unspoofed`: the same filter, against the flood from one address, which
 //!   it holds to 3 a second.
 //!
+//! `source = kernel` reads `experiments/data/linux_syn_flood.csv`: the same scenario run by
+//! `listener_load.py flood` against Linux 6.18 in a network namespace here (backlog 256,
+//! 5 SYN-ACK retries, cookies off and when-full; `crates/tcp/tests/kernel/
+//! syn_flood_series.sh` refreshes it). Its clients give up after 15 s of SYN retries (the
+//! model's go on for 131 s), so its `success_rate` counts connects established by then.
+//!
 //! "First try" counts handshakes completed on the first SYN (setup under the 1 s initial
 //! RTO). The SYN queue's occupancy is averaged over the clients' window, from the server's
-//! own state transitions.
+//! own state transitions (the kernel: `ss` every 0.5 s).
 
 use crate::grid::{Axis, Point, Value};
 use crate::plot::PlotSpec;
@@ -52,6 +70,81 @@ use synack_tcp::{FourTuple, State, Transition};
 pub struct SynFlood;
 
 const DEFENCES: [&str; 4] = ["off", "cookies", "rate_filter", "rate_filter_unspoofed"];
+/// Whose listener: the model's, or the real kernel's (measured).
+pub const SOURCES: [&str; 2] = ["model", "kernel"];
+
+/// The kernel's series: `listener_load.py flood` rows (crates/tcp/tests/kernel).
+const KERNEL_CSV: &str = include_str!("../data/linux_syn_flood.csv");
+
+/// A CSV of numbers (the kernel's) as rows of named cells.
+fn kernel_rows(csv: &'static str) -> Vec<BTreeMap<&'static str, f64>> {
+    let mut lines = csv.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> = lines.next().map_or(Vec::new(), |h| h.split(',').collect());
+    lines
+        .map(|line| {
+            header
+                .iter()
+                .zip(line.split(','))
+                .map(|(&name, cell)| (name, cell.parse().unwrap_or(f64::NAN)))
+                .collect()
+        })
+        .collect()
+}
+
+/// The kernel's runs of the point's scenario, by seed.
+fn kernel_runs(
+    defence: &str,
+    retries: u32,
+    backlog: u32,
+    flood_per_s: f64,
+) -> Vec<BTreeMap<&'static str, f64>> {
+    let cookies = match defence {
+        "off" => 0.0,
+        "cookies" => 1.0,
+        _ => return Vec::new(),
+    };
+    if retries != 5 {
+        return Vec::new();
+    }
+    kernel_rows(KERNEL_CSV)
+        .into_iter()
+        .filter(|r| {
+            r["syncookies"] == cookies
+                && r["backlog"] == f64::from(backlog)
+                && r["flood_per_s"] == flood_per_s
+        })
+        .collect()
+}
+
+/// A request's mean lifetime under a flood that keeps Linux's queue full, measured on the
+/// kernel in this scenario: the run with cookies off at the highest flood rate, by Little's
+/// law (SYN-queue mean / requests admitted a second, while the clients connect).
+pub fn saturated_lifetime_s() -> f64 {
+    kernel_rows(KERNEL_CSV)
+        .into_iter()
+        .filter(|r| r["syncookies"] == 0.0)
+        .max_by(|a, b| a["flood_per_s"].total_cmp(&b["flood_per_s"]))
+        .map_or(f64::NAN, |r| r["lifetime_s"])
+}
+
+/// The slots a legitimate (unproven) SYN may take with cookies off, backlog =
+/// `max_syn_backlog` = `somaxconn` = B: Linux's last-quarter rule leaves B - B/4 + 1
+/// (its full queue, B + 1, is never reached).
+pub fn free_slots(backlog: u32) -> u32 {
+    (backlog - backlog / 4 + 1).min(backlog + 1)
+}
+
+/// The mean half-open lifetime at flood rate `admitted_per_s`, pruning included (the
+/// module's documentation).
+pub fn pruned_lifetime_s(retries: u32, backlog: u32, admitted_per_s: f64) -> f64 {
+    let full = half_open_lifetime_s(retries);
+    let half_queue = f64::from(backlog) / 2.0;
+    if admitted_per_s * full <= half_queue {
+        return full;
+    }
+    let saturated = saturated_lifetime_s().min(full);
+    (half_queue / admitted_per_s).clamp(saturated, full)
+}
 /// Legitimate connects, and their rate (Poisson), from this many hosts.
 const CLIENTS: u64 = 200;
 const CLIENTS_PER_S: f64 = 2.0;
@@ -92,8 +185,9 @@ pub fn first_try_predicted(defence: &str, retries: u32, backlog: u32, flood_per_
         // A full queue answers with a cookie, which completes like a queued request.
         return 1.0;
     }
-    let offered = admitted_flood_per_s(defence, flood_per_s) * half_open_lifetime_s(retries);
-    1.0 - erlang_b(backlog, offered)
+    let admitted = admitted_flood_per_s(defence, flood_per_s);
+    let offered = admitted * pruned_lifetime_s(retries, backlog, admitted);
+    1.0 - erlang_b(free_slots(backlog), offered)
 }
 
 /// When the clients start: one lifetime of ramp, and a second.
@@ -164,6 +258,8 @@ struct Queue {
     max: usize,
     since: Option<SimTime>,
     area: f64,
+    /// Requests admitted within the window.
+    admitted: usize,
 }
 
 struct Watch(Rc<RefCell<Queue>>);
@@ -184,6 +280,9 @@ impl Observer for Watch {
         q.since = Some(t.at);
         if t.to == State::SynReceived && t.from == State::Listen {
             q.now += 1;
+            if (from..to).contains(&t.at.as_secs_f64()) {
+                q.admitted += 1;
+            }
         } else if t.from == State::SynReceived {
             q.now -= 1;
         }
@@ -199,11 +298,17 @@ impl Experiment for SynFlood {
     }
 
     fn about(&self) -> &'static str {
-        "Legitimate handshakes completed on the first SYN during a spoofed SYN flood in steady state, against the flood's rate, by defence, SYN-ACK retries and SYN-queue size, beside Erlang's loss formula (dotted): without cookies they fall once rate x half-open lifetime passes the queue's size, a bigger queue or fewer retries moves that point to higher rates, a per-source filter helps only against an unspoofed flood, and cookies keep every one"
+        "Legitimate handshakes completed on the first SYN during a spoofed SYN flood in steady state, against the flood's rate, by defence, SYN-ACK retries and SYN-queue size, for the model's Linux profile and (at backlog 256) Linux 6.18 measured, beside Erlang's loss formula (dotted) for Linux's queue: without cookies a legitimate SYN finds B - B/4 + 1 slots, held about 9 s once pruning starts (not 64.6 s), so they fall once rate x 9 s passes the queue's size; a bigger queue moves that point to higher rates, fewer retries hardly (pruning already cut them), a per-source filter helps only against an unspoofed flood, and cookies keep every one"
     }
 
     fn axes(&self) -> Vec<Axis> {
         vec![
+            Axis::strs(
+                "source",
+                "whose listener: the model's Linux profile, or Linux 6.18 (measured: experiments/data/linux_syn_flood.csv, at some points only)",
+                &SOURCES,
+                &SOURCES,
+            ),
             Axis::strs("defence", "the server's defence", &DEFENCES, &DEFENCES),
             Axis::ints(
                 "synack_retries",
@@ -244,17 +349,17 @@ impl Experiment for SynFlood {
     fn columns(&self) -> Vec<(&'static str, &'static str)> {
         vec![
             (
-                "lifetime_and_queue",
-                "the half-open lifetime and the SYN queue's size",
+                "series",
+                "whose listener, its SYN queue's size and SYN-ACK retries",
             ),
             (
                 "offered_load",
-                "admitted flood rate x half-open lifetime / queue size: the queue overflows past 1",
+                "admitted flood rate x half-open lifetime (pruned) / the slots a legitimate SYN may take: the queue overflows past 1",
             ),
             ("clients", "legitimate connects made"),
             (
                 "success_rate",
-                "legitimate connects established, of those made",
+                "legitimate connects established, of those made (the kernel's clients give up after 15 s)",
             ),
             (
                 "first_try_rate",
@@ -274,7 +379,24 @@ impl Experiment for SynFlood {
                 "syn_queue_max",
                 "most SYN-queue entries while the clients connect",
             ),
+            (
+                "half_open_lifetime_s",
+                "requests' mean lifetime while the clients connect, by Little's law: SYN-queue mean / requests admitted a second",
+            ),
         ]
+    }
+
+    fn applies(&self, point: &Point) -> bool {
+        // The kernel's series: one run a point where it was measured.
+        point.str("source") != "kernel"
+            || (point.replication as usize)
+                < kernel_runs(
+                    point.str("defence"),
+                    point.i64("synack_retries") as u32,
+                    point.i64("backlog") as u32,
+                    point.f64("flood_per_s"),
+                )
+                .len()
     }
 
     fn run(&self, point: &Point, _preset: Preset) -> Result<Measured, String> {
@@ -285,6 +407,43 @@ impl Experiment for SynFlood {
         let retries = point.i64("synack_retries") as u32;
         let backlog = point.i64("backlog") as u32;
         let flood = point.f64("flood_per_s");
+        let admitted = admitted_flood_per_s(defence, flood);
+        let offered = admitted * pruned_lifetime_s(retries, backlog, admitted)
+            / f64::from(free_slots(backlog));
+        let predicted = first_try_predicted(defence, retries, backlog, flood);
+        match point.str("source") {
+            "model" => {}
+            "kernel" => {
+                let runs = kernel_runs(defence, retries, backlog, flood);
+                let r = runs
+                    .get(point.replication as usize)
+                    .ok_or_else(|| format!("no kernel run for {point:?}"))?;
+                let clients = r["clients"];
+                return Ok(Measured {
+                    values: vec![
+                        Value::Str(format!("Linux 6.18: {backlog} slots, {retries} retries")),
+                        Value::Float(offered),
+                        Value::Int(clients as i64),
+                        Value::Float(r["established_15s"] / clients),
+                        Value::Float(r["first_try_rate"]),
+                        Value::Float(predicted),
+                        Value::Float(r["setup_p50_s"]),
+                        Value::Float(r["setup_p99_s"]),
+                        Value::Float(r["syn_queue_mean"]),
+                        Value::Int(r["syn_queue_max"] as i64),
+                        // With cookies on, a cookie SYN-ACK and a request's look alike
+                        // on the wire: the requests' lifetime is not measured there.
+                        Value::Float(if defence == "cookies" {
+                            f64::NAN
+                        } else {
+                            r["lifetime_s"]
+                        }),
+                    ],
+                    events: 0,
+                });
+            }
+            other => return Err(format!("source {other}: expected one of {SOURCES:?}")),
+        }
         let from = clients_from_s(retries);
         let queue = Rc::new(RefCell::new(Queue {
             window: (from, from + client_window_s()),
@@ -292,6 +451,7 @@ impl Experiment for SynFlood {
             max: 0,
             since: None,
             area: 0.0,
+            admitted: 0,
         }));
         let filter = defence.starts_with("rate_filter");
         let summary = run_world(
@@ -320,19 +480,19 @@ impl Experiment for SynFlood {
         let first_try = setup.iter().filter(|&&t| t < 1.0).count();
         let q = queue.borrow();
         let n = client.attempted as f64;
-        let lifetime = half_open_lifetime_s(retries);
         Ok(Measured {
             values: vec![
-                Value::Str(format!("{lifetime:.1} s, {backlog} slots")),
-                Value::Float(admitted_flood_per_s(defence, flood) * lifetime / f64::from(backlog)),
+                Value::Str(format!("model: {backlog} slots, {retries} retries")),
+                Value::Float(offered),
                 Value::Int(client.attempted as i64),
                 Value::Float(client.connected as f64 / n),
                 Value::Float(first_try as f64 / n),
-                Value::Float(first_try_predicted(defence, retries, backlog, flood)),
+                Value::Float(predicted),
                 Value::Float(percentile(&setup, 0.5)),
                 Value::Float(percentile(&setup, 0.99)),
                 Value::Float(q.area / (q.window.1 - q.window.0)),
                 Value::Int(q.max as i64),
+                Value::Float(q.area / q.admitted as f64),
             ],
             events: summary.events,
         })
@@ -340,10 +500,10 @@ impl Experiment for SynFlood {
 
     fn plot(&self) -> PlotSpec {
         PlotSpec::new(
-            "Legitimate handshakes done on the first SYN during a SYN flood, by defence",
+            "Legitimate handshakes done on the first SYN during a SYN flood, by defence: the model, and Linux 6.18 measured",
             "flood_per_s",
             "first_try_rate",
-            Some("lifetime_and_queue"),
+            Some("series"),
         )
         .theory("first_try_predicted")
         .trials("clients")

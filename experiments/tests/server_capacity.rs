@@ -100,3 +100,55 @@ fn overflowing_points_are_byte_identical_on_every_event_queue() {
     assert_eq!(run("priority-queue"), wheel);
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// The knee on the kernel (scaled: 100 accepts a second, backlog 32): at every client count
+/// `listener_load.py capacity` measured, the model's slow fraction (4 seeds pooled) and the
+/// kernel's agree within a 95% two-proportion band, and both keep under the fluid bound.
+#[test]
+fn the_knee_scaled_down_matches_linux() {
+    use experiments::server_capacity::{KERNEL_KNEE_CSV, slow_at, slow_bound};
+    let mut lines = KERNEL_KNEE_CSV.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |row: &[&str], name: &str| -> f64 {
+        row[header.iter().position(|h| *h == name).unwrap()]
+            .parse()
+            .unwrap()
+    };
+    let mut points = 0;
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        let row: Vec<&str> = line.split(',').collect();
+        let (clients, backlog, accepts) = (
+            col(&row, "clients"),
+            col(&row, "backlog") as u32,
+            col(&row, "accepts_per_s"),
+        );
+        let kernel = col(&row, "slow_fraction");
+        let seeds = 4;
+        let model: f64 = (0..seeds)
+            .map(|seed| slow_at(clients as u64, backlog, accepts, seed).unwrap().0)
+            .sum::<f64>()
+            / f64::from(seeds as u32);
+        let pooled = (model * f64::from(seeds as u32) + kernel) / f64::from(seeds as u32 + 1);
+        let band = Z
+            * (pooled
+                * (1.0 - pooled)
+                * (1.0 / (clients * f64::from(seeds as u32)) + 1.0 / clients))
+                .sqrt()
+            + 1.0 / clients;
+        let bound = slow_bound(clients as u64, backlog, accepts);
+        println!(
+            "{clients} clients: model {model:.3}, kernel {kernel:.3} (+- {band:.3}), bound {bound:.3}"
+        );
+        assert!(
+            (model - kernel).abs() <= band,
+            "{clients} clients: model {model:.3}, kernel {kernel:.3}"
+        );
+        let (_, high) = binomial_band(clients, bound, Z);
+        assert!(
+            kernel * clients <= high,
+            "{clients} clients: the kernel above the bound"
+        );
+        points += 1;
+    }
+    assert!(points >= 5, "the kernel's knee: {points} points");
+}

@@ -34,6 +34,8 @@ import subprocess
 import sys
 import time
 
+from ipv4 import checksum
+
 SYNS, STAGGER_S, PORT = 8, 0.29, 80
 LOCAL, PEER = "192.168.77.1", "192.168.77.2"
 TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454CA, 0x0001, 0x1000
@@ -51,13 +53,6 @@ def kernel_hz():
     return None
 
 
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 def syn(source_port):

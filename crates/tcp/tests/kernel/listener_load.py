@@ -28,9 +28,12 @@ Scenarios (each prints what it measured and exits 1 if a check fails):
              the queue overflowed under `when-full`
   overflow   the accept queue overflowing, tcp_abort_on_overflow 0 and 1, seen by client
   flood      syn_flood's scenario: a Poisson flood (ramped in over a lifetime) and
-             legitimate clients at Poisson times; first-try success (--rate, --backlog,
-             --cookies, --clients, --seed)
-  check      the short rule checks CI runs (cap, last quarter, pruning, cookies, overflow)
+             legitimate clients at Poisson times; first-try success, the SYN queue and the
+             requests' lifetime (--rate, --backlog, --cookies, --clients, --seed);
+             syn_flood_series.sh runs the experiment's points
+  capacity   server_capacity's knee, scaled: N clients within 1 s (--rates N1,N2,...) at a
+             server accepting --accepts a second with --backlog
+  check      the short rule checks CI runs (cap, last quarter, cookies, overflow, pruning)
 `--csv FILE` appends the scenario's rows to FILE (writing the header if it is new).
 """
 import argparse
@@ -44,6 +47,8 @@ import subprocess
 import sys
 import time
 
+from ipv4 import checksum
+
 LOCAL, PORT = "192.168.77.1", 80
 TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454CA, 0x0001, 0x1000
 SO_TIMESTAMPNS, SO_RCVBUFFORCE, PACKET_OUTGOING = 35, 33, 4
@@ -54,13 +59,6 @@ COUNTERS = ["ListenOverflows", "ListenDrops", "SyncookiesSent", "SyncookiesRecv"
 MAX_PACKETS = 2_000_000  # every run stops by itself past this many packets seen
 
 
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 def options_bytes(kind, tsval=0, tsecr=0):
@@ -565,7 +563,8 @@ def flood(args, rng):
     its 1 s RTO, and the handshake completed."""
     header = ["flood_per_s", "backlog", "syncookies", "seed", "clients", "established_15s",
               "first_try", "first_try_rate", "setup_p50_s", "setup_p99_s", "syn_queue_mean",
-              "syn_queue_max", "synacks_per_request", "syncookies_sent", "listen_drops"]
+              "syn_queue_max", "synacks_per_request", "admitted_per_s", "lifetime_s",
+              "syncookies_sent", "listen_drops"]
     child = os.fork()
     if child == 0:
         new_namespace()
@@ -585,7 +584,7 @@ def flood(args, rng):
                     "syns": 0, "done": None} for i, at in enumerate(arrivals)]
         by_peer = {(c["addr"], c["port"]): c for c in clients}
         end_s = arrivals[-1] + sum(SYN_WAITS_S) + 1.0
-        samples, synacks_to_spoofed = [], {}
+        samples, synacks_to_spoofed, first_synack = [], {}, {}
 
         def handle(p):
             if not p.out or p.flags & (SYN | ACK) != SYN | ACK:
@@ -593,6 +592,7 @@ def flood(args, rng):
             c = by_peer.get((p.dst, p.dport))
             if c is None:
                 synacks_to_spoofed[(p.dst, p.dport)] = synacks_to_spoofed.get((p.dst, p.dport), 0) + 1
+                first_synack.setdefault((p.dst, p.dport), p.at - wall0)
                 return
             if c["done"] is None:
                 c["done"] = (p.at - wall0 - c["at"], c["syns"])
@@ -622,21 +622,26 @@ def flood(args, rng):
         first = sum(1 for c in clients if c["done"] and c["done"][1] == 1 and c["done"][0] < 1.0)
         done = sum(1 for c in clients if c["done"])
         per_request = (sum(synacks_to_spoofed.values()) / len(synacks_to_spoofed)) if synacks_to_spoofed else 0
+        # Spoofed requests admitted while the clients connect, and their mean lifetime by
+        # Little's law (the SYN queue's mean over the same window).
+        window = arrivals[-1] - clients_from
+        admitted = sum(1 for at in first_synack.values() if clients_from <= at <= arrivals[-1])
+        queue_mean = sum(samples) / max(len(samples), 1)
+        lifetime = round(queue_mean / (admitted / window), 3) if admitted else ""
         setups = sorted(c["done"][0] for c in clients if c["done"])
         # The model's percentile (synack_net::app::percentile): the nearest rank.
         pick = lambda q: round(setups[min(round(q * (len(setups) - 1)), len(setups) - 1)], 4) if setups else ""
         row = [args.rate, b, args.cookies, args.seed, len(clients), done, first,
-               round(first / len(clients), 4), pick(0.5), pick(0.99),
-               round(sum(samples) / max(len(samples), 1), 2),
-               max(samples, default=0), round(per_request, 3), counters["SyncookiesSent"],
-               counters["ListenDrops"]]
+               round(first / len(clients), 4), pick(0.5), pick(0.99), round(queue_mean, 2),
+               max(samples, default=0), round(per_request, 3), round(admitted / window, 3),
+               lifetime, counters["SyncookiesSent"], counters["ListenDrops"]]
         os.write(pipe_w, (repr(row) + "\n").encode())
         os._exit(0)
     row = child_result(child)
     print(f"flood {args.rate}/s, backlog {args.backlog}, cookies {args.cookies}: first try "
           f"{row[6]}/{row[4]} = {row[7]:.3f}, established within 15 s {row[5]}, setup p50 "
           f"{row[8]} s, p99 {row[9]} s, SYN queue mean {row[10]} (max {row[11]}), SYN-ACKs per "
-          f"spoofed request {row[12]}")
+          f"spoofed request {row[12]}, {row[13]} admitted a second, lifetime {row[14]} s")
     write_csv(args.csv, header, [row])
     return []
 
@@ -652,7 +657,7 @@ def capacity(args, rng):
     header = ["clients", "backlog", "accepts_per_s", "accepted", "responses", "response_p50_s",
               "response_p99_s", "slow_fraction", "listen_overflows", "listen_drops"]
     rows = []
-    for n in [int(v) for v in args.rates.split(",")]:
+    for n in [int(float(v)) for v in args.rates.split(",")]:
         child = os.fork()
         if child == 0:
             new_namespace()
@@ -801,6 +806,17 @@ def check(args, rng):
     return failures
 
 
+def positive_list(text):
+    """--rates: comma-separated positive numbers."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive numbers like 1,4,16, got {text!r}")
+    return text
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("scenario", choices=["cap", "pruning", "cookies", "overflow", "flood", "capacity",
@@ -808,7 +824,7 @@ def main():
     parser.add_argument("--csv")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="fewer points (what `check` runs)")
-    parser.add_argument("--rates", default="1,4,16,64,500")
+    parser.add_argument("--rates", default="1,4,16,64,500", type=positive_list)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--rate", type=float, default=64.0)
     parser.add_argument("--backlog", type=int, default=256)
