@@ -7,29 +7,10 @@ use synack_net::app::{ClientStats, percentile};
 use synack_net::{AppSummary, Summary};
 use synack_tcp::host::HostCounters;
 
-/// A host's counters by name, in the order the table prints them.
-fn counters(c: &HostCounters) -> [(&'static str, u64); 19] {
-    [
-        ("opened", c.opened),
-        ("accepted", c.accepted),
-        ("refused", c.refused),
-        ("reset", c.reset),
-        ("timed_out", c.timed_out),
-        ("half_open_expired", c.half_open_expired),
-        ("syn_queue_drops", c.syn_queue_drops),
-        ("accept_queue_drops", c.accept_queue_drops),
-        ("cookies_sent", c.cookies_sent),
-        ("cookies_validated", c.cookies_validated),
-        ("cookies_rejected", c.cookies_rejected),
-        ("time_wait", c.time_wait),
-        ("time_wait_peak", c.time_wait_peak),
-        ("time_wait_skipped", c.time_wait_skipped),
-        ("port_exhaustion", c.port_exhaustion),
-        ("close_wait", c.close_wait),
-        ("syn_rate_limited", c.syn_rate_limited),
-        ("misdelivered_connections", c.misdelivered_connections),
-        ("misdelivered_bytes", c.misdelivered_bytes),
-    ]
+/// A host's counters by name, in the order the table prints them (every one of them:
+/// `HostCounters::named`).
+fn counters(c: &HostCounters) -> [(&'static str, u64); HostCounters::COUNT] {
+    c.named()
 }
 
 /// Rows as aligned columns, two spaces between: the first left-aligned, the others
@@ -56,9 +37,9 @@ pub fn aligned(rows: &[Vec<String>], numbers: bool) -> Vec<String> {
 
 /// The hosts' counters: one row a host, the counters that are zero on every host left out.
 pub fn host_table(s: &Summary) -> Vec<String> {
-    let all: Vec<(&String, [(&str, u64); 19])> =
+    let all: Vec<(&String, [(&str, u64); HostCounters::COUNT])> =
         s.hosts.iter().map(|(h, c)| (h, counters(c))).collect();
-    let shown: Vec<usize> = (0..19)
+    let shown: Vec<usize> = (0..HostCounters::COUNT)
         .filter(|&i| all.iter().any(|(_, c)| c[i].1 > 0))
         .collect();
     let mut rows = vec![
@@ -77,7 +58,7 @@ pub fn host_table(s: &Summary) -> Vec<String> {
     let mut lines = aligned(&rows, true);
     lines.push(format!(
         "({} counters at zero on every host left out; --json gives all)",
-        19 - shown.len()
+        HostCounters::COUNT - shown.len()
     ));
     lines
 }

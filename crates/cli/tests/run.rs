@@ -810,3 +810,27 @@ fn run_summary_is_aligned_and_counts_sockets_and_attempts_in_progress() {
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["hosts"]["client0"]["sockets"], serde_json::json!({}));
 }
+
+#[test]
+fn json_reports_every_host_counter_closed_included() {
+    // HostCounters::named destructures every field, so this list is all of them.
+    let mut names: Vec<&str> = synack_tcp::host::HostCounters::default()
+        .named()
+        .iter()
+        .map(|(name, _)| *name)
+        .collect();
+    names.sort_unstable();
+    assert!(names.contains(&"closed"));
+    let s = Summary::of(&scenario("teardown"));
+    let hosts = s.json["hosts"].as_object().expect("hosts");
+    assert!(!hosts.is_empty());
+    let mut closed = 0.0;
+    for (host, value) in hosts {
+        let counters = value["counters"].as_object().expect("counters");
+        let mut keys: Vec<&str> = counters.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, names, "{host}");
+        closed += s.host(host, "closed");
+    }
+    assert!(closed > 0.0, "a teardown closes connections cleanly");
+}

@@ -108,7 +108,8 @@ pub struct HostCounters {
     pub timed_out: u64,
     /// Half-open requests that gave up after their SYN-ACK retries.
     pub half_open_expired: u64,
-    /// SYNs dropped because the SYN queue was full (and cookies were off).
+    /// SYNs dropped because the SYN queue was full (and cookies were off), or, by Linux's
+    /// rules, because only its last quarter was left (`host::ListenerRules`).
     pub syn_queue_drops: u64,
     /// SYNs or final ACKs dropped (or answered with RST) because the accept queue was full.
     pub accept_queue_drops: u64,
@@ -137,6 +138,61 @@ pub struct HostCounters {
     pub misdelivered_bytes: u64,
     /// Connections that closed cleanly: into TIME-WAIT, or CLOSED with no error.
     pub closed: u64,
+}
+
+impl HostCounters {
+    /// How many counters there are.
+    pub const COUNT: usize = 20;
+
+    /// Every counter by name, in the order tables print them. The one list of them: the
+    /// destructuring below has no `..`, so a new field that is not named here fails to
+    /// compile.
+    pub fn named(&self) -> [(&'static str, u64); Self::COUNT] {
+        let HostCounters {
+            opened,
+            accepted,
+            refused,
+            reset,
+            timed_out,
+            half_open_expired,
+            syn_queue_drops,
+            accept_queue_drops,
+            cookies_sent,
+            cookies_validated,
+            cookies_rejected,
+            time_wait,
+            time_wait_peak,
+            time_wait_skipped,
+            port_exhaustion,
+            close_wait,
+            syn_rate_limited,
+            misdelivered_connections,
+            misdelivered_bytes,
+            closed,
+        } = *self;
+        [
+            ("opened", opened),
+            ("accepted", accepted),
+            ("closed", closed),
+            ("refused", refused),
+            ("reset", reset),
+            ("timed_out", timed_out),
+            ("half_open_expired", half_open_expired),
+            ("syn_queue_drops", syn_queue_drops),
+            ("accept_queue_drops", accept_queue_drops),
+            ("cookies_sent", cookies_sent),
+            ("cookies_validated", cookies_validated),
+            ("cookies_rejected", cookies_rejected),
+            ("time_wait", time_wait),
+            ("time_wait_peak", time_wait_peak),
+            ("time_wait_skipped", time_wait_skipped),
+            ("port_exhaustion", port_exhaustion),
+            ("close_wait", close_wait),
+            ("syn_rate_limited", syn_rate_limited),
+            ("misdelivered_connections", misdelivered_connections),
+            ("misdelivered_bytes", misdelivered_bytes),
+        ]
+    }
 }
 
 /// A host's TCP layer: its sockets, listeners, TIME-WAIT records, ports and timers.
