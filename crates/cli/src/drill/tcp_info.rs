@@ -6,40 +6,38 @@ use super::run::{Failure, FdKind, Runner};
 use synack_kernel::{SimDuration, SimTime};
 use synack_tcp::State;
 
-/// Linux's `tcpi_state` numbers (include/net/tcp_states.h).
+/// Linux's TCP states as `tcpi_state` numbers them (include/net/tcp_states.h): entry i is
+/// state number i + 1, with its name. The one table both directions read.
+const LINUX_STATES: [(State, &str); 11] = [
+    (State::Established, "TCP_ESTABLISHED"),
+    (State::SynSent, "TCP_SYN_SENT"),
+    (State::SynReceived, "TCP_SYN_RECV"),
+    (State::FinWait1, "TCP_FIN_WAIT1"),
+    (State::FinWait2, "TCP_FIN_WAIT2"),
+    (State::TimeWait, "TCP_TIME_WAIT"),
+    (State::Closed, "TCP_CLOSE"),
+    (State::CloseWait, "TCP_CLOSE_WAIT"),
+    (State::LastAck, "TCP_LAST_ACK"),
+    (State::Listen, "TCP_LISTEN"),
+    (State::Closing, "TCP_CLOSING"),
+];
+
+/// A socket's `tcpi_state`: a socket with no connection (gone, or never connected) is
+/// TCP_CLOSE.
 fn tcp_state_number(state: Option<State>) -> i64 {
-    match state {
-        Some(State::Established) => 1,
-        Some(State::SynSent) => 2,
-        Some(State::SynReceived) => 3,
-        Some(State::FinWait1) => 4,
-        Some(State::FinWait2) => 5,
-        Some(State::TimeWait) => 6,
-        Some(State::Closed) | None => 7,
-        Some(State::CloseWait) => 8,
-        Some(State::LastAck) => 9,
-        Some(State::Listen) => 10,
-        Some(State::Closing) => 11,
-    }
+    let state = state.unwrap_or(State::Closed);
+    let i = LINUX_STATES
+        .iter()
+        .position(|(s, _)| *s == state)
+        .expect("every state is in the table");
+    i as i64 + 1
 }
 
 fn tcp_state_name(name: &str) -> Option<i64> {
-    [
-        "TCP_ESTABLISHED",
-        "TCP_SYN_SENT",
-        "TCP_SYN_RECV",
-        "TCP_FIN_WAIT1",
-        "TCP_FIN_WAIT2",
-        "TCP_TIME_WAIT",
-        "TCP_CLOSE",
-        "TCP_CLOSE_WAIT",
-        "TCP_LAST_ACK",
-        "TCP_LISTEN",
-        "TCP_CLOSING",
-    ]
-    .iter()
-    .position(|n| *n == name)
-    .map(|i| i as i64 + 1)
+    LINUX_STATES
+        .iter()
+        .position(|(_, n)| *n == name)
+        .map(|i| i as i64 + 1)
 }
 
 impl Runner<'_> {
@@ -168,5 +166,40 @@ impl Runner<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_has_its_linux_number_and_name() {
+        assert_eq!(tcp_state_number(Some(State::Established)), 1);
+        assert_eq!(tcp_state_number(None), 7);
+        assert_eq!(tcp_state_name("TCP_CLOSING"), Some(11));
+        for (state, name) in LINUX_STATES {
+            assert_eq!(tcp_state_name(name), Some(tcp_state_number(Some(state))));
+            // Exhaustive: a new state fails to compile here until the table has it.
+            match state {
+                State::Closed
+                | State::Listen
+                | State::SynSent
+                | State::SynReceived
+                | State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
+                | State::Closing
+                | State::LastAck
+                | State::TimeWait => {}
+            }
+        }
+        let mut numbers: Vec<i64> = LINUX_STATES
+            .iter()
+            .map(|(s, _)| tcp_state_number(Some(*s)))
+            .collect();
+        numbers.dedup();
+        assert_eq!(numbers, (1..=11).collect::<Vec<_>>());
     }
 }
