@@ -3,6 +3,7 @@
 use super::features::Feature;
 use super::parse::{At, Call, When, parse_int};
 use super::run::{Blocking, Failure, Fd, FdKind, LOCAL, REMOTE, Runner, errno};
+use super::syscall::Syscall;
 use std::sync::Arc;
 use synack_kernel::{SimDuration, SimTime};
 use synack_tcp::host::{ConnId, HostError};
@@ -141,14 +142,22 @@ impl Runner<'_> {
             );
         }
         self.call_needs(line, call)?;
-        let fd_no = match call.name.as_str() {
-            "socket" => 0,
+        let Some(syscall) = call.syscall else {
+            return self.fail(
+                line,
+                t,
+                format!("a supported call ({})", Syscall::supported()),
+                call.name.clone(),
+            );
+        };
+        let fd_no = match syscall {
+            Syscall::Socket => 0,
             _ => self.int_arg(call, 0, line)?,
         };
         let original = call;
         let call = &self.as_plain_call(call);
-        let done = match call.name.as_str() {
-            "socket" if !call.args.iter().any(|a| a == "SOCK_STREAM") => {
+        let done = match call.syscall.unwrap_or(syscall) {
+            Syscall::Socket if !call.args.iter().any(|a| a == "SOCK_STREAM") => {
                 return self.fail(
                     line,
                     t,
@@ -156,30 +165,29 @@ impl Runner<'_> {
                     call.args.join(", "),
                 );
             }
-            "socket" => Done::Now(self.socket(call.ret)),
-            "bind" => Done::Now((0, None)),
-            "listen" => Done::Now(self.listen(call, fd_no, line)?),
-            "fcntl" => Done::Now(self.fcntl(call, fd_no, line)?),
-            "setsockopt" => Done::Now(self.setsockopt(call, fd_no, line)?),
-            "getsockopt" => Done::Now(self.getsockopt(call, fd_no, line)?),
-            "ioctl" => Done::Now(self.ioctl(call, fd_no, line)?),
-            "connect" => self.connect(fd_no, t),
-            "read" | "recv" | "recvfrom" if self.null_buffer_with_data(call, fd_no) => {
+            Syscall::Socket => Done::Now(self.socket(call.ret)),
+            Syscall::Bind => Done::Now((0, None)),
+            Syscall::Listen => Done::Now(self.listen(call, fd_no, line)?),
+            Syscall::Fcntl => Done::Now(self.fcntl(call, fd_no, line)?),
+            Syscall::Setsockopt => Done::Now(self.setsockopt(call, fd_no, line)?),
+            Syscall::Getsockopt => Done::Now(self.getsockopt(call, fd_no, line)?),
+            Syscall::Ioctl => Done::Now(self.ioctl(call, fd_no, line)?),
+            Syscall::Connect => self.connect(fd_no, t),
+            Syscall::Read | Syscall::Recv | Syscall::Recvfrom
+                if self.null_buffer_with_data(call, fd_no) =>
+            {
                 Done::Now((-1, Some("EFAULT")))
             }
-            "accept" | "read" | "recv" | "recvfrom" => self.wait_or_complete(call, fd_no),
-            "write" | "send" | "sendto" => Done::Now(self.write(call, fd_no, line, t)?),
-            "shutdown" => Done::Now(self.shutdown(call, fd_no, line, t)?),
-            "close" => self.close(fd_no, t),
-            other => {
-                return self.fail(
-                    line,
-                    t,
-                    "a supported call (socket, bind, listen, accept, connect, read, recv, \
-                     recvfrom, recvmsg, write, send, sendto, sendmsg, shutdown, close, fcntl, \
-                     ioctl, setsockopt, getsockopt)",
-                    other.to_string(),
-                );
+            Syscall::Accept | Syscall::Read | Syscall::Recv | Syscall::Recvfrom => {
+                self.wait_or_complete(call, fd_no)
+            }
+            Syscall::Write | Syscall::Send | Syscall::Sendto => {
+                Done::Now(self.write(call, fd_no, line, t)?)
+            }
+            Syscall::Shutdown => Done::Now(self.shutdown(call, fd_no, line, t)?),
+            Syscall::Close => self.close(fd_no, t),
+            Syscall::Sendmsg | Syscall::Recvmsg => {
+                unreachable!("as_plain_call makes them a send and a recv")
             }
         };
         self.collect(t);
@@ -217,8 +225,10 @@ impl Runner<'_> {
         if let Some(feature) = Feature::of_call(&call.name) {
             return self.not_modelled(line, feature, format!("{}()", call.name));
         }
-        if matches!(call.name.as_str(), "setsockopt" | "getsockopt")
-            && let Some(opt) = call.args.get(2)
+        if matches!(
+            call.syscall,
+            Some(Syscall::Setsockopt | Syscall::Getsockopt)
+        ) && let Some(opt) = call.args.get(2)
             && let Some(feature) = Feature::of_sockopt(opt)
         {
             return self.not_modelled(line, feature, format!("{} {opt}", call.name));
@@ -230,7 +240,7 @@ impl Runner<'_> {
         }
         // An skb holds at most MAX_SKB_FRAGS (17) pages: a zero-copy send of more iovecs
         // goes out in more segments than its bytes alone would make.
-        if call.name == "sendmsg"
+        if call.syscall == Some(Syscall::Sendmsg)
             && msg_flags(call).any(|f| f == "MSG_ZEROCOPY")
             && call
                 .args
@@ -243,7 +253,7 @@ impl Runner<'_> {
                 "a MSG_ZEROCOPY send of more than MAX_SKB_FRAGS (17) iovecs",
             );
         }
-        if call.name == "sendto"
+        if call.syscall == Some(Syscall::Sendto)
             && msg_flags(call).any(|f| f == "MSG_FASTOPEN")
             && self.knobs.fast_open & 0x5 != 0x5
         {
@@ -265,17 +275,18 @@ impl Runner<'_> {
     /// they are: the other calls as written.
     fn as_plain_call(&self, call: &Call) -> Call {
         let mut plain = call.clone();
-        if matches!(call.name.as_str(), "sendmsg" | "recvmsg") {
+        if matches!(call.syscall, Some(Syscall::Sendmsg | Syscall::Recvmsg)) {
             let total: i64 = call
                 .args
                 .get(1)
                 .map_or(0, |msg| iovec_lengths(msg).iter().sum());
-            plain.name = if call.name == "sendmsg" {
-                "send"
+            let plain_call = if call.syscall == Some(Syscall::Sendmsg) {
+                Syscall::Send
             } else {
-                "recv"
-            }
-            .to_string();
+                Syscall::Recv
+            };
+            plain.syscall = Some(plain_call);
+            plain.name = plain_call.name().to_string();
             plain.args = vec![
                 call.args.first().cloned().unwrap_or_default(),
                 "...".to_string(),
@@ -289,7 +300,11 @@ impl Runner<'_> {
     /// recvmsg's TCP_CM_INQ control message, with TCP_INQ on: what is left to read, and 1
     /// once the peer's FIN is in with nothing left (Linux's `tcp_inq_hint`).
     fn recvmsg_control(&self, line: usize, call: &Call, fd_no: i64) -> Result<(), Failure> {
-        let Some(msg) = call.args.get(1).filter(|_| call.name == "recvmsg") else {
+        let Some(msg) = call
+            .args
+            .get(1)
+            .filter(|_| call.syscall == Some(Syscall::Recvmsg))
+        else {
             return Ok(());
         };
         let Some(at) = msg.find("TCP_CM_INQ") else {
@@ -506,7 +521,7 @@ impl Runner<'_> {
         line: usize,
         t: SimTime,
     ) -> Result<Outcome, Failure> {
-        if call.name == "sendto"
+        if call.syscall == Some(Syscall::Sendto)
             && call.args.get(3).is_some_and(|f| f.contains("MSG_FASTOPEN"))
             && self
                 .fds
@@ -635,8 +650,8 @@ impl Runner<'_> {
     /// Whether a blocking call can return now: its result, if so.
     pub fn try_complete(&mut self, fd_no: i64, call: &Call) -> Option<Outcome> {
         let fd = self.fds.get(&fd_no)?.clone();
-        match (call.name.as_str(), fd.kind) {
-            ("connect", FdKind::Conn(id)) => match self.host.state(id) {
+        match (call.syscall?, fd.kind) {
+            (Syscall::Connect, FdKind::Conn(id)) => match self.host.state(id) {
                 Some(s) if s.is_synchronized() => {
                     self.fds.get_mut(&fd_no).expect("present").connected = true;
                     Some((0, None))
@@ -644,7 +659,7 @@ impl Runner<'_> {
                 Some(_) => None,
                 None => Some((-1, Some(self.error_of(id)))),
             },
-            ("accept", FdKind::Listener) => match self.host.accept(self.knobs.bind_port) {
+            (Syscall::Accept, FdKind::Listener) => match self.host.accept(self.knobs.bind_port) {
                 Ok(Some(id)) => {
                     let new = self.new_fd(call.ret);
                     self.fds.insert(
@@ -660,7 +675,7 @@ impl Runner<'_> {
                 }
                 _ => None,
             },
-            ("read" | "recv" | "recvfrom", FdKind::Conn(id)) => {
+            (s, FdKind::Conn(id)) if s.reads() => {
                 // Linux (tcp_recvmsg) copies what is queued before it looks at
                 // RCV_SHUTDOWN: after SHUT_RD the peer's data is still ACKed, queued and
                 // read, then 0 (shutdown_rd_data_still_readable.pkt).
@@ -679,7 +694,7 @@ impl Runner<'_> {
                     }),
                 }
             }
-            ("close", FdKind::Conn(id)) => {
+            (Syscall::Close, FdKind::Conn(id)) => {
                 let expired = fd.linger_until.is_some_and(|until| self.now >= until);
                 (!self.closing(id) || expired).then(|| {
                     self.fds.remove(&fd_no);
@@ -869,12 +884,8 @@ impl Runner<'_> {
 
 /// The flags argument of a send or receive call, split at `|`.
 fn msg_flags(call: &Call) -> impl Iterator<Item = &str> {
-    let index = match call.name.as_str() {
-        "send" | "sendto" | "recv" | "recvfrom" => Some(3),
-        "sendmsg" | "recvmsg" => Some(2),
-        _ => None,
-    };
-    index
+    call.syscall
+        .and_then(Syscall::flags_argument)
         .and_then(|i| call.args.get(i))
         .into_iter()
         .flat_map(|flags| flags.split('|').map(str::trim))

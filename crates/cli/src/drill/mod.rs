@@ -8,6 +8,7 @@ mod features;
 mod knobs;
 mod parse;
 mod run;
+mod syscall;
 mod tcp_info;
 mod wire;
 

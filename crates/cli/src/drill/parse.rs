@@ -6,6 +6,7 @@
 //! A hand-written line parser, not a parser library: a script is a list of lines, each of
 //! one of five shapes, and the error must name the line in the script's own terms.
 
+use super::syscall::Syscall;
 use std::fmt;
 
 /// A parse error: the line and what is wrong.
@@ -107,6 +108,8 @@ pub struct SegmentSpec {
 pub struct Call {
     /// The call's name.
     pub name: String,
+    /// The call, if `synack drill` supports it (parsed once, from `name`).
+    pub syscall: Option<Syscall>,
     /// Its arguments, as written (top-level commas split them).
     pub args: Vec<String>,
     /// The expected return value.
@@ -414,6 +417,7 @@ fn parse_call(text: &str, line: usize) -> Result<Call, ParseError> {
         .ok_or_else(|| err(line, format!("bad result {result:?}: {form}")))?;
     let errno = words.next().map(str::to_string);
     Ok(Call {
+        syscall: Syscall::parse(&name),
         name,
         args,
         ret,
