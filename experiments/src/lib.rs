@@ -14,6 +14,7 @@ pub mod half_open_lifetime;
 pub mod handshake_data;
 pub mod handshake_loss;
 pub mod isn_guessing;
+pub mod kernel_data;
 pub mod last_ack_loss;
 pub mod link_loss;
 pub mod os_profiles;

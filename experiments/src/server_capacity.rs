@@ -59,23 +59,17 @@ pub fn slow_bound(clients: u64, backlog: u32, accepts_per_s: f64) -> f64 {
 /// handshakes a second), on Linux 6.18 here.
 pub const KERNEL_KNEE_CSV: &str = include_str!("../data/linux_server_capacity_knee.csv");
 
-/// What one run of the scenario measured: (slow fraction, response p50 s, response p99 s).
-pub fn slow_at(
-    clients: u64,
-    backlog: u32,
-    accepts_per_s: f64,
-    seed: u64,
-) -> Result<(f64, f64, f64), String> {
+/// Of `attempted` connections, the fraction whose response took a second or more (a
+/// retransmission's wait): the `slow_fraction` column.
+fn slow_fraction(attempted: u64, response_times_s: &[f64]) -> f64 {
+    response_times_s.iter().filter(|&&t| t >= 1.0).count() as f64 / attempted as f64
+}
+
+/// The slow fraction of one run of the scenario, for a server accepting `accepts_per_s`.
+pub fn slow_at(clients: u64, backlog: u32, accepts_per_s: f64, seed: u64) -> Result<f64, String> {
     let summary = run_scenario(&scenario(clients, backlog, accepts_per_s), seed, None)?;
     let stats = all_clients_stats(&summary)?;
-    let mut response = stats.response_times_s;
-    response.sort_by(f64::total_cmp);
-    let slow = stats.attempted as usize - response.iter().filter(|&&t| t < 1.0).count();
-    Ok((
-        slow as f64 / stats.attempted as f64,
-        percentile(&response, 0.5),
-        percentile(&response, 0.99),
-    ))
+    Ok(slow_fraction(stats.attempted, &stats.response_times_s))
 }
 
 /// Connections the server application accepts per second.
@@ -216,9 +210,7 @@ impl Experiment for ServerCapacity {
                 Value::Float(percentile(&response, 0.99)),
                 Value::Int(server.accept_queue_drops as i64),
                 Value::Int((attempted - response.len() as u64) as i64),
-                Value::Float(
-                    response.iter().filter(|&&t| t >= 1.0).count() as f64 / attempted as f64,
-                ),
+                Value::Float(slow_fraction(attempted, &response)),
                 Value::Float(slow_predicted(clients, backlog)),
             ],
             events: summary.events,

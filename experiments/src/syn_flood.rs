@@ -51,13 +51,14 @@
 //! own state transitions (the kernel: `ss` every 0.5 s).
 
 use crate::grid::{Axis, Point, Value};
+use crate::kernel_data::{self, Row};
 use crate::plot::PlotSpec;
 use crate::stats::erlang_b;
 use crate::{Experiment, Measured, Preset, all_clients_stats, run_world};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use synack_kernel::SimTime;
 use synack_link::Way;
 use synack_net::app::percentile;
@@ -76,28 +77,14 @@ pub const SOURCES: [&str; 2] = ["model", "kernel"];
 /// The kernel's series: `listener_load.py flood` rows (crates/tcp/tests/kernel).
 const KERNEL_CSV: &str = include_str!("../data/linux_syn_flood.csv");
 
-/// A CSV of numbers (the kernel's) as rows of named cells.
-fn kernel_rows(csv: &'static str) -> Vec<BTreeMap<&'static str, f64>> {
-    let mut lines = csv.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> = lines.next().map_or(Vec::new(), |h| h.split(',').collect());
-    lines
-        .map(|line| {
-            header
-                .iter()
-                .zip(line.split(','))
-                .map(|(&name, cell)| (name, cell.parse().unwrap_or(f64::NAN)))
-                .collect()
-        })
-        .collect()
+/// The kernel's series, read once.
+fn kernel_table() -> &'static [Row] {
+    static TABLE: OnceLock<Vec<Row>> = OnceLock::new();
+    TABLE.get_or_init(|| kernel_data::rows(KERNEL_CSV))
 }
 
 /// The kernel's runs of the point's scenario, by seed.
-fn kernel_runs(
-    defence: &str,
-    retries: u32,
-    backlog: u32,
-    flood_per_s: f64,
-) -> Vec<BTreeMap<&'static str, f64>> {
+fn kernel_runs(defence: &str, retries: u32, backlog: u32, flood_per_s: f64) -> Vec<&'static Row> {
     let cookies = match defence {
         "off" => 0.0,
         "cookies" => 1.0,
@@ -106,8 +93,8 @@ fn kernel_runs(
     if retries != 5 {
         return Vec::new();
     }
-    kernel_rows(KERNEL_CSV)
-        .into_iter()
+    kernel_table()
+        .iter()
         .filter(|r| {
             r["syncookies"] == cookies
                 && r["backlog"] == f64::from(backlog)
@@ -120,8 +107,8 @@ fn kernel_runs(
 /// kernel in this scenario: the run with cookies off at the highest flood rate, by Little's
 /// law (SYN-queue mean / requests admitted a second, while the clients connect).
 pub fn saturated_lifetime_s() -> f64 {
-    kernel_rows(KERNEL_CSV)
-        .into_iter()
+    kernel_table()
+        .iter()
         .filter(|r| r["syncookies"] == 0.0)
         .max_by(|a, b| a["flood_per_s"].total_cmp(&b["flood_per_s"]))
         .map_or(f64::NAN, |r| r["lifetime_s"])

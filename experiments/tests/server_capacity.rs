@@ -106,26 +106,16 @@ fn overflowing_points_are_byte_identical_on_every_event_queue() {
 /// kernel's agree within a 95% two-proportion band, and both keep under the fluid bound.
 #[test]
 fn the_knee_scaled_down_matches_linux() {
+    use experiments::kernel_data;
     use experiments::server_capacity::{KERNEL_KNEE_CSV, slow_at, slow_bound};
-    let mut lines = KERNEL_KNEE_CSV.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |row: &[&str], name: &str| -> f64 {
-        row[header.iter().position(|h| *h == name).unwrap()]
-            .parse()
-            .unwrap()
-    };
     let mut points = 0;
-    for line in lines.filter(|l| !l.trim().is_empty()) {
-        let row: Vec<&str> = line.split(',').collect();
-        let (clients, backlog, accepts) = (
-            col(&row, "clients"),
-            col(&row, "backlog") as u32,
-            col(&row, "accepts_per_s"),
-        );
-        let kernel = col(&row, "slow_fraction");
+    for row in kernel_data::rows(KERNEL_KNEE_CSV) {
+        let (clients, backlog, accepts) =
+            (row["clients"], row["backlog"] as u32, row["accepts_per_s"]);
+        let kernel = row["slow_fraction"];
         let seeds = 4;
         let model: f64 = (0..seeds)
-            .map(|seed| slow_at(clients as u64, backlog, accepts, seed).unwrap().0)
+            .map(|seed| slow_at(clients as u64, backlog, accepts, seed).unwrap())
             .sum::<f64>()
             / f64::from(seeds as u32);
         let pooled = (model * f64::from(seeds as u32) + kernel) / f64::from(seeds as u32 + 1);

@@ -6,7 +6,7 @@ use super::datagram::{Datagram, DemuxHint};
 use super::listener_rules::QueueState;
 use super::ratelimit::SourceBuckets;
 use super::sockets::{ConnId, Socket, Stage};
-use super::{Host, HostError, SynCookies, cookies};
+use super::{Host, HostConfig, HostError, SynCookies, cookies};
 use crate::{
     Connection, Flags, FourTuple, Segment, Seq, State, TcpConfig, Timestamps, closed_reply,
 };
@@ -82,6 +82,24 @@ impl Listeners {
 
     pub(super) fn get_mut(&mut self, port: u16) -> Option<&mut Listener> {
         self.by_port.get_mut(&port)
+    }
+
+    /// The SYN-ACK retransmissions a request in `port`'s SYN queue may have when its timer
+    /// runs now: the host's listener rules may prune them under load.
+    pub(super) fn synack_retries(&self, port: u16, host: &HostConfig) -> Option<u32> {
+        let l = self.by_port.get(&port)?;
+        let retries = l.config.synack_retries;
+        Some(
+            host.listener_rules
+                .synack_retries(l.queue_state(), retries, host.somaxconn),
+        )
+    }
+
+    /// A request in `port`'s SYN queue had its first SYN-ACK timeout: no longer young.
+    pub(super) fn age_request(&mut self, port: u16) {
+        if let Some(l) = self.by_port.get_mut(&port) {
+            l.young -= 1;
+        }
     }
 
     /// Forgets every listener and rate-filter bucket (a crash).
@@ -186,28 +204,6 @@ impl Host {
         if let Some(l) = self.listeners.get_mut(port) {
             l.remove_request(young);
             l.accept_queue.push_back(id);
-        }
-    }
-
-    /// The SYN-ACK retransmissions half-open socket `id` may have when its timer runs now:
-    /// its listener's rules may prune them under load.
-    pub(super) fn synack_retries_now(&self, id: ConnId) -> Option<u32> {
-        let socket = self.sockets.get(id)?;
-        let Stage::HalfOpen(port) = socket.stage else {
-            return None;
-        };
-        let listener = self.listeners.by_port.get(&port)?;
-        Some(self.config.listener_rules.synack_retries(
-            listener.queue_state(),
-            listener.config.synack_retries,
-            self.config.somaxconn,
-        ))
-    }
-
-    /// Half-open socket `id` had its first SYN-ACK timeout: no longer young.
-    pub(super) fn request_aged(&mut self, port: u16) {
-        if let Some(l) = self.listeners.get_mut(port) {
-            l.young -= 1;
         }
     }
 

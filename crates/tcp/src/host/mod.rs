@@ -429,22 +429,24 @@ impl Host {
     pub fn on_timeout(&mut self, now: SimTime) {
         self.expire_time_wait(now);
         while let Some(id) = self.timers.pop_due(&mut self.sockets, now) {
-            let synack_retries = self.synack_retries_now(id);
             let socket = self.sockets.get_mut(id).expect("armed");
-            if let Some(limit) = synack_retries {
+            let request = match socket.stage {
+                Stage::HalfOpen(port) => Some(port),
+                _ => None,
+            };
+            if let Some(limit) =
+                request.and_then(|p| self.listeners.synack_retries(p, &self.config))
+            {
                 socket.conn.limit_handshake_retries(limit);
             }
             socket.conn.on_timeout(now, &mut self.endpoint_output);
             // A request that retransmitted its SYN-ACK is no longer young.
-            let aged = match socket.stage {
-                Stage::HalfOpen(port) if socket.young && socket.conn.retransmits() > 0 => {
-                    socket.young = false;
-                    Some(port)
-                }
-                _ => None,
-            };
-            if let Some(port) = aged {
-                self.request_aged(port);
+            if let Some(port) = request
+                && socket.young
+                && socket.conn.retransmits() > 0
+            {
+                socket.young = false;
+                self.listeners.age_request(port);
             }
             self.collect_endpoint_output(id, now);
         }

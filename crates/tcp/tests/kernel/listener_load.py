@@ -46,6 +46,7 @@ import struct
 import subprocess
 import sys
 import time
+import traceback
 
 from ipv4 import checksum
 
@@ -266,6 +267,13 @@ def spoofed(rng):
     return f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}", rng.randrange(1024, 65535)
 
 
+def nearest_rank(sorted_values, q):
+    """The model's percentile (synack_net::app::percentile), to 0.1 ms; "" of nothing."""
+    if not sorted_values:
+        return ""
+    return round(sorted_values[min(round(q * (len(sorted_values) - 1)), len(sorted_values) - 1)], 4)
+
+
 def write_csv(path, header, rows):
     if not path:
         return
@@ -277,54 +285,45 @@ def write_csv(path, header, rows):
             out.write(",".join(str(v) for v in row) + "\n")
 
 
-def burst_synacks(lab, count, rng, settle_s=0.4):
-    """`count` spoofed SYNs at once; returns (SYN-ACKs seen, requests held, counters)."""
-    sent = set()
-    for _ in range(count):
+def burst(lab, rng, port, backlog, somaxconn, msb, cookies, syns):
+    """`syns` spoofed SYNs at once into a fresh listener on `port` under these settings:
+    the requests it holds, the SYN-ACKs it sent and the counters' changes."""
+    lab.sysctl({"net.core.somaxconn": somaxconn, "net.ipv4.tcp_max_syn_backlog": msb,
+                "net.ipv4.tcp_syncookies": cookies})
+    before = lab.counters()
+    lab.listen(backlog, port)
+    for _ in range(syns):
         src, sport = spoofed(rng)
-        sent.add((src, sport))
-        lab.send(packet(src, sport, rng.getrandbits(32), 0, SYN, options_bytes("mss")))
-    got = lab.pump(settle_s)
-    synacks = [p for p in got if p.out and p.flags & (SYN | ACK) == SYN | ACK and (p.dst, p.dport) in sent]
-    return synacks, lab.requests(), lab.counters()
+        lab.send(packet(src, sport, rng.getrandbits(32), 0, SYN, options_bytes("mss"), dport=port))
+    got = lab.pump(0.4)
+    synacks = sum(1 for p in got if p.out and p.flags & (SYN | ACK) == SYN | ACK)
+    held = lab.requests(port)
+    after = lab.counters()
+    lab.listener.close()
+    lab.listener = None
+    lab.pump(0.05)
+    return held, synacks, {k: after[k] - before[k] for k in after}
 
 
 def cap(args, rng):
     """The SYN queue's size: a burst of spoofed SYNs into a fresh listener per combination."""
     header = ["backlog", "somaxconn", "max_syn_backlog", "syncookies", "syns", "requests",
               "synacks", "cookies_sent", "reqq_full_drop", "reqq_full_do_cookies", "listen_drops"]
-    rows, failures = [], []
+    rows = []
     combos = [(b, s, m, c) for c in (0, 1) for m in (16, 1024) for s in (64, 4096)
-              for b in (1, 8, 100, 300)] if not args.quick else [(64, 4096, 64, 0), (8, 4096, 1024, 1), (300, 64, 1024, 1)]
+              for b in (1, 8, 100, 300)]
     lab = Lab({})
+    syns = 400
     for port, (backlog, somaxconn, msb, cookies) in enumerate(combos, start=1000):
-        lab.sysctl({"net.core.somaxconn": somaxconn, "net.ipv4.tcp_max_syn_backlog": msb,
-                    "net.ipv4.tcp_syncookies": cookies})
-        before = lab.counters()
-        lab.listen(backlog, port)
-        syns = 400
-        sent = set()
-        for _ in range(syns):
-            src, sport = spoofed(rng)
-            sent.add((src, sport))
-            lab.send(packet(src, sport, rng.getrandbits(32), 0, SYN, options_bytes("mss"), dport=port))
-        got = lab.pump(0.4)
-        synacks = [p for p in got if p.out and p.flags & (SYN | ACK) == SYN | ACK]
-        held = lab.requests(port)
-        after = lab.counters()
-        delta = {k: after[k] - before[k] for k in after}
-        rows.append([backlog, somaxconn, msb, cookies, syns, held, len(synacks),
+        held, synacks, delta = burst(lab, rng, port, backlog, somaxconn, msb, cookies, syns)
+        rows.append([backlog, somaxconn, msb, cookies, syns, held, synacks,
                      delta["SyncookiesSent"], delta["TCPReqQFullDrop"],
                      delta["TCPReqQFullDoCookies"], delta["ListenDrops"]])
         print(f"backlog {backlog:4} somaxconn {somaxconn:4} max_syn_backlog {msb:4} cookies {cookies}: "
-              f"{held:3} requests held, {len(synacks):3} SYN-ACKs, {delta['SyncookiesSent']:3} cookies, "
+              f"{held:3} requests held, {synacks:3} SYN-ACKs, {delta['SyncookiesSent']:3} cookies, "
               f"ListenDrops {delta['ListenDrops']}")
-        lab.listener.close()
-        lab.listener = None
-        lab.pump(0.05)
     write_csv(args.csv, header, rows)
-    return failures
-
+    return []
 
 
 def synack_counts(seen, end, schedule_s, slack_s=0.3):
@@ -371,9 +370,7 @@ def run_pruning(rate, backlog, msb, seconds, rng, steady_from=None):
     """One flood in a namespace of its own (each rate starts from an empty queue); its
     figures are of the requests admitted from `steady_from` s (half the run by default)."""
     steady_from = seconds / 2 if steady_from is None else steady_from
-    child = os.fork()
-    if child == 0:
-        new_namespace()
+    def work():
         lab = Lab({"net.ipv4.tcp_syncookies": 0, "net.ipv4.tcp_max_syn_backlog": msb,
                    "net.core.somaxconn": 4096})
         lab.listen(backlog)
@@ -405,17 +402,30 @@ def run_pruning(rate, backlog, msb, seconds, rng, steady_from=None):
                len(steady), *histogram,
                round(sum(steady.values()) / len(steady), 3) if steady else "",
                round(counters["ListenDrops"] / seconds, 2)]
-        os.write(pipe_w, (repr(row) + "\n").encode())
-        os._exit(0)
-    return child_result(child)
+        return row
+    return in_namespace(work)
 
 
 pipe_r, pipe_w = os.pipe()
 
 
-def child_result(child):
-    """What the measurement forked into its own namespace wrote, once it has exited; exits
-    if it failed (it printed why)."""
+def in_namespace(work):
+    """Runs `work` in a child process in a network namespace of its own, and returns what it
+    returned (a value `repr` writes and `eval` reads back); exits if it failed (the child
+    printed why)."""
+    child = os.fork()
+    if child == 0:
+        status = 1
+        try:
+            new_namespace()
+            os.write(pipe_w, (repr(work()) + "\n").encode())
+            status = 0
+        except SystemExit as stop:
+            print(stop, file=sys.stderr)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(status)
     _, status = os.waitpid(child, 0)
     if status != 0:
         sys.exit("listener_load: the run in its namespace failed")
@@ -481,9 +491,7 @@ def overflow(args, rng, patterns=None):
     rows = []
     for pattern, abort in ((p, a) for p in (patterns or PATTERNS) for a in (0, 1)):
         syn_at, ack_at = PATTERNS[pattern]
-        child = os.fork()
-        if child == 0:
-            new_namespace()
+        def work():
             lab = Lab({"net.ipv4.tcp_abort_on_overflow": abort, "net.core.somaxconn": 4096,
                        "net.ipv4.tcp_syncookies": 1})
             lab.listen(2)
@@ -553,9 +561,8 @@ def overflow(args, rng, patterns=None):
                              and pattern == "burst" and i >= 3)
                 rst = c["rst"] if c["rst"] and c["rst"] < accepted.get(addr, 99) else ""
                 out.append([pattern, abort, i + 1, times, cookie, rst, accepted.get(addr, "")])
-            os.write(pipe_w, (repr((out, queue_log, counters)) + "\n").encode())
-            os._exit(0)
-        out, queue_log, counters = child_result(child)
+            return (out, queue_log, counters)
+        out, queue_log, counters = in_namespace(work)
         for row in out:
             print(f"{pattern}, abort_on_overflow {abort}, client {row[2]}: SYN-ACKs at [{row[3]}] s, "
                   f"RST at {row[5] or '-'} s, accepted at {row[6] or '-'} s")
@@ -582,9 +589,7 @@ def flood(args, rng):
               "first_try", "first_try_rate", "setup_p50_s", "setup_p99_s", "syn_queue_mean",
               "syn_queue_max", "synacks_per_request", "admitted_per_s", "lifetime_s",
               "syncookies_sent", "listen_drops"]
-    child = os.fork()
-    if child == 0:
-        new_namespace()
+    def work():
         b = args.backlog
         lab = Lab({"net.ipv4.tcp_syncookies": args.cookies, "net.ipv4.tcp_max_syn_backlog": b,
                    "net.core.somaxconn": b, "net.ipv4.tcp_synack_retries": 5})
@@ -646,15 +651,12 @@ def flood(args, rng):
         queue_mean = sum(samples) / max(len(samples), 1)
         lifetime = round(queue_mean / (admitted / window), 3) if admitted else ""
         setups = sorted(c["done"][0] for c in clients if c["done"])
-        # The model's percentile (synack_net::app::percentile): the nearest rank.
-        pick = lambda q: round(setups[min(round(q * (len(setups) - 1)), len(setups) - 1)], 4) if setups else ""
         row = [args.rate, b, args.cookies, args.seed, len(clients), done, first,
-               round(first / len(clients), 4), pick(0.5), pick(0.99), round(queue_mean, 2),
+               round(first / len(clients), 4), nearest_rank(setups, 0.5), nearest_rank(setups, 0.99), round(queue_mean, 2),
                max(samples, default=0), round(per_request, 3), round(admitted / window, 3),
                lifetime, counters["SyncookiesSent"], counters["ListenDrops"]]
-        os.write(pipe_w, (repr(row) + "\n").encode())
-        os._exit(0)
-    row = child_result(child)
+        return row
+    row = in_namespace(work)
     print(f"flood {args.rate}/s, backlog {args.backlog}, cookies {args.cookies}: first try "
           f"{row[6]}/{row[4]} = {row[7]:.3f}, established within 15 s {row[5]}, setup p50 "
           f"{row[8]} s, p99 {row[9]} s, SYN queue mean {row[10]} (max {row[11]}), SYN-ACKs per "
@@ -675,9 +677,7 @@ def capacity(args, rng):
               "response_p99_s", "slow_fraction", "listen_overflows", "listen_drops"]
     rows = []
     for n in [int(float(v)) for v in args.rates.split(",")]:
-        child = os.fork()
-        if child == 0:
-            new_namespace()
+        def work():
             lab = Lab({"net.core.somaxconn": 4096, "net.ipv4.tcp_syncookies": 1})
             lab.listen(args.backlog)
             start = time.time()
@@ -750,13 +750,12 @@ def capacity(args, rng):
                         entry[1] = None
             counters = lab.counters_checked()
             times = sorted(c["response"] for c in clients.values() if c["response"] is not None)
-            pick = lambda q: round(times[min(round(q * (len(times) - 1)), len(times) - 1)], 4) if times else ""
-            slow = sum(1 for c in clients.values() if c["response"] is None or c["response"] >= 1.0)
-            row = [n, args.backlog, args.accepts, accepted, len(times), pick(0.5), pick(0.99),
+            # As the experiment's slow_fraction: responses that took a second or more.
+            slow = sum(1 for t in times if t >= 1.0)
+            row = [n, args.backlog, args.accepts, accepted, len(times), nearest_rank(times, 0.5), nearest_rank(times, 0.99),
                    round(slow / n, 4), counters["ListenOverflows"], counters["ListenDrops"]]
-            os.write(pipe_w, (repr(row) + "\n").encode())
-            os._exit(0)
-        row = child_result(child)
+            return row
+        row = in_namespace(work)
         print(f"{n} clients in 1 s, backlog {args.backlog}, {args.accepts} accepts/s: {row[4]} "
               f"responses, p50 {row[5]} s, p99 {row[6]} s, slow {row[7]}, ListenOverflows {row[8]}")
         rows.append(row)
@@ -775,14 +774,7 @@ def check(args, rng):
     lab = Lab({})
     for port, (backlog, somaxconn, msb, cookies) in enumerate(
             [(64, 4096, 64, 0), (8, 4096, 1024, 1), (300, 64, 1024, 1), (100, 4096, 16, 0)], start=1000):
-        lab.sysctl({"net.core.somaxconn": somaxconn, "net.ipv4.tcp_max_syn_backlog": msb,
-                    "net.ipv4.tcp_syncookies": cookies})
-        lab.listen(backlog, port)
-        for _ in range(300):
-            src, sport = spoofed(rng)
-            lab.send(packet(src, sport, rng.getrandbits(32), 0, SYN, options_bytes("mss"), dport=port))
-        lab.pump(0.4)
-        held = lab.requests(port)
+        held, _, _ = burst(lab, rng, port, backlog, somaxconn, msb, cookies, syns=300)
         expected = min(backlog, somaxconn) + 1
         if cookies == 0:
             expected = min(expected, msb - msb // 4 + 1)
@@ -790,8 +782,6 @@ def check(args, rng):
               f"{held} requests (the rule: {expected})")
         if held != expected:
             failures.append(f"cap: {held} requests held where the rule says {expected}")
-        lab.listener.close()
-        lab.listener = None
     lab.counters_checked()
     # Cookie SYN-ACK options, under `always`.
     lab.sysctl({"net.ipv4.tcp_syncookies": 2})
@@ -841,7 +831,6 @@ def main():
                                              "check"])
     parser.add_argument("--csv")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="fewer points (what `check` runs)")
     parser.add_argument("--rates", default="1,4,16,64,500", type=positive_list)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--rate", type=float, default=64.0)
