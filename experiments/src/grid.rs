@@ -1,6 +1,7 @@
 //! Parameter grids: named axes of values, their cartesian product, and replications.
 
 use std::fmt;
+use synack_tcp::host::Profile;
 
 /// One value of an axis.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -124,6 +125,17 @@ impl Axis {
         }
     }
 
+    /// An axis of OS profiles, by name.
+    pub fn profiles(
+        name: &'static str,
+        about: &'static str,
+        quick: &[Profile],
+        full: &[Profile],
+    ) -> Self {
+        let names = |xs: &[Profile]| xs.iter().map(|p| p.name()).collect::<Vec<_>>();
+        Axis::strs(name, about, &names(quick), &names(full))
+    }
+
     /// An axis of names.
     pub fn strs(name: &'static str, about: &'static str, quick: &[&str], full: &[&str]) -> Self {
         let v = |xs: &[&str]| xs.iter().map(|&x| Value::Str(x.to_string())).collect();
@@ -232,6 +244,14 @@ impl Point {
             Value::Str(v) => v,
             other => panic!("axis {name} is not a name ({other})"),
         }
+    }
+
+    /// The value of a profile axis ([`Axis::profiles`], whose values are only profiles).
+    pub fn profile(&self, name: &str) -> Profile {
+        let value = self.str(name);
+        value
+            .parse()
+            .unwrap_or_else(|e| panic!("axis {name} is not a profile axis: {e}"))
     }
 
     /// A label naming the point's parameters, from which its seed derives.

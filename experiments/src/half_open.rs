@@ -23,7 +23,7 @@ use std::rc::Rc;
 use synack_kernel::SimTime;
 use synack_link::Way;
 use synack_net::{Observer, SegmentFate};
-use synack_tcp::host::{Datagram, PROFILES};
+use synack_tcp::host::{Datagram, Profile};
 use synack_tcp::{Flags, FourTuple, State, Transition};
 
 /// The experiment.
@@ -100,7 +100,12 @@ impl Experiment for HalfOpen {
 
     fn axes(&self) -> Vec<Axis> {
         vec![
-            Axis::strs("profile", "OS profile of the server", &PROFILES, &PROFILES),
+            Axis::profiles(
+                "profile",
+                "OS profile of the server",
+                &Profile::ALL,
+                &Profile::ALL,
+            ),
             Axis::ints(
                 "expiry",
                 "which expiry of the SYN-ACK timer (a retransmission, or the drop after the last)",
@@ -172,8 +177,9 @@ impl Experiment for HalfOpen {
             std::cmp::Ordering::Equal => ("drop", since(freed)),
             std::cmp::Ordering::Greater => ("none", f64::NAN),
         };
-        let rto = synack_tcp::host::profile(point.str("profile"))
-            .ok_or("unknown profile")?
+        let rto = point
+            .profile("profile")
+            .config()
             .tcp
             .rto_initial
             .as_secs_f64();

@@ -30,7 +30,7 @@ use std::rc::Rc;
 use synack_kernel::SimTime;
 use synack_link::Way;
 use synack_net::{Observer, SegmentFate};
-use synack_tcp::host::Datagram;
+use synack_tcp::host::{Datagram, Profile};
 use synack_tcp::{FourTuple, Transition};
 
 /// The experiment.
@@ -50,17 +50,17 @@ const CONNECTIONS: u64 = 10;
 const REQUEST_BYTES: u64 = 100;
 
 /// The scenario's `request_on` and the server's profile for a way of sending.
-fn request_and_server(way: &str) -> Result<(&'static str, &'static str), String> {
+fn request_and_server(way: &str) -> Result<(&'static str, Profile), String> {
     Ok(match way {
-        "own_segment" => ("own-segment", "linux"),
-        "third_segment" => ("third-segment", "linux"),
-        "syn_to_linux" => ("syn", "linux"),
-        "syn_to_rfc9293" => ("syn", "rfc9293"),
+        "own_segment" => ("own-segment", Profile::Linux),
+        "third_segment" => ("third-segment", Profile::Linux),
+        "syn_to_linux" => ("syn", Profile::Linux),
+        "syn_to_rfc9293" => ("syn", Profile::Rfc9293),
         other => return Err(format!("way {other}: expected one of {WAYS:?}")),
     })
 }
 
-fn scenario(request_on: &str, server: &str, delay_ms: f64) -> String {
+fn scenario(request_on: &str, server: Profile, delay_ms: f64) -> String {
     // Connections a second apart, each done in 4 delays (at most 0.8 s).
     format!(
         r#"duration_s = {duration}

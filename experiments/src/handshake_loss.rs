@@ -25,7 +25,7 @@ use crate::grid::{Axis, Point, Value};
 use crate::plot::PlotSpec;
 use crate::{Experiment, Measured, Preset, client_stats, run_scenario};
 use synack_net::app::percentile;
-use synack_tcp::host::profile;
+use synack_tcp::host::Profile;
 use synack_tcp::host::schedule::{Schedule, connect_into_black_hole, synack_to_a_vanished_peer};
 
 /// One-way delay of the link, seconds.
@@ -82,7 +82,13 @@ pub fn failure_predicted(client: &Schedule, server: &Schedule, p: f64) -> f64 {
 pub struct HandshakeLoss;
 
 /// The profiles whose retry policies are compared.
-const PROFILES: [&str; 5] = ["linux", "linux-classic", "freebsd", "macos", "windows"];
+const PROFILES: [Profile; 5] = [
+    Profile::Linux,
+    Profile::LinuxClassic,
+    Profile::FreeBsd,
+    Profile::MacOs,
+    Profile::Windows,
+];
 
 fn connections(preset: Preset) -> u64 {
     match preset {
@@ -125,7 +131,7 @@ impl Experiment for HandshakeLoss {
 
     fn axes(&self) -> Vec<Axis> {
         vec![
-            Axis::strs(
+            Axis::profiles(
                 "profile",
                 "OS profile of both hosts (SYN and SYN-ACK retries)",
                 &PROFILES,
@@ -197,7 +203,7 @@ impl Experiment for HandshakeLoss {
         let mut give_up = client.handshake_failure_times_s.clone();
         give_up.sort_by(f64::total_cmp);
         let name = point.str("profile");
-        let config = profile(name).ok_or_else(|| format!("profile {name}"))?;
+        let config = point.profile("profile").config();
         let syns = connect_into_black_hole(&config);
         let synacks = synack_to_a_vanished_peer(&config);
         let gives_up = syns.gives_up.as_secs_f64();

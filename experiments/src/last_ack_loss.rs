@@ -75,7 +75,7 @@ close = "{close}"
 /// `orphan_retries` retransmissions), and whether TIME-WAIT, restarted by each FIN, still
 /// holds when the last of them comes (the gap doubles from the RTO floor).
 pub fn final_ack_chances() -> Result<(i32, bool), String> {
-    let linux = synack_tcp::host::profile("linux").ok_or("no linux profile")?;
+    let linux = synack_tcp::host::Profile::Linux.config();
     let tcp = &linux.tcp;
     let retries = tcp.orphan_retries.unwrap_or(tcp.data_retries);
     let time_wait = tcp.time_wait_length();

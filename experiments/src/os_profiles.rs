@@ -23,7 +23,7 @@ use synack_kernel::SimTime;
 use synack_link::Way;
 use synack_net::{Observer, SegmentFate};
 use synack_tcp::host::schedule::{connect_into_black_hole, synack_to_a_vanished_peer};
-use synack_tcp::host::{Datagram, PROFILES, profile};
+use synack_tcp::host::{Datagram, Profile};
 use synack_tcp::{Cause, FourTuple, State, Transition};
 
 /// The experiment.
@@ -31,30 +31,16 @@ pub struct OsProfiles;
 
 /// The reference's values, in seconds: connect give-up, SYN-ACK give-up, TIME-WAIT,
 /// FIN-WAIT-2 timeout, keepalive detection (`None`: the reference does not say).
-pub fn reference(profile: &str) -> [Option<f64>; 5] {
-    match profile {
-        "linux" => [
-            Some(131.0),
-            Some(63.0),
-            Some(60.0),
-            Some(60.0),
-            Some(7875.0),
-        ],
-        "linux-classic" => [
-            Some(127.0),
-            Some(63.0),
-            Some(60.0),
-            Some(60.0),
-            Some(7875.0),
-        ],
-        "freebsd" => [Some(75.0), None, Some(60.0), None, None],
-        "macos" => [Some(75.0), None, Some(30.0), Some(60.0), None],
-        "windows" => [Some(21.0), None, Some(240.0), None, None],
-        // RFC 9293 asks for "at least 3 minutes" of SYN retries; the profile's 180 s is
-        // that minimum.
-        "rfc9293" => [Some(180.0), None, Some(240.0), None, None],
-        _ => [None; 5],
-    }
+pub fn reference(profile: Profile) -> [Option<f64>; 5] {
+    let r = profile.reference();
+    [
+        r.connect_gives_up,
+        r.synack_gives_up,
+        r.time_wait,
+        r.fin_wait_2,
+        r.keepalive_detection,
+    ]
+    .map(|d| d.map(|d| d.as_secs_f64()))
 }
 
 /// Transition times seen on the client.
@@ -98,7 +84,7 @@ impl Observer for Watch {
 
 /// One connection at 1 s on a 5 ms link, both hosts on `profile`; the server closes as
 /// told and crashes at `crash_s` if given.
-fn scenario(profile: &str, duration_s: f64, server_close: &str, client_close: &str) -> String {
+fn scenario(profile: Profile, duration_s: f64, server_close: &str, client_close: &str) -> String {
     format!(
         r#"duration_s = {duration_s}
 [link]
@@ -141,7 +127,7 @@ fn since(later: Option<SimTime>, earlier: Option<SimTime>, what: &str) -> Result
 }
 
 /// TIME-WAIT length: bisection on the run's end for when the entry is gone.
-fn time_wait_s(name: &str, seed: u64) -> Result<f64, String> {
+fn time_wait_s(name: Profile, seed: u64) -> Result<f64, String> {
     let at = |end: f64| -> Result<(Seen, u64), String> {
         let text = scenario(name, end, "wait-for-client", "active");
         let (seen, summary) = watched(&text, seed, |_| Ok(()))?;
@@ -179,11 +165,11 @@ impl Experiment for OsProfiles {
     }
 
     fn axes(&self) -> Vec<Axis> {
-        vec![Axis::strs(
+        vec![Axis::profiles(
             "profile",
             "OS profile of both hosts",
-            &PROFILES,
-            &PROFILES,
+            &Profile::ALL,
+            &Profile::ALL,
         )]
     }
 
@@ -214,8 +200,8 @@ impl Experiment for OsProfiles {
     }
 
     fn run(&self, point: &Point, _preset: Preset) -> Result<Measured, String> {
-        let name = point.str("profile");
-        let config = profile(name).ok_or_else(|| format!("no profile {name}"))?;
+        let name = point.profile("profile");
+        let config = name.config();
         let connect = connect_into_black_hole(&config).gives_up.as_secs_f64();
         let synack = synack_to_a_vanished_peer(&config);
         let time_wait = time_wait_s(name, point.seed)?;

@@ -21,7 +21,7 @@
 use crate::grid::{Axis, Point, Value};
 use crate::plot::PlotSpec;
 use crate::{Experiment, Measured, Preset, client_stats, host_counters, run_scenario};
-use synack_tcp::host::profile;
+use synack_tcp::host::Profile;
 
 /// The experiment.
 pub struct PortExhaustion;
@@ -54,19 +54,14 @@ pub fn predicted_failures(ports: f64, hold_s: f64, per_second: f64, offered_s: f
     (attempts - ports - refilled).max(0.0)
 }
 
-/// A profile's ephemeral port range.
-fn profile_ports(name: &str) -> Result<(u16, u16), String> {
-    let config = profile(name).ok_or_else(|| format!("profile {name}: not known"))?;
-    Ok(config.ephemeral_ports)
-}
-
 /// The setup's profile and its P / T, connections per second, before any mitigation.
-fn base(setup: &str) -> Result<(&str, f64), String> {
+fn base(setup: &str) -> Result<(Profile, f64), String> {
     let name = setup.split('+').next().unwrap_or(setup);
-    let config = profile(name).ok_or_else(|| format!("no profile {name}"))?;
+    let profile: Profile = name.parse().map_err(|e| format!("setup {setup}: {e}"))?;
+    let config = profile.config();
     let (low, high) = config.ephemeral_ports;
     let ports = f64::from(high - low + 1);
-    Ok((name, ports / config.tcp.time_wait_length().as_secs_f64()))
+    Ok((profile, ports / config.tcp.time_wait_length().as_secs_f64()))
 }
 
 fn scenario(setup: &str, requests_per_s: f64, time_wait_s: f64) -> Result<String, String> {
@@ -74,8 +69,8 @@ fn scenario(setup: &str, requests_per_s: f64, time_wait_s: f64) -> Result<String
     let mitigation = setup.split_once('+').map_or("none", |(_, m)| m);
     let (mut tcp, mut close, mut per_connection) = (String::new(), "active", 1);
     match mitigation {
-        "none" if profile != "linux" => {
-            let (low, high) = profile_ports(profile)?;
+        "none" if profile != Profile::Linux => {
+            let (low, high) = profile.config().ephemeral_ports;
             tcp.push_str(&format!("max_time_wait = {}\n", u32::from(high - low) + 1));
         }
         "none" => {}
@@ -169,12 +164,8 @@ impl Experiment for PortExhaustion {
 
     fn run(&self, point: &Point, _preset: Preset) -> Result<Measured, String> {
         let setup = point.str("setup");
-        let (name, limit) = base(setup)?;
-        let time_wait_s = profile(name)
-            .ok_or("no profile")?
-            .tcp
-            .time_wait_length()
-            .as_secs_f64();
+        let (profile, limit) = base(setup)?;
+        let time_wait_s = profile.config().tcp.time_wait_length().as_secs_f64();
         let requests_per_s = point.f64("rate_ratio") * limit;
         let text = scenario(setup, requests_per_s, time_wait_s)?;
         let summary = run_scenario(&text, point.seed, None)?;
@@ -186,7 +177,7 @@ impl Experiment for PortExhaustion {
         let predicted = match setup.contains('+') {
             true => 0.0,
             false => {
-                let (low, high) = profile_ports(name)?;
+                let (low, high) = profile.config().ephemeral_ports;
                 let ports = f64::from(high - low) + 1.0;
                 let hold_s = time_wait_s + 3.0 * 2.0 * LINK_DELAY_S;
                 predicted_failures(ports, hold_s, requests_per_s, 1.5 * time_wait_s)

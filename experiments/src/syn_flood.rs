@@ -64,7 +64,7 @@ use synack_link::Way;
 use synack_net::app::percentile;
 use synack_net::{Observer, SegmentFate};
 use synack_tcp::host::schedule::half_open_lifetime;
-use synack_tcp::host::{Datagram, SynRateLimit, profile};
+use synack_tcp::host::{Datagram, Profile, SynRateLimit};
 use synack_tcp::{FourTuple, State, Transition};
 
 /// The experiment.
@@ -150,7 +150,7 @@ pub fn half_open_lifetime_s(retries: u32) -> f64 {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     *means.entry(retries).or_insert_with(|| {
-        let mut linux = profile("linux").expect("the linux profile exists");
+        let mut linux = Profile::Linux.config();
         linux.tcp.synack_retries = retries;
         half_open_lifetime(&linux).mean_s
     })

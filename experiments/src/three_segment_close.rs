@@ -29,7 +29,7 @@ use std::rc::Rc;
 use synack_kernel::SimTime;
 use synack_link::Way;
 use synack_net::{Observer, SegmentFate};
-use synack_tcp::host::Datagram;
+use synack_tcp::host::{Datagram, Profile};
 use synack_tcp::{FourTuple, State, Transition};
 
 /// The experiment.
@@ -39,12 +39,13 @@ pub struct ThreeSegmentClose;
 pub const CLOSE_DELAY_MEAN_MS: f64 = 40.0;
 
 /// The profiles compared: Linux's delayed ACK of a FIN, and FreeBSD's ACK at once.
-pub const PROFILES: [&str; 2] = ["linux", "freebsd"];
+pub const PROFILES: [Profile; 2] = [Profile::Linux, Profile::FreeBsd];
 
 /// The fraction of closes predicted to take three segments, for a delayed-ACK timeout of
-/// `delayed_ack_ms`: the chance that the application closes before the ACK is due.
-pub fn three_segment_predicted(profile: &str, delayed_ack_ms: f64) -> f64 {
-    if profile == "linux" {
+/// `delayed_ack_ms`: the chance that the application closes before the ACK is due, where
+/// the profile delays a FIN's ACK; none where it ACKs a FIN at once.
+pub fn three_segment_predicted(profile: Profile, delayed_ack_ms: f64) -> f64 {
+    if profile.config().tcp.delay_fin_ack {
         1.0 - (-delayed_ack_ms / CLOSE_DELAY_MEAN_MS).exp()
     } else {
         0.0
@@ -58,7 +59,7 @@ fn connections(preset: Preset) -> u64 {
     }
 }
 
-fn scenario(profile: &str, delayed_ack_ms: f64, connections: u64) -> String {
+fn scenario(profile: Profile, delayed_ack_ms: f64, connections: u64) -> String {
     format!(
         r#"duration_s = {duration}
 [link]
@@ -114,7 +115,7 @@ impl Experiment for ThreeSegmentClose {
 
     fn axes(&self) -> Vec<Axis> {
         vec![
-            Axis::strs(
+            Axis::profiles(
                 "profile",
                 "both hosts' OS profile: linux delays the ACK of a FIN, freebsd sends it at once",
                 &PROFILES,
@@ -154,10 +155,7 @@ impl Experiment for ThreeSegmentClose {
     }
 
     fn run(&self, point: &Point, preset: Preset) -> Result<Measured, String> {
-        let profile = point.str("profile");
-        if !PROFILES.contains(&profile) {
-            return Err(format!("profile {profile}: expected one of {PROFILES:?}"));
-        }
+        let profile = point.profile("profile");
         let delayed_ack_ms = point.f64("delayed_ack_ms");
         let closes = Rc::new(RefCell::new(Closes::default()));
         let summary = run_scenario(

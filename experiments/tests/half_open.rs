@@ -5,7 +5,7 @@
 mod common;
 use experiments::half_open_lifetime::WHEEL_LATE_AT_MOST;
 use synack_kernel::SimTime;
-use synack_tcp::host::{PROFILES, profile, schedule::synack_to_a_vanished_peer_at};
+use synack_tcp::host::{Profile, schedule::synack_to_a_vanished_peer_at};
 
 #[test]
 fn linux_resends_at_1_3_7_15_31_and_frees_the_slot_at_63_on_its_wheel_and_every_profile_matches_its_schedule()
@@ -48,7 +48,8 @@ fn linux_resends_at_1_3_7_15_31_and_frees_the_slot_at_63_on_its_wheel_and_every_
         }
         // The SYN reaches the server 10 ms after the connect at 1 s.
         let arrival = SimTime::from_nanos(1_010_000_000);
-        let alone = synack_to_a_vanished_peer_at(&profile(name).unwrap(), arrival);
+        let alone =
+            synack_to_a_vanished_peer_at(&name.parse::<Profile>().unwrap().config(), arrival);
         let since = |t: SimTime| t.saturating_since(arrival).as_secs_f64();
         let expected: Vec<String> = alone.sends[1..]
             .iter()
@@ -57,5 +58,5 @@ fn linux_resends_at_1_3_7_15_31_and_frees_the_slot_at_63_on_its_wheel_and_every_
         assert_eq!(resent, expected.join(" "), "{name}");
         assert_eq!(held, since(alone.gives_up), "{name}");
     }
-    assert_eq!(rows.len(), PROFILES.len() * 7);
+    assert_eq!(rows.len(), Profile::ALL.len() * 7);
 }

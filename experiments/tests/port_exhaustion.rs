@@ -15,8 +15,9 @@ fn connects_fail_exactly_past_ports_over_time_wait_unless_mitigated() {
     assert_eq!(linux.num("limit_per_s"), 28_232.0 / 60.0);
     for r in &rows {
         let (ratio, failures) = (r.num("rate_ratio"), r.num("connect_failures"));
-        let base = r.get("setup").split('+').next().unwrap().to_string();
-        let (low, high) = synack_tcp::host::profile(&base).unwrap().ephemeral_ports;
+        let base: synack_tcp::host::Profile =
+            r.get("setup").split('+').next().unwrap().parse().unwrap();
+        let (low, high) = base.config().ephemeral_ports;
         let ports = f64::from(high - low) + 1.0;
         // Against the prediction. Connects come on a fixed schedule, so the count has no
         // sampling error: the only slack is the connect at each edge of the two windows

@@ -6,9 +6,7 @@ use synack_tcp::Backoff;
 use synack_tcp::host::schedule::{
     Spread, connect_give_up, connect_into_black_hole, half_open_lifetime, synack_to_a_vanished_peer,
 };
-use synack_tcp::host::{
-    PROFILES, SynCookies, TwReuse, inherited_from_linux, keepalive_detection, profile,
-};
+use synack_tcp::host::{Profile, Setting, SynCookies, TwReuse, keepalive_detection};
 
 fn secs(t: SimTime) -> String {
     let s = t.as_secs_f64();
@@ -77,8 +75,8 @@ pub fn run(args: &ProfilesArgs) {
         "inherited_from_linux",
     ];
     let mut rows = vec![header.map(str::to_string).to_vec()];
-    for name in PROFILES {
-        let p = profile(name).expect("listed profiles exist");
+    for profile in Profile::ALL {
+        let p = profile.config();
         let connect = connect_into_black_hole(&p);
         let synack = synack_to_a_vanished_peer(&p);
         let t = &p.tcp;
@@ -89,7 +87,7 @@ pub fn run(args: &ProfilesArgs) {
             Backoff::Table(_) => "table".to_string(),
         };
         let row = [
-            name.to_string(),
+            profile.name().to_string(),
             list(&connect.sends),
             secs(connect.gives_up),
             list(&synack.sends[1..]),
@@ -140,7 +138,7 @@ pub fn run(args: &ProfilesArgs) {
             t.rfc5961.to_string(),
             t.rfc1337.to_string(),
             t.timestamps.to_string(),
-            inherited_from_linux(name).join(","),
+            inherited_columns(profile).join(","),
         ];
         rows.push(row.to_vec());
     }
@@ -153,13 +151,42 @@ pub fn run(args: &ProfilesArgs) {
     print_readable(&marked(&rows));
 }
 
+/// The columns that show a setting.
+fn columns(setting: Setting) -> &'static [&'static str] {
+    match setting {
+        Setting::SynAckRetries => &["synack_sent_at_s", "half_open_dropped_s"],
+        Setting::FinWait2Timeout => &["fin_wait_2_s"],
+        Setting::Keepalive => &["keepalive_detect_s"],
+        Setting::Rto => &["rto_init_min_max_s"],
+        Setting::DelayedAck => &["delayed_ack_s"],
+        Setting::FinAck => &["fin_ack"],
+        Setting::SynData => &["syn_data"],
+        Setting::EphemeralPorts => &["ports"],
+        Setting::Somaxconn => &["somaxconn"],
+        Setting::MaxSynBacklog => &["max_syn_backlog"],
+        Setting::SynCookies => &["syncookies"],
+        Setting::TwReuse => &["tw_reuse"],
+        Setting::MaxTimeWait => &["max_time_wait"],
+        Setting::Rfc5961 => &["rfc5961"],
+        Setting::Rfc1337 => &["rfc1337"],
+        Setting::Timestamps => &["timestamps"],
+    }
+}
+
+/// The columns of the settings `profile` keeps from Linux, in the order it lists them.
+fn inherited_columns(profile: Profile) -> Vec<&'static str> {
+    let settings = profile.inherited_from_linux();
+    settings.into_iter().flat_map(columns).copied().collect()
+}
+
 /// Each value a profile keeps from Linux for want of a source marked with `*`; the list
 /// of them (the last column) dropped.
 fn marked(rows: &[Vec<String>]) -> Vec<Vec<String>> {
     let header = &rows[0];
     let mut out = vec![header[..header.len() - 1].to_vec()];
     for row in &rows[1..] {
-        let inherited = inherited_from_linux(&row[0]);
+        let profile: Profile = row[0].parse().expect("rows are named by their profiles");
+        let inherited = inherited_columns(profile);
         let cells = row[..row.len() - 1]
             .iter()
             .zip(header)

@@ -19,7 +19,7 @@ use crate::{AppSpec, Fault, LinkSpec, NodeSpec, WorldSpec};
 use serde::Deserialize;
 use synack_kernel::{SimDuration, SimTime};
 use synack_link::{Delay, DirectionConfig, LinkConfig, Loss, Order};
-use synack_tcp::host::{HostConfig, PROFILES, SynCookies, TwReuse, profile};
+use synack_tcp::host::{HostConfig, Profile, SynCookies, TwReuse};
 use synack_tcp::{MAX_ACK_DELAY, TimeWaitLength, TimerWheel};
 
 /// A bad scenario: the field and what it accepts.
@@ -226,7 +226,7 @@ pub struct TcpSection {
 impl Default for TcpSection {
     fn default() -> Self {
         TcpSection {
-            profile: "linux".into(),
+            profile: Profile::Linux.name().into(),
             time_wait_s: None,
             syn_retries: None,
             synack_retries: None,
@@ -660,16 +660,19 @@ fn choice<T: Copy>(field: &str, value: &str, options: &[(&str, T)]) -> Result<T,
 impl TcpSection {
     fn config(&self, section: &str) -> Result<HostConfig, ScenarioError> {
         let field = |f: &str| format!("{section}.{f}");
-        let mut c = profile(&self.profile).ok_or_else(|| {
-            bad(
-                &field("profile"),
-                format!(
-                    "expected one of {}, got {:?}",
-                    PROFILES.join(", "),
-                    self.profile
-                ),
-            )
-        })?;
+        let mut c = match self.profile.parse::<Profile>() {
+            Ok(profile) => profile.config(),
+            Err(_) => {
+                return Err(bad(
+                    &field("profile"),
+                    format!(
+                        "expected one of {}, got {:?}",
+                        Profile::names().join(", "),
+                        self.profile
+                    ),
+                ));
+            }
+        };
         if let Some(s) = self.time_wait_s {
             c.tcp.time_wait = TimeWaitLength::Fixed(seconds(&field("time_wait_s"), s)?);
         }

@@ -7,7 +7,7 @@ use synack_net::app::{
 };
 use synack_net::topology::NodeId;
 use synack_net::{AppSpec, AppSummary, Fault, LinkSpec, NodeSpec, World, WorldSpec};
-use synack_tcp::host::{HostConfig, ListenerRules, SynCookies, profile};
+use synack_tcp::host::{HostConfig, ListenerRules, Profile, SynCookies};
 
 const CLIENT: u32 = 0x0a00_0001;
 const SERVER: u32 = 0x0a00_0002;
@@ -67,7 +67,7 @@ fn server(node: u32, backlog: u32, close: ServerClose) -> AppSpec {
 }
 
 fn pair(apps: Vec<AppSpec>, faults: Vec<Fault>) -> World {
-    let linux = profile("linux").unwrap();
+    let linux = Profile::Linux.config();
     World::new(WorldSpec {
         seed: 7,
         nodes: vec![
@@ -170,7 +170,7 @@ fn a_linger_zero_client_resets_instead_of_holding_time_wait() {
 
 #[test]
 fn a_star_routes_through_its_router() {
-    let linux = profile("linux").unwrap();
+    let linux = Profile::Linux.config();
     let mut world = World::new(WorldSpec {
         seed: 1,
         nodes: vec![
@@ -207,17 +207,17 @@ fn a_star_routes_through_its_router() {
 }
 
 fn flood(cookies: SynCookies) -> synack_net::app::ClientStats {
-    let mut server_config = profile("linux").unwrap();
+    let mut server_config = Profile::Linux.config();
     server_config.syncookies = cookies;
     let attacker = NodeSpec {
         name: "attacker".into(),
         addrs: vec![0x0b00_0001],
-        host: Some(profile("linux").unwrap()),
+        host: Some(Profile::Linux.config()),
     };
     let mut world = World::new(WorldSpec {
         seed: 3,
         nodes: vec![
-            host("client", CLIENT, profile("linux").unwrap()),
+            host("client", CLIENT, Profile::Linux.config()),
             host("server", SERVER, server_config),
             attacker,
         ],
@@ -440,7 +440,7 @@ fn datagrams_on_their_way_in_order_hold_one_event_a_link_direction() {
 /// and B connects on its retry a second later.
 fn same_nanosecond_syns<Q: synack_kernel::queue::QueueFamily>() -> (Vec<f64>, Vec<f64>) {
     const OTHER: u32 = 0x0a00_0003;
-    let mut linux = profile("linux").unwrap();
+    let mut linux = Profile::Linux.config();
     linux.syncookies = SynCookies::Off;
     // Timers on time, so that B's retry comes at exactly 1 s (the order is what is tested).
     linux.tcp.timer_wheel = None;

@@ -176,7 +176,7 @@ pub fn endpoint(data: &[u8]) {
 /// calls, with time jumps.
 pub fn host(data: &[u8]) {
     let mut input = Input(data);
-    let mut config = crate::host::profile("linux").expect("linux");
+    let mut config = crate::host::Profile::Linux.config();
     config.tcp.timestamps = input.u8() & 1 == 0;
     config.syncookies = match input.u8() % 3 {
         0 => crate::host::SynCookies::Off,

@@ -4,8 +4,8 @@
 
 use synack_kernel::{RandomStreams, Scheduler, SimDuration, SimTime};
 use synack_tcp::host::{
-    ConnId, Datagram, DemuxHint, Host, HostConfig, HostError, SynCookies, SynRateLimit, TwReuse,
-    profile,
+    ConnId, Datagram, DemuxHint, Host, HostConfig, HostError, Profile, SynCookies, SynRateLimit,
+    TwReuse,
 };
 use synack_tcp::{Event, Flags, Segment, Seq, State, TcpConfig, TimeWaitLength};
 
@@ -47,7 +47,7 @@ struct Net {
 }
 
 fn linux_without_timestamps() -> HostConfig {
-    let mut config = profile("linux").unwrap();
+    let mut config = Profile::Linux.config();
     config.tcp.timestamps = false;
     config
 }
@@ -497,10 +497,10 @@ fn time_wait_blocks_the_tuple_until_it_expires() {
 
 #[test]
 fn tw_reuse_takes_the_tuple_after_a_second_with_isn_above_the_old_snd_nxt() {
-    let mut config = profile("linux").unwrap();
+    let mut config = Profile::Linux.config();
     config.tw_reuse = TwReuse::On;
     config.ephemeral_ports = (5000, 5000);
-    let mut server = profile("linux").unwrap();
+    let mut server = Profile::Linux.config();
     server.tcp.timestamps = true;
     let mut net = Net::new(config, server);
     net.server.listen(PORT, 16).unwrap();
@@ -730,7 +730,7 @@ fn connect_into_a_black_hole_times_out_per_profile() {
         ("freebsd", 75_000),
         ("macos", 75_000),
     ] {
-        let mut host = client_only(profile(name).unwrap());
+        let mut host = client_only(name.parse::<Profile>().unwrap().config());
         let id = host.connect(SERVER, PORT, SimTime::ZERO).unwrap();
         while let Some(t) = host.next_deadline() {
             host.on_timeout(t);
@@ -752,7 +752,15 @@ fn connect_into_a_black_hole_times_out_per_profile() {
 
 #[test]
 fn profiles_match_the_reference() {
-    let tw = |name: &str| profile(name).unwrap().tcp.time_wait_length().as_nanos() / 1_000_000_000;
+    let tw = |name: &str| {
+        name.parse::<Profile>()
+            .unwrap()
+            .config()
+            .tcp
+            .time_wait_length()
+            .as_nanos()
+            / 1_000_000_000
+    };
     assert_eq!(
         [
             "linux",
@@ -765,18 +773,33 @@ fn profiles_match_the_reference() {
         .map(tw),
         [60, 60, 60, 30, 240, 240]
     );
-    let linux = profile("linux").unwrap();
+    let linux = Profile::Linux.config();
     assert_eq!(linux.ephemeral_ports, (32768, 60999));
     assert_eq!((linux.tcp.syn_retries, linux.tcp.synack_retries), (6, 5));
     assert_eq!(linux.somaxconn, 4096);
-    assert_eq!(profile("linux-classic").unwrap().somaxconn, 128);
+    assert_eq!(
+        "linux-classic"
+            .parse::<Profile>()
+            .unwrap()
+            .config()
+            .somaxconn,
+        128
+    );
     assert_eq!(linux.tcp.fin_wait_2_timeout, SimDuration::from_secs(60));
     assert_eq!(
-        profile("freebsd").unwrap().tcp.rto_max,
+        "freebsd".parse::<Profile>().unwrap().config().tcp.rto_max,
         SimDuration::from_secs(64)
     );
-    assert_eq!(profile("freebsd").unwrap().tcp.synack_retries, 3);
-    assert!(profile("solaris").is_none());
+    assert_eq!(
+        "freebsd"
+            .parse::<Profile>()
+            .unwrap()
+            .config()
+            .tcp
+            .synack_retries,
+        3
+    );
+    assert!("solaris".parse::<Profile>().is_err());
     // An override is a struct update.
     let custom = HostConfig {
         tcp: TcpConfig {

@@ -5,7 +5,7 @@
 //! reverted to the textbook's.
 
 use synack_kernel::{RandomStreams, SimTime};
-use synack_tcp::host::{Datagram, Host, HostConfig, ListenerRules, SynCookies, profile};
+use synack_tcp::host::{Datagram, Host, HostConfig, ListenerRules, Profile, SynCookies};
 use synack_tcp::{Flags, Segment, Seq};
 
 const SERVER: u32 = 0xc0a8_4d01; // 192.168.77.1, as the harness
@@ -35,7 +35,7 @@ fn split_csv(line: &str) -> Vec<String> {
 }
 
 fn linux() -> HostConfig {
-    let mut config = profile("linux").unwrap();
+    let mut config = Profile::Linux.config();
     config.tcp.timestamps = false;
     config
 }
@@ -384,7 +384,7 @@ fn option_words(s: &Segment) -> Vec<String> {
 fn linux_cookie_synack_offers_scale_and_sack_only_with_timestamps_as_the_kernel() {
     for row in data("linux_listener_cookies.csv") {
         let full = row[1] != "mss";
-        let mut config = profile("linux").unwrap();
+        let mut config = Profile::Linux.config();
         config.syncookies = if row[0] == "2" {
             SynCookies::Always
         } else {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use synack_kernel::{SimDuration, SimTime};
-use synack_tcp::host::{HostConfig, TwReuse, profile};
+use synack_tcp::host::{HostConfig, Profile, TwReuse};
 use synack_tcp::{Connection, Event, Flags, Output, Seq, State, TcpConfig, TimeWaitLength};
 
 /// Moves segments between two endpoints with a fixed delay until both are quiet or `limit`.
@@ -162,7 +162,7 @@ fn a_connection_near_the_end_of_simulated_time_saturates_instead_of_overflowing(
 
 #[test]
 fn contradictory_or_reversed_settings_are_rejected_with_their_field() {
-    let linux = profile("linux").unwrap();
+    let linux = Profile::Linux.config();
     let zero_tw_with_reuse = HostConfig {
         tw_reuse: TwReuse::On,
         tcp: TcpConfig {

@@ -9,7 +9,7 @@ mod common;
 use common::{config, from_peer, ms, secs, wire};
 use std::sync::Arc;
 use synack_kernel::{RandomStreams, SimDuration, SimTime};
-use synack_tcp::host::{Datagram, Host, HostConfig, profile};
+use synack_tcp::host::{Datagram, Host, HostConfig, Profile};
 use synack_tcp::{
     Cause, Connection, Flags, Output, Seq, State, TcpConfig, TimeWaitRules, Transition,
 };
@@ -28,7 +28,7 @@ struct TimeWaitHost {
 }
 
 fn host_config(profile_name: &str) -> HostConfig {
-    let mut config = profile(profile_name).unwrap();
+    let mut config = profile_name.parse::<Profile>().unwrap().config();
     config.tcp.timestamps = false;
     config
 }

@@ -11,7 +11,7 @@ use super::parse::{Script, ScriptOption, parse_int};
 use std::collections::BTreeSet;
 use std::path::Path;
 use synack_kernel::SimDuration;
-use synack_tcp::host::{HostConfig, SynCookies, TwReuse};
+use synack_tcp::host::{HostConfig, Profile, SynCookies, SysctlDialect, TwReuse};
 use synack_tcp::{Backoff, Keepalive};
 
 /// Every `net.ipv4.*` and `net.core.*` sysctl of Linux 6.18 (`sysctl -a` on this project's
@@ -75,8 +75,8 @@ pub struct Knobs {
     pub tolerance_percent: f64,
     /// What the script asked for that the model does not have.
     pub not_modelled: BTreeSet<String>,
-    /// Which family's sysctl names apply: Linux's, or FreeBSD's (`freebsd`, `macos`).
-    pub bsd_names: bool,
+    /// Whose sysctl names apply: the profile's.
+    pub dialect: SysctlDialect,
     /// `net.ipv4.tcp_fastopen`'s bits (Linux's default 1: a client with a cookie). The
     /// model keeps no cookies, so `sendto(MSG_FASTOPEN)` needs 0x1 and 0x4 (no cookie).
     pub fast_open: u64,
@@ -106,7 +106,8 @@ const MAX_SCRIPT_DEPTH: usize = 8;
 
 impl Knobs {
     /// The knobs a profile starts with.
-    pub fn new(host: HostConfig, bsd_names: bool) -> Self {
+    pub fn new(profile: Profile) -> Self {
+        let host = profile.config();
         Knobs {
             window_scaling: host.tcp.window_scale.is_some(),
             keepalive: host.tcp.keepalive.unwrap_or_default(),
@@ -116,7 +117,7 @@ impl Knobs {
             tolerance_usecs: 4000,
             tolerance_percent: 12.5,
             not_modelled: BTreeSet::new(),
-            bsd_names,
+            dialect: profile.sysctl_dialect(),
             fast_open: 1,
             ts_tick_usecs: None,
             strict_segments: false,
@@ -138,7 +139,7 @@ impl Knobs {
     /// the defaults above; `win 65535`, `wscale 8` under google/packetdrill's `defaults.sh`
     /// (`tcp_rmem` 4096 540000 15728640).
     fn derive_windows(&mut self) {
-        if self.bsd_names {
+        if self.dialect == SysctlDialect::FreeBsd {
             return;
         }
         let tcp = &mut self.host.tcp;
@@ -322,7 +323,7 @@ impl Knobs {
     /// Sets one sysctl by its full name.
     fn set(&mut self, name: &str, value: &str, line: usize) -> Result<(), String> {
         if let Some(short) = name.strip_prefix("net.inet.") {
-            if !self.bsd_names {
+            if self.dialect != SysctlDialect::FreeBsd {
                 return Err(format!(
                     "line {line}: sysctl {name}: FreeBSD names need --profile freebsd or macos"
                 ));
@@ -591,7 +592,7 @@ mod tests {
     use super::*;
 
     fn linux() -> Knobs {
-        Knobs::new(synack_tcp::host::profile("linux").unwrap(), false)
+        Knobs::new(Profile::Linux)
     }
 
     #[test]

@@ -17,13 +17,13 @@ use clap::Args;
 use features::Feature;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use synack_tcp::host::profile;
+use synack_tcp::host::Profile;
 
 #[derive(Args)]
 pub struct DrillArgs {
     /// OS profile the stack under test starts from (linux, linux-classic, freebsd, macos,
     /// windows, rfc9293); the script's sysctl lines then change it.
-    #[arg(long, default_value = "linux")]
+    #[arg(long, default_value = Profile::Linux.name())]
     profile: String,
     /// Stricter than packetdrill: any segment the stack sends that no line expects fails,
     /// also after the last line, and segments are never merged to match a longer line
@@ -100,14 +100,14 @@ fn print_report(tallies: &BTreeMap<String, Tally>) {
 /// How a drill ended: `Ok(true)` when every script passed. Every script is parsed and
 /// configured before any runs, so a bad one stops the drill before a result is printed.
 pub fn run(args: &DrillArgs) -> anyhow::Result<bool> {
-    let base = profile(&args.profile).with_context(|| {
-        format!(
+    let profile: Profile = args.profile.parse().map_err(|_| {
+        anyhow::anyhow!(
             "--profile {}: expected one of {}",
             args.profile,
-            synack_tcp::host::PROFILES.join(", ")
+            Profile::names().join(", ")
         )
     })?;
-    let bsd_names = matches!(args.profile.as_str(), "freebsd" | "macos");
+
     let paths = expand(&args.scripts)?;
     if paths.is_empty() {
         anyhow::bail!("no *.pkt scripts in {}", args.scripts[0].display());
@@ -118,7 +118,7 @@ pub fn run(args: &DrillArgs) -> anyhow::Result<bool> {
             .with_context(|| format!("cannot read {}", path.display()))?;
         let script = parse::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let mut knobs = knobs::Knobs::new(base.clone(), bsd_names);
+        let mut knobs = knobs::Knobs::new(profile);
         knobs
             .configure(&script, &dir)
             .and_then(|()| knobs.validate())

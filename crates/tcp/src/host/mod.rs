@@ -34,6 +34,7 @@ mod listeners;
 mod occupancy;
 mod ports;
 mod probe;
+mod profile;
 mod ratelimit;
 pub mod schedule;
 mod sockets;
@@ -43,12 +44,11 @@ mod timewait;
 #[cfg(test)]
 mod tests;
 
-pub use config::{
-    HostConfig, PROFILES, SynCookies, TwReuse, inherited_from_linux, keepalive_detection, profile,
-};
+pub use config::{HostConfig, SynCookies, TwReuse, keepalive_detection};
 pub use connmap::ConnMap;
 pub use datagram::{Datagram, DemuxHint, HostOutput};
 pub use listener_rules::{ListenerRules, QueueState};
+pub use profile::{Profile, ReferenceTimes, Setting, SysctlDialect, UnknownProfile};
 pub use ratelimit::SynRateLimit;
 pub use sockets::ConnId;
 

@@ -1,7 +1,7 @@
 //! The host's performance machinery, seen from inside: the demultiplexing hints that ride
 //! beside datagrams, prefetching, and slot reuse. None of it may change what a host does.
 
-use super::{ConnId, Datagram, DemuxHint, Host, NO_SLOT, State, profile};
+use super::{ConnId, Datagram, DemuxHint, Host, NO_SLOT, Profile, State};
 use crate::Flags;
 use synack_kernel::{RandomStreams, SimTime};
 
@@ -20,7 +20,7 @@ struct Pair {
 impl Pair {
     fn new() -> Self {
         let streams = RandomStreams::new(3);
-        let config = profile("linux").unwrap();
+        let config = Profile::Linux.config();
         let client = Host::new(config.clone(), vec![CLIENT], &streams, "client", 0).unwrap();
         let mut server = Host::new(config, vec![SERVER], &streams, "server", 1 << 20).unwrap();
         server.listen(PORT, 16).unwrap();
