@@ -13,21 +13,43 @@ use std::fmt;
 use std::str::FromStr;
 use synack_kernel::SimDuration;
 
-/// A named OS profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Profile {
+/// Declares the profiles once: the enum, [`Profile::ALL`] and [`Profile::name`] come from
+/// the one list, so a profile cannot be left out of any of them.
+macro_rules! profiles {
+    ($($(#[doc = $doc:literal])* $variant:ident = $name:literal,)+) => {
+        /// A named OS profile.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Profile {
+            $($(#[doc = $doc])* $variant,)+
+        }
+
+        impl Profile {
+            /// Every profile, in the order `synack profiles` prints them.
+            pub const ALL: [Profile; [$($name),+].len()] = [$(Profile::$variant),+];
+
+            /// The name scenarios, drill's `--profile` and the CSVs use.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Profile::$variant => $name,)+
+                }
+            }
+        }
+    };
+}
+
+profiles! {
     /// Linux 6.x as measured here (6.18): linear-then-doubling SYN retries.
-    Linux,
+    Linux = "linux",
     /// Linux before `tcp_syn_linear_timeouts`: doubling SYN retries, `somaxconn` 128.
-    LinuxClassic,
+    LinuxClassic = "linux-classic",
     /// FreeBSD, from its source.
-    FreeBsd,
+    FreeBsd = "freebsd",
     /// macOS (xnu), from its source.
-    MacOs,
+    MacOs = "macos",
     /// Windows, from Microsoft's documentation.
-    Windows,
+    Windows = "windows",
     /// RFC 9293 as written, where it gives a number or a rule.
-    Rfc9293,
+    Rfc9293 = "rfc9293",
 }
 
 /// Whose sysctl names a profile's knobs go by in a drill script.
@@ -150,30 +172,8 @@ fn linux() -> HostConfig {
 }
 
 impl Profile {
-    /// Every profile, in the order `synack profiles` prints them.
-    pub const ALL: [Profile; 6] = [
-        Profile::Linux,
-        Profile::LinuxClassic,
-        Profile::FreeBsd,
-        Profile::MacOs,
-        Profile::Windows,
-        Profile::Rfc9293,
-    ];
-
-    /// The name scenarios, drill's `--profile` and the CSVs use.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Profile::Linux => "linux",
-            Profile::LinuxClassic => "linux-classic",
-            Profile::FreeBsd => "freebsd",
-            Profile::MacOs => "macos",
-            Profile::Windows => "windows",
-            Profile::Rfc9293 => "rfc9293",
-        }
-    }
-
     /// Every name, in [`Profile::ALL`]'s order.
-    pub fn names() -> [&'static str; 6] {
+    pub fn names() -> [&'static str; Profile::ALL.len()] {
         Profile::ALL.map(Profile::name)
     }
 
