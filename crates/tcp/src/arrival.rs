@@ -140,7 +140,7 @@ impl Connection {
             if self.state == State::SynReceived && self.is(Bit::Passive) {
                 self.set_state(State::Listen, Cause::Reset, now, out);
                 out.events.push(Event::ReturnedToListen);
-            } else if self.config.rfc5961 {
+            } else if self.config.rfc5961_syn {
                 self.send_invalid_ack(seg, now, out); // challenge ACK
             } else {
                 // RFC 793: a SYN in the window is an error; reset the connection.

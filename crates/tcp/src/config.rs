@@ -189,9 +189,13 @@ pub struct TcpConfig {
     pub hold_syn_data: bool,
     /// Send the timestamps option. Default on (`tcp_timestamps`).
     pub timestamps: bool,
-    /// RFC 5961: challenge ACKs for in-window RSTs not at RCV.NXT and for SYNs in
-    /// synchronized states. Default on, as in Linux.
+    /// RFC 5961 sections 3 and 5: challenge ACKs for in-window RSTs not at RCV.NXT, and
+    /// for ACKs older than any window the peer could have seen. Default on, as in Linux
+    /// (FreeBSD: `net.inet.tcp.insecure_rst` 0).
     pub rfc5961: bool,
+    /// RFC 5961 section 4: a challenge ACK for a SYN in a synchronized state; off, RFC
+    /// 793's reset. Default on, as in Linux (FreeBSD: `net.inet.tcp.insecure_syn` 0).
+    pub rfc5961_syn: bool,
     /// RFC 1337: ignore RSTs in TIME-WAIT. Default off (`tcp_rfc1337`).
     pub rfc1337: bool,
     /// How TIME-WAIT answers segments: Linux's timewait sockets (the default) or RFC
@@ -265,6 +269,7 @@ impl Default for TcpConfig {
             hold_syn_data: false,
             timestamps: true,
             rfc5961: true,
+            rfc5961_syn: true,
             rfc1337: false,
             time_wait_rules: TimeWaitRules::Linux,
             invalid_ack_interval: Some(SimDuration::from_millis(500)),

@@ -147,7 +147,7 @@ impl TimeWait {
             true
         } else {
             // A SYN in the window (RFC 5961 4.2), or an ACK of something never sent.
-            (seg.has(Flags::SYN) && config.rfc5961)
+            (seg.has(Flags::SYN) && config.rfc5961_syn)
                 || (seg.has(Flags::ACK) && seg.ack.gt(self.snd_nxt))
         };
         if challenge && self.may_answer(seg, config, now) {

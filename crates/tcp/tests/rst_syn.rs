@@ -8,6 +8,7 @@ use synack_tcp::{ErrorKind, Event, Flags, State, TcpConfig, TimeWaitRules};
 fn without_5961() -> TcpConfig {
     TcpConfig {
         rfc5961: false,
+        rfc5961_syn: false,
         ..config()
     }
 }

@@ -27,6 +27,11 @@ const LINUX_RMEM: [u64; 3] = [4096, 131_072, 33_554_432];
 const LINUX_WMEM: [u64; 3] = [4096, 16_384, 4_194_304];
 const LINUX_RMEM_MAX: u64 = 4_194_304;
 const LINUX_WMEM_MAX: u64 = 4_194_304;
+/// FreeBSD's `kern.ipc.maxsockbuf` (sys/kern/uipc_sockbuf.c: SB_MAX, 2 MiB), the largest
+/// socket buffer, from which its window scale follows.
+const FREEBSD_MAXSOCKBUF: u64 = 2 * 1024 * 1024;
+/// FreeBSD's `net.inet.tcp.sendspace` (tcp_usrreq.c: 32 KiB).
+const FREEBSD_SENDSPACE: u64 = 32 * 1024;
 
 /// `--` options with no meaning in the model (addresses, devices, output): accepted and
 /// listed as not modelled.
@@ -108,6 +113,17 @@ impl Knobs {
     /// The knobs a profile starts with.
     pub fn new(profile: Profile) -> Self {
         let host = profile.config();
+        let dialect = profile.sysctl_dialect();
+        let (rmem, rmem_max, wmem, wmem_max) = match dialect {
+            SysctlDialect::Linux => (LINUX_RMEM, LINUX_RMEM_MAX, LINUX_WMEM, LINUX_WMEM_MAX),
+            // recvspace is the profile's receive buffer; the other numbers are unused.
+            SysctlDialect::FreeBsd => (
+                [0, u64::from(host.tcp.recv_buffer), FREEBSD_MAXSOCKBUF],
+                FREEBSD_MAXSOCKBUF,
+                [0, FREEBSD_SENDSPACE, FREEBSD_MAXSOCKBUF],
+                FREEBSD_MAXSOCKBUF,
+            ),
+        };
         Knobs {
             window_scaling: host.tcp.window_scale.is_some(),
             keepalive: host.tcp.keepalive.unwrap_or_default(),
@@ -117,15 +133,15 @@ impl Knobs {
             tolerance_usecs: 4000,
             tolerance_percent: 12.5,
             not_modelled: BTreeSet::new(),
-            dialect: profile.sysctl_dialect(),
+            dialect,
             fast_open: 1,
             ts_tick_usecs: None,
             strict_segments: false,
             gso_size: None,
-            rmem: LINUX_RMEM,
-            rmem_max: LINUX_RMEM_MAX,
-            wmem: LINUX_WMEM,
-            wmem_max: LINUX_WMEM_MAX,
+            rmem,
+            rmem_max,
+            wmem,
+            wmem_max,
             needs: None,
             script_depth: 0,
         }
@@ -140,6 +156,7 @@ impl Knobs {
     /// (`tcp_rmem` 4096 540000 15728640).
     fn derive_windows(&mut self) {
         if self.dialect == SysctlDialect::FreeBsd {
+            self.derive_bsd_windows();
             return;
         }
         let tcp = &mut self.host.tcp;
@@ -154,6 +171,25 @@ impl Knobs {
         tcp.window_scale = self.window_scaling.then(|| {
             let largest = space.max(self.rmem[2]).max(self.rmem_max).max(1);
             (largest.ilog2().saturating_sub(15)).min(14) as u8
+        });
+    }
+
+    /// FreeBSD's: the receive buffer is `recvspace`, the SYN offers as much of it as 16 bits
+    /// hold, and the window scale is the least that covers the largest buffer,
+    /// `kern.ipc.maxsockbuf` (tcp_output.c, tcp_syncache.c: `while (wscale <
+    /// TCP_MAX_WINSHIFT && (TCP_MAXWIN << wscale) < sb_max) wscale++`): 6 for 2 MiB, as the
+    /// FreeBSD suite's SYNs show (`wscale 6`).
+    fn derive_bsd_windows(&mut self) {
+        let tcp = &mut self.host.tcp;
+        let recvspace = self.rmem[1];
+        tcp.recv_buffer = u32::try_from(recvspace).unwrap_or(u32::MAX);
+        tcp.syn_window = Some(recvspace.min(65_535) as u32);
+        tcp.window_scale = self.window_scaling.then(|| {
+            let mut scale = 0u8;
+            while scale < 14 && (65_535u64 << scale) < self.rmem_max {
+                scale += 1;
+            }
+            scale
         });
     }
 
@@ -322,6 +358,14 @@ impl Knobs {
 
     /// Sets one sysctl by its full name.
     fn set(&mut self, name: &str, value: &str, line: usize) -> Result<(), String> {
+        if name == "kern.ipc.maxsockbuf" && self.dialect == SysctlDialect::FreeBsd {
+            let max = parse_number(value)
+                .filter(|&v| v > 0)
+                .ok_or_else(|| format!("line {line}: sysctl {name}={value}: expected bytes, more than 0"))?;
+            (self.rmem_max, self.wmem_max) = (max, max);
+            self.derive_windows();
+            return Ok(());
+        }
         if let Some(short) = name.strip_prefix("net.inet.") {
             if self.dialect != SysctlDialect::FreeBsd {
                 return Err(format!(
@@ -473,14 +517,24 @@ impl Knobs {
             }
             "tcp.syncookies_only" if num()? != 0 => host.syncookies = SynCookies::Always,
             "tcp.syncookies_only" => {}
-            "tcp.rfc1323" => tcp.timestamps = num()? != 0,
+            // RFC 1323's two options together: timestamps and window scaling.
+            "tcp.rfc1323" => {
+                tcp.timestamps = num()? != 0;
+                self.window_scaling = tcp.timestamps;
+            }
+            "tcp.recvspace" => self.rmem[1] = num()?,
+            "tcp.sendspace" => self.wmem[1] = num()?,
+            "tcp.rexmit_initial" => tcp.rto_initial = ms()?,
+            "tcp.insecure_rst" => tcp.rfc5961 = num()? == 0,
+            "tcp.insecure_syn" => tcp.rfc5961_syn = num()? == 0,
+            "tcp.drop_synfin" => host.drop_syn_fin = num()? != 0,
+            // The model keeps no host cache (per-destination RTT and MSS), so it is empty.
+            "tcp.hostcache.purgenow" => {}
             "tcp.sack.enable" => tcp.sack_permitted = num()? != 0,
             "ip.portrange.first" => host.ephemeral_ports.0 = num()? as u16,
             "ip.portrange.last" => host.ephemeral_ports.1 = num()? as u16,
             "tcp.cc.algorithm"
             | "tcp.ecn.enable"
-            | "tcp.sendspace"
-            | "tcp.recvspace"
             | "tcp.blackhole"
             | "tcp.initcwnd_segments"
             | "tcp.rfc3390"
@@ -492,6 +546,9 @@ impl Knobs {
                     "line {line}: unsupported sysctl {name}: the model has no such knob"
                 ));
             }
+        }
+        if matches!(short, "tcp.rfc1323" | "tcp.recvspace") {
+            self.derive_windows();
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! `features` for what ends a script as not modelled.
 
 mod calls;
+mod conditionals;
 mod features;
 mod knobs;
 mod parse;
@@ -116,7 +117,10 @@ pub fn run(args: &DrillArgs) -> anyhow::Result<bool> {
     for path in &paths {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let script = parse::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let defined: Vec<&str> = profile.uname().into_iter().collect();
+        let script = conditionals::resolve(&text, &defined)
+            .and_then(|text| parse::parse(&text))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let mut knobs = knobs::Knobs::new(profile);
         knobs

@@ -91,8 +91,9 @@ pub struct SegmentSpec {
     pub ecn_flags: String,
     /// The URG flag (`U`) or an urgent pointer (`urg N`): urgent data, not modelled.
     pub urgent: bool,
-    /// Relative sequence number of the first byte.
-    pub start: u32,
+    /// Relative sequence number of the first byte; `None` is `...(LEN)`, any number (NPLab's
+    /// packetdrill, for a stack's SYN-ACK with a new ISN), only for a segment the stack sends.
+    pub start: Option<u32>,
     /// Payload length.
     pub len: u32,
     /// Relative ACK number.
@@ -278,13 +279,16 @@ fn parse_options(text: &str, line: usize) -> Result<Option<Vec<TcpOption>>, Pars
         .map(Some)
 }
 
-fn parse_range(range: &str, line: usize) -> Result<(u32, u32), ParseError> {
+fn parse_range(range: &str, line: usize) -> Result<(Option<u32>, u32), ParseError> {
     let bad = || {
         err(
             line,
-            format!("bad sequence range {range:?}: expected START:END(LEN)"),
+            format!("bad sequence range {range:?}: expected START:END(LEN) or ...(LEN)"),
         )
     };
+    if let Some(len) = range.strip_prefix("...(").and_then(|t| t.strip_suffix(')')) {
+        return Ok((None, len.parse().map_err(|_| bad())?));
+    }
     let (start, tail) = range.split_once(':').ok_or_else(bad)?;
     let (end, len) = tail
         .strip_suffix(')')
@@ -301,7 +305,7 @@ fn parse_range(range: &str, line: usize) -> Result<(u32, u32), ParseError> {
             format!("sequence range {range}: END - START must equal LEN"),
         ));
     }
-    Ok((start, len))
+    Ok((Some(start), len))
 }
 
 fn parse_segment(text: &str, inbound: bool, line: usize) -> Result<SegmentSpec, ParseError> {
@@ -334,6 +338,12 @@ fn parse_segment(text: &str, inbound: bool, line: usize) -> Result<SegmentSpec, 
         ecn_flags.push_str(&codepoint);
     }
     let (start, len) = parse_range(range, line)?;
+    if inbound && start.is_none() {
+        return Err(err(
+            line,
+            format!("sequence range {range}: ... only in a segment the stack sends (>)"),
+        ));
+    }
     let mut spec = SegmentSpec {
         inbound,
         flags,

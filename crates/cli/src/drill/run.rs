@@ -29,12 +29,12 @@
 use super::features::Feature;
 use super::knobs::Knobs;
 use super::parse::{Action, At, Call, Event, Script, SegmentSpec, TcpOption, When};
-use super::wire::{Wire, show_spec};
+use super::wire::{OptionLayout, Wire, show_spec};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::path::Path;
 use synack_kernel::{RandomStreams, SimDuration, SimTime};
-use synack_tcp::host::{ConnId, Datagram, Host};
+use synack_tcp::host::{ConnId, Datagram, Host, SysctlDialect};
 use synack_tcp::{ErrorKind, Event as SocketEvent, Keepalive, Segment};
 
 pub(super) const LOCAL: u32 = 0xc0a8_0001;
@@ -508,8 +508,10 @@ impl Runner<'_> {
                 ),
             );
         }
-        if spec.flags.contains('S') {
-            self.wire.local_base.get_or_insert(spec.start);
+        if spec.flags.contains('S')
+            && let Some(start) = spec.start
+        {
+            self.wire.local_base.get_or_insert(start);
         }
         let seg = if self.strict || self.knobs.strict_segments {
             seg
@@ -734,6 +736,10 @@ pub fn run(
         0,
     )
     .expect("validated");
+    let layout = match knobs.dialect {
+        SysctlDialect::Linux => OptionLayout::Linux,
+        SysctlDialect::FreeBsd => OptionLayout::FreeBsd,
+    };
     let mut r = Runner {
         host,
         tolerance: SimDuration::from_micros(knobs.tolerance_usecs),
@@ -744,7 +750,10 @@ pub fn run(
         last: SimTime::ZERO,
         last_scripted: SimTime::ZERO,
         pending: VecDeque::new(),
-        wire: Wire::default(),
+        wire: Wire {
+            layout,
+            ..Wire::default()
+        },
         remote_port: REMOTE_PORT,
         fds: BTreeMap::new(),
         errors: BTreeMap::new(),

@@ -1,6 +1,6 @@
 //! The wire as packetdrill sees it: sequence numbers relative to each side's first ISN,
-//! windows scaled once both SYNs offered a window scale, and TCP options in Linux's order
-//! (`tcp_options_write`). Windows inside the model are real byte counts; this is where they
+//! windows scaled once both SYNs offered a window scale, and TCP options in the order the
+//! profile's system writes them (Linux's `tcp_options_write`, FreeBSD's `tcp_addoptions`). Windows inside the model are real byte counts; this is where they
 //! become 16-bit fields.
 
 use super::parse::{SegmentSpec, TcpOption};
@@ -24,6 +24,19 @@ pub struct Wire {
     pub remote_scale: Option<u8>,
     /// The window scale the stack's SYN offered.
     pub local_scale: Option<u8>,
+    /// How the stack lays out its options.
+    pub layout: OptionLayout,
+}
+
+/// Whose order the stack writes its TCP options in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OptionLayout {
+    /// Linux's `tcp_options_write`.
+    #[default]
+    Linux,
+    /// FreeBSD's `tcp_addoptions` (tcp_output.c): MSS, window scale, SACK-permitted,
+    /// timestamps, each aligned with NOPs as it needs, then EOLs to a 4-byte boundary.
+    FreeBsd,
 }
 
 /// Flags as packetdrill writes them (`S.`, `F.`, `R`, `.`).
@@ -43,8 +56,54 @@ pub fn flags_of(text: &str) -> Flags {
     f
 }
 
-/// The options of `seg` as Linux lays them out.
-pub fn options_of(seg: &Segment) -> Vec<TcpOption> {
+/// The options of `seg` as `layout` has them.
+pub fn options_of(seg: &Segment, layout: OptionLayout) -> Vec<TcpOption> {
+    match layout {
+        OptionLayout::Linux => linux_options(seg),
+        OptionLayout::FreeBsd => freebsd_options(seg),
+    }
+}
+
+/// FreeBSD's `tcp_addoptions`: the SYN of the suite's scripts is `<mss 1460,nop,wscale
+/// 6,sackOK,TS val ... ecr 0>`, the SYN-ACK to a SYN with MSS and SACK only `<mss
+/// 1460,sackOK,eol,eol>`.
+fn freebsd_options(seg: &Segment) -> Vec<TcpOption> {
+    let mut out = Vec::new();
+    let mut len = 0usize;
+    let pad_until = |out: &mut Vec<TcpOption>, len: &mut usize, done: fn(usize) -> bool| {
+        while !done(*len) {
+            out.push(TcpOption::Nop);
+            *len += 1;
+        }
+    };
+    if let Some(mss) = seg.mss {
+        out.push(TcpOption::Mss(mss));
+        len += 4;
+    }
+    if let Some(scale) = seg.window_scale {
+        pad_until(&mut out, &mut len, |l| l % 2 == 1);
+        out.push(TcpOption::WindowScale(scale));
+        len += 3;
+    }
+    if seg.sack_permitted {
+        pad_until(&mut out, &mut len, |l| l % 2 == 0);
+        out.push(TcpOption::SackPermitted);
+        len += 2;
+    }
+    if let Some(Timestamps { val, ecr }) = seg.timestamps {
+        pad_until(&mut out, &mut len, |l| l % 4 == 2);
+        out.push(TcpOption::Timestamps { val, ecr });
+        len += 10;
+    }
+    while len % 4 != 0 {
+        out.push(TcpOption::Eol);
+        len += 1;
+    }
+    out
+}
+
+/// Linux's `tcp_options_write`.
+fn linux_options(seg: &Segment) -> Vec<TcpOption> {
     let mut out = Vec::new();
     if let Some(mss) = seg.mss {
         out.push(TcpOption::Mss(mss));
@@ -102,7 +161,7 @@ impl Wire {
         let mut seg = Segment::new(
             remote_port,
             local_port,
-            Seq(REMOTE_ISN) + spec.start,
+            Seq(REMOTE_ISN) + spec.start.unwrap_or(0),
             ack,
             flags,
         );
@@ -129,7 +188,7 @@ impl Wire {
         };
         seg.data = DataId {
             incarnation: REMOTE_INCARNATION,
-            offset: u64::from(spec.start.saturating_sub(1)),
+            offset: u64::from(spec.start.unwrap_or(0).saturating_sub(1)),
         };
         seg
     }
@@ -178,7 +237,7 @@ impl Wire {
             s.push_str(&format!(" ack {}", seg.ack - Seq(REMOTE_ISN)));
         }
         s.push_str(&format!(" win {}", self.window_field(seg)));
-        s + &show_options(&options_of(seg))
+        s + &show_options(&options_of(seg, self.layout))
     }
 
     /// Whether a segment from the stack matches an outbound line.
@@ -186,7 +245,9 @@ impl Wire {
         let isn = self.local_isn.unwrap_or(Seq(0));
         seg.flags == flags_of(&spec.flags)
             && spec.ecn_flags.is_empty()
-            && (seg.seq - isn).wrapping_add(self.base()) == spec.start
+            && spec
+                .start
+                .is_none_or(|start| (seg.seq - isn).wrapping_add(self.base()) == start)
             && seg.len == spec.len
             && spec
                 .ack
@@ -195,7 +256,7 @@ impl Wire {
             && spec
                 .options
                 .as_deref()
-                .is_none_or(|want| options_match(want, &options_of(seg)))
+                .is_none_or(|want| options_match(want, &options_of(seg, self.layout)))
     }
 }
 
@@ -206,12 +267,10 @@ pub fn show_spec(spec: &SegmentSpec) -> String {
     } else {
         format!("{}{}", spec.flags, spec.ecn_flags)
     };
-    let mut s = format!(
-        "{flags} {}:{}({})",
-        spec.start,
-        spec.start.wrapping_add(spec.len),
-        spec.len
-    );
+    let mut s = match spec.start {
+        Some(start) => format!("{flags} {start}:{}({})", start.wrapping_add(spec.len), spec.len),
+        None => format!("{flags} ...({})", spec.len),
+    };
     if let Some(ack) = spec.ack {
         s.push_str(&format!(" ack {ack}"));
     }
@@ -236,15 +295,42 @@ mod tests {
         syn.sack_permitted = true;
         syn.window_scale = Some(10);
         assert_eq!(
-            show_options(&options_of(&syn)),
+            show_options(&options_of(&syn, OptionLayout::Linux)),
             " <mss 1460,nop,nop,sackOK,nop,wscale 10>"
         );
         // With timestamps: `<mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 8>` (upstream scripts).
         syn.timestamps = Some(Timestamps { val: 100, ecr: 0 });
         syn.window_scale = Some(8);
         assert_eq!(
-            show_options(&options_of(&syn)),
+            show_options(&options_of(&syn, OptionLayout::Linux)),
             " <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 8>"
+        );
+    }
+
+    #[test]
+    fn freebsd_lays_out_options_as_its_suite_expects() {
+        // freebsd-net/tcp-testsuite's state-event scripts: the SYN of a connect and the
+        // SYN-ACK to a SYN with MSS and SACK-permitted only.
+        let mut syn = Segment::new(1, 2, Seq(0), Seq(0), Flags::SYN);
+        syn.mss = Some(1460);
+        syn.sack_permitted = true;
+        syn.window_scale = Some(6);
+        syn.timestamps = Some(Timestamps { val: 100, ecr: 0 });
+        assert_eq!(
+            show_options(&options_of(&syn, OptionLayout::FreeBsd)),
+            " <mss 1460,nop,wscale 6,sackOK,TS val 100 ecr 0>"
+        );
+        let mut synack = Segment::new(1, 2, Seq(0), Seq(0), Flags::SYN | Flags::ACK);
+        synack.mss = Some(1460);
+        synack.sack_permitted = true;
+        assert_eq!(
+            show_options(&options_of(&synack, OptionLayout::FreeBsd)),
+            " <mss 1460,sackOK,eol,eol>"
+        );
+        synack.sack_permitted = false;
+        assert_eq!(
+            show_options(&options_of(&synack, OptionLayout::FreeBsd)),
+            " <mss 1460>"
         );
     }
 
@@ -256,7 +342,7 @@ mod tests {
             flags: ".".into(),
             ecn_flags: String::new(),
             urgent: false,
-            start: 1,
+            start: Some(1),
             len: 0,
             ack: Some(1),
             win: Some(win),

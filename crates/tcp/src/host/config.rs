@@ -62,6 +62,9 @@ pub struct HostConfig {
     /// measured (`ListenerRules::Linux`); other systems: the textbook's, for want of a
     /// measurement.
     pub listener_rules: ListenerRules,
+    /// Drop every segment with both SYN and FIN, whatever it reaches (FreeBSD's
+    /// `net.inet.tcp.drop_synfin`, tcp_input.c). Default off, as Linux (no such rule).
+    pub drop_syn_fin: bool,
 }
 
 impl Default for HostConfig {

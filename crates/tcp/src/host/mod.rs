@@ -53,7 +53,7 @@ pub use ratelimit::SynRateLimit;
 pub use sockets::ConnId;
 
 use crate::connection::Output;
-use crate::{Cause, Connection, FourTuple, IsnSource, Segment, State, Transition, UserError};
+use crate::{Cause, Connection, Flags, FourTuple, IsnSource, Segment, State, Transition, UserError};
 use active_open::PortOffsets;
 use listeners::Listeners;
 use ports::PortsInUse;
@@ -487,6 +487,9 @@ impl Host {
             return;
         }
         let seg = &datagram.segment;
+        if self.config.drop_syn_fin && seg.has(Flags::SYN) && seg.has(Flags::FIN) {
+            return;
+        }
         let tuple = datagram.receiver_tuple();
         let from = hint.from;
         if let Some(slot) = self.sockets.find(hint.to, &tuple) {

@@ -168,6 +168,7 @@ fn linux() -> HostConfig {
         max_open: None,
         syn_rate_limit: None,
         listener_rules: ListenerRules::Linux,
+        drop_syn_fin: false,
     }
 }
 
@@ -212,6 +213,12 @@ impl Profile {
                     orphan_retries: None,
                     // How late its timers run is not measured: they run on time.
                     timer_wheel: None,
+                    // tcp_usrreq.c: recvspace 64 KiB; the SYN offers what 16 bits hold, and the
+                    // scale that covers kern.ipc.maxsockbuf (2 MiB): 6. The FreeBSD suite's
+                    // SYNs: `win 65535 <mss 1460,nop,wscale 6,sackOK,TS val ... ecr 0>`.
+                    recv_buffer: 65_536,
+                    syn_window: Some(65_535),
+                    window_scale: Some(6),
                     ..linux.tcp.clone()
                 },
                 // The reference sheet (FreeBSD's documentation, not measured): 10000-65535.
@@ -322,6 +329,18 @@ impl Profile {
             Profile::Linux | Profile::LinuxClassic | Profile::Windows | Profile::Rfc9293 => {
                 SysctlDialect::Linux
             }
+        }
+    }
+
+    /// The system's name as `uname -s` prints it, which NPLab's packetdrill (the FreeBSD
+    /// suite's) names its builds by and scripts test with `#ifdef`; `None` for RFC 9293.
+    pub const fn uname(self) -> Option<&'static str> {
+        match self {
+            Profile::Linux | Profile::LinuxClassic => Some("Linux"),
+            Profile::FreeBsd => Some("FreeBSD"),
+            Profile::MacOs => Some("Darwin"),
+            Profile::Windows => Some("Windows_NT"),
+            Profile::Rfc9293 => None,
         }
     }
 
