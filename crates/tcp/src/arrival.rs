@@ -86,7 +86,7 @@ impl Connection {
     /// RFC 9293's acceptability test for a segment of `SEG.LEN` `len`.
     fn acceptable(&self, seq: Seq, len: u32) -> bool {
         let nxt = self.recv.nxt;
-        let wnd = self.rcv_wnd();
+        let wnd = self.acceptance_window();
         match (len, wnd) {
             (0, 0) => seq == nxt,
             (0, _) => seq.in_range(nxt, nxt + wnd),
@@ -303,7 +303,7 @@ impl Connection {
         }
         // Trim to the window: the front below RCV.NXT is handled by the receiver; cut the
         // tail beyond the right edge (and the FIN with it).
-        let right = self.recv.nxt + self.rcv_wnd();
+        let right = self.recv.nxt + self.acceptance_window();
         let (start, mut len, mut fin) = if seg.has(Flags::SYN) {
             (seg.seq + 1, seg.len, seg.has(Flags::FIN))
         } else {

@@ -39,6 +39,22 @@ pub enum ResetErrors {
     Linux,
 }
 
+/// How the receive buffer and the window that follows from it behave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiveWindow {
+    /// Linux's (and the default): the buffer is `recv_buffer`; a segment is acceptable
+    /// within the window advertised, at most 65,535 bytes without window scaling
+    /// (`tcp_select_window`, `tcp_sequence`).
+    Linux,
+    /// FreeBSD's: once the peer's MSS is known the buffer grows to a multiple of the
+    /// segment size (tcp_input.c `tcp_mss`: `roundup(sb_hiwat, mss)`, 65,536 to 65,700 for
+    /// 1460), and a segment is acceptable within all free buffer, past what 16 bits
+    /// advertise (tcp_input.c: `rcv_wnd = imax(sbspace, rcv_adv - rcv_nxt)`). The FreeBSD
+    /// suite's scripts check both: SO_RCVBUF 65700 after the handshake, and a RST at
+    /// RCV.NXT + 65699 inside the window.
+    FreeBsd,
+}
+
 /// How long TIME-WAIT lasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeWaitLength {
@@ -182,6 +198,8 @@ pub struct TcpConfig {
     pub delay_fin_ack: bool,
     /// What a RST tells the application, by the state it finds. Default RFC 9293's.
     pub reset_errors: ResetErrors,
+    /// How the receive buffer and window behave. Default Linux's.
+    pub receive_window: ReceiveWindow,
     /// Keep data that comes on a SYN and deliver it once established (RFC 9293 3.10.7.2);
     /// `false` drops it and acknowledges the SYN alone, so the peer sends it again, as
     /// Linux does without a Fast Open cookie (measured: syn_data_discarded.pkt). Default
@@ -266,6 +284,7 @@ impl Default for TcpConfig {
             delayed_ack: Some(SimDuration::from_millis(40)),
             delay_fin_ack: true,
             reset_errors: ResetErrors::Rfc9293,
+            receive_window: ReceiveWindow::Linux,
             hold_syn_data: false,
             timestamps: true,
             rfc5961: true,

@@ -487,11 +487,34 @@ impl Connection {
     /// bytes unless both SYNs agreed window scaling (RFC 7323 2.2: the field is 16 bits;
     /// Linux's `tcp_select_window` caps it so, and so its acceptance test).
     pub fn rcv_wnd(&self) -> u32 {
-        let free = self.recv.window(self.config.recv_buffer);
+        let free = self.recv.window(self.recv_buffer());
         if self.config.window_scale.is_some() && self.is(Bit::PeerWindowScale) {
             free
         } else {
             free.min(u32::from(u16::MAX))
+        }
+    }
+
+    /// The receive buffer's size (SO_RCVBUF), as [`crate::ReceiveWindow`] makes it.
+    pub fn recv_buffer(&self) -> u32 {
+        let buffer = self.config.recv_buffer;
+        let synchronized = !matches!(self.state, State::Closed | State::Listen | State::SynSent);
+        match self.config.receive_window {
+            crate::ReceiveWindow::FreeBsd if synchronized => {
+                // tcp_mss_update: the segment size less the timestamps option (12 bytes).
+                let option = if self.is(Bit::TimestampsOk) { 12 } else { 0 };
+                let mss = u32::from(self.snd_mss).saturating_sub(option).max(1);
+                buffer.div_ceil(mss).saturating_mul(mss)
+            }
+            _ => buffer,
+        }
+    }
+
+    /// The window a segment must fall in to be acceptable.
+    pub(crate) fn acceptance_window(&self) -> u32 {
+        match self.config.receive_window {
+            crate::ReceiveWindow::Linux => self.rcv_wnd(),
+            crate::ReceiveWindow::FreeBsd => self.recv.window(self.recv_buffer()),
         }
     }
 

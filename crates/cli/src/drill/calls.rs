@@ -6,7 +6,7 @@ use super::run::{Blocking, Failure, Fd, FdKind, LOCAL, REMOTE, Runner, errno};
 use super::syscall::Syscall;
 use std::sync::Arc;
 use synack_kernel::{SimDuration, SimTime};
-use synack_tcp::host::{ConnId, HostError};
+use synack_tcp::host::{ConnId, HostError, SysctlDialect};
 use synack_tcp::{State, TcpConfig};
 
 /// A call's result: the return value, and the errno with -1.
@@ -817,7 +817,16 @@ impl Runner<'_> {
             },
             // Linux doubles the buffer sizes it reports; tcp_rmem[1] and tcp_wmem[1] by
             // default (measured on Linux 6.18: 131072 and 16384).
-            "SO_RCVBUF" => fd.rcvbuf.unwrap_or(self.knobs.rmem[1]).to_string(),
+            "SO_RCVBUF" => match (fd.rcvbuf, fd.kind, self.knobs.dialect) {
+                (Some(set), _, _) => set.to_string(),
+                // FreeBSD grows the buffer to a multiple of the MSS (ReceiveWindow::FreeBsd).
+                (None, FdKind::Conn(id), SysctlDialect::FreeBsd) => self
+                    .host
+                    .connection(id)
+                    .map_or(self.knobs.rmem[1], |c| u64::from(c.recv_buffer()))
+                    .to_string(),
+                (None, _, _) => self.knobs.rmem[1].to_string(),
+            },
             "SO_SNDBUF" => fd.sndbuf.unwrap_or(self.knobs.wmem[1]).to_string(),
             "SO_KEEPALIVE" => u8::from(fd.keepalive_on).to_string(),
             "TCP_USER_TIMEOUT" => fd

@@ -8,7 +8,7 @@
 
 use super::config::{HostConfig, SynCookies, TwReuse};
 use super::listener_rules::ListenerRules;
-use crate::{Backoff, ResetErrors, TcpConfig, TimeWaitLength, TimeWaitRules, TimerWheel};
+use crate::{Backoff, ReceiveWindow, ResetErrors, TcpConfig, TimeWaitLength, TimeWaitRules, TimerWheel};
 use std::fmt;
 use std::str::FromStr;
 use synack_kernel::SimDuration;
@@ -219,6 +219,7 @@ impl Profile {
                     recv_buffer: 65_536,
                     syn_window: Some(65_535),
                     window_scale: Some(6),
+                    receive_window: ReceiveWindow::FreeBsd,
                     ..linux.tcp.clone()
                 },
                 // The reference sheet (FreeBSD's documentation, not measured): 10000-65535.
