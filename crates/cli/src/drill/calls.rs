@@ -382,6 +382,7 @@ impl Runner<'_> {
                 connected: false,
                 linger_until: None,
                 kind: FdKind::Unconnected,
+                tuple: None,
             },
         );
         (fd, None)
@@ -468,7 +469,9 @@ impl Runner<'_> {
 
     /// The socket `fd_no` now holds the connection `id` to `port`, the one under test.
     fn opened(&mut self, fd_no: i64, id: ConnId, port: u16) {
-        self.fds.get_mut(&fd_no).expect("present").kind = FdKind::Conn(id);
+        let tuple = self.host.tuple(id);
+        let fd = self.fds.get_mut(&fd_no).expect("present");
+        (fd.kind, fd.tuple) = (FdKind::Conn(id), tuple);
         self.remote_port = port;
         self.local_port = self.host.tuple(id).map_or(port, |t| t.local_port);
         self.under_test = Some(id);
@@ -666,6 +669,7 @@ impl Runner<'_> {
                         new,
                         Fd {
                             kind: FdKind::Conn(id),
+                            tuple: self.host.tuple(id),
                             nonblocking: false,
                             ..fd
                         },

@@ -9,6 +9,7 @@ mod features;
 mod knobs;
 mod parse;
 mod run;
+mod sockstat;
 mod syscall;
 mod tcp_info;
 mod wire;

@@ -35,7 +35,7 @@ use std::fmt;
 use std::path::Path;
 use synack_kernel::{RandomStreams, SimDuration, SimTime};
 use synack_tcp::host::{ConnId, Datagram, Host, SysctlDialect};
-use synack_tcp::{ErrorKind, Event as SocketEvent, Keepalive, Segment};
+use synack_tcp::{ErrorKind, Event as SocketEvent, FourTuple, Keepalive, Segment};
 
 pub(super) const LOCAL: u32 = 0xc0a8_0001;
 pub(super) const REMOTE: u32 = 0xc000_0201;
@@ -100,6 +100,9 @@ pub(super) struct Fd {
     /// When a lingering close gives up waiting for its FIN's ACK.
     pub linger_until: Option<SimTime>,
     pub kind: FdKind,
+    /// The connection's 4-tuple once it has one: it names the socket after the connection
+    /// has left the host's table (into TIME-WAIT, or closed), as a socket listing shows it.
+    pub tuple: Option<FourTuple>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -654,6 +657,21 @@ impl Runner<'_> {
         self.advance(t, false);
         self.no_unexpected(line, t)?;
         self.last = t;
+        match self.socket_command(text.trim(), t) {
+            Some(Ok(true)) => return Ok(()),
+            Some(Ok(false)) => {
+                return self.fail(
+                    line,
+                    t,
+                    format!("`{}` to succeed", text.trim()),
+                    "its last grep matched nothing (exit 1)",
+                );
+            }
+            Some(Err(message)) => {
+                return self.fail(line, t, "a valid command", format!("line {line}: {message}"));
+            }
+            None => {}
+        }
         let dir = self.dir;
         let applied = self
             .knobs

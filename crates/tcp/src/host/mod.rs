@@ -317,6 +317,27 @@ impl Host {
         self.time_wait.len()
     }
 
+    /// Every connection held (TIME-WAIT aside): its id, 4-tuple and state, as a socket
+    /// listing (`ss`, `sockstat`) shows them.
+    pub fn sockets(&self) -> impl Iterator<Item = (ConnId, FourTuple, State)> + '_ {
+        self.sockets
+            .iter()
+            .map(|(id, socket)| (id, socket.tuple, socket.conn.state()))
+    }
+
+    /// The 4-tuples of the TIME-WAIT entries held.
+    pub fn time_wait_tuples(&self) -> impl Iterator<Item = &FourTuple> {
+        self.time_wait.tuples()
+    }
+
+    /// Drops the TIME-WAIT entry of `tuple`, silently, as an administrator may (FreeBSD's
+    /// `tcpdrop`, Linux's `ss -K`); `false` if there was none.
+    pub fn drop_time_wait(&mut self, tuple: &FourTuple, now: SimTime) -> bool {
+        let held = self.time_wait.get(self.sockets.tuple_table(), tuple).is_some();
+        self.remove_time_wait(tuple, Cause::Abort, now);
+        held
+    }
+
     /// The connection's endpoint, while it exists.
     pub fn connection(&self, id: ConnId) -> Option<&Connection> {
         self.sockets.get(id).map(|s| &s.conn)
