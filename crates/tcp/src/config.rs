@@ -200,6 +200,15 @@ pub struct TcpConfig {
     pub reset_errors: ResetErrors,
     /// How the receive buffer and window behave. Default Linux's.
     pub receive_window: ReceiveWindow,
+    /// A RST of ours advertises a window of 0 (FreeBSD's tcp_output: "If a RST segment is
+    /// sent, advertise a window of zero"; the FreeBSD suite's `> R. ... win 0`). Default
+    /// off: the window as on any segment.
+    pub rst_window_zero: bool,
+    /// While our FIN is the only thing unacknowledged, an ACK we send carries the FIN again
+    /// (FreeBSD's tcp_output: the state's flags hold FIN, and SND.NXT steps back onto it;
+    /// the FreeBSD suite's CLOSING scripts: `> F. 1:1(0) ack 2` where RFC 9293 sends `> .
+    /// 2:2(0) ack 2`). Default off.
+    pub ack_resends_fin: bool,
     /// Keep data that comes on a SYN and deliver it once established (RFC 9293 3.10.7.2);
     /// `false` drops it and acknowledges the SYN alone, so the peer sends it again, as
     /// Linux does without a Fast Open cookie (measured: syn_data_discarded.pkt). Default
@@ -285,6 +294,8 @@ impl Default for TcpConfig {
             delay_fin_ack: true,
             reset_errors: ResetErrors::Rfc9293,
             receive_window: ReceiveWindow::Linux,
+            rst_window_zero: false,
+            ack_resends_fin: false,
             hold_syn_data: false,
             timestamps: true,
             rfc5961: true,

@@ -735,27 +735,43 @@ impl Connection {
     pub(crate) fn send_invalid_ack(&mut self, seg: &Segment, now: SimTime, out: &mut Output) {
         let interval = self.config.invalid_ack_interval;
         if invalid_ack_allowed(&mut self.last_invalid_ack_ms, interval, seg, now) {
-            self.send_ack(now, out);
+            // A bare ACK, never the FIN again: FreeBSD answers these from tcp_respond
+            // (tcp_send_challenge_ack), not tcp_output (the suite's `> . 2:2(0) ack 2`).
+            self.push_ack(false, now, out);
         }
     }
 
     /// An ACK of everything received, now.
     pub(crate) fn send_ack(&mut self, now: SimTime, out: &mut Output) {
-        out.segments
-            .push(self.segment(self.snd_nxt, Flags::ACK, 0, self.nxt_offset, now));
+        self.push_ack(self.config.ack_resends_fin, now, out);
+    }
+
+    fn push_ack(&mut self, resend_fin: bool, now: SimTime, out: &mut Output) {
+        let fin_alone_unacked = self.is(Bit::FinSent) && self.snd_una + 1 == self.snd_nxt;
+        let segment = if resend_fin && fin_alone_unacked {
+            let flags = Flags::FIN | Flags::ACK;
+            self.segment(self.snd_una, flags, 0, self.nxt_offset, now)
+        } else {
+            self.segment(self.snd_nxt, Flags::ACK, 0, self.nxt_offset, now)
+        };
+        out.segments.push(segment);
         self.ack_deadline = NEVER;
         self.unacked_segments = 0;
     }
 
     /// A RST from our side of a synchronized connection.
     pub(crate) fn send_rst(&mut self, now: SimTime, out: &mut Output) {
-        out.segments.push(self.segment(
+        let mut rst = self.segment(
             self.snd_nxt,
             Flags::RST | Flags::ACK,
             0,
             self.nxt_offset,
             now,
-        ));
+        );
+        if self.config.rst_window_zero {
+            rst.window = 0;
+        }
+        out.segments.push(rst);
     }
 
     /// Wait `i` of the handshake's retransmission schedule.

@@ -14,6 +14,16 @@
 //!   data or a FIN), and restarts the timer if it carries an ACK: the peer's FIN again, a
 //!   FIN above RCV.NXT, an old ACK, data.
 //!
+//! [`TimeWaitRules::FreeBsd`] follows FreeBSD's `tcp_twcheck`, as the READMEs and scripts
+//! of FreeBSD's own suite (freebsd-net/tcp-testsuite, state-event-engine/rcv-*-time-wait)
+//! state it:
+//! - every RST is ignored, with ACK or without (RFC 1337's F1);
+//! - a SYN without ACK above RCV.NXT reopens (as RFC 6191), one at or below is ignored;
+//!   a SYN-ACK gets a challenge ACK;
+//! - any other segment without ACK (a bare FIN) is dropped;
+//! - an ACK is answered with an ACK, except a duplicate one (no data, no FIN, SEG.SEQ =
+//!   RCV.NXT, SEG.ACK = SND.NXT); the peer's FIN again also restarts the 2 MSL.
+//!
 //! [`TimeWaitRules::Rfc9293`] takes RFC 9293's segment-arrival steps (3.10.7.4) in
 //! TIME-WAIT: an unacceptable segment gets an ACK; a RST at RCV.NXT ends TIME-WAIT (unless
 //! RFC 1337), one elsewhere in the window gets a challenge ACK (RFC 5961); the peer's FIN
@@ -32,6 +42,8 @@ pub enum TimeWaitRules {
     Linux,
     /// RFC 9293's segment-arrival steps.
     Rfc9293,
+    /// FreeBSD's `tcp_twcheck`.
+    FreeBsd,
 }
 
 /// What TIME-WAIT keeps of a connection to answer its segments.
@@ -91,6 +103,32 @@ impl TimeWait {
         match config.time_wait_rules {
             TimeWaitRules::Linux => self.linux(seg, config, now),
             TimeWaitRules::Rfc9293 => self.rfc9293(seg, config, now),
+            TimeWaitRules::FreeBsd => self.freebsd(seg, config, now),
+        }
+    }
+
+    fn freebsd(&mut self, seg: &Segment, config: &TcpConfig, now: SimTime) -> Verdict {
+        let (syn, ack) = (seg.has(Flags::SYN), seg.has(Flags::ACK));
+        if seg.has(Flags::RST) || !ack {
+            return Verdict::Ignore;
+        }
+        if syn {
+            return match self.may_answer(seg, config, now) {
+                true => Verdict::Ack,
+                false => Verdict::Ignore,
+            };
+        }
+        if seg.has(Flags::FIN) && seg.seq + seg.seg_len() == self.rcv_nxt {
+            return Verdict::AckAndRestart;
+        }
+        let duplicate = seg.flags == Flags::ACK
+            && seg.len == 0
+            && seg.seq == self.rcv_nxt
+            && seg.ack == self.snd_nxt;
+        if duplicate {
+            Verdict::Ignore
+        } else {
+            Verdict::Ack
         }
     }
 

@@ -220,6 +220,10 @@ impl Profile {
                     syn_window: Some(65_535),
                     window_scale: Some(6),
                     receive_window: ReceiveWindow::FreeBsd,
+                    // FreeBSD's tcp_twcheck, tcp_output: see each rule's doc.
+                    time_wait_rules: TimeWaitRules::FreeBsd,
+                    rst_window_zero: true,
+                    ack_resends_fin: true,
                     ..linux.tcp.clone()
                 },
                 // The reference sheet (FreeBSD's documentation, not measured): 10000-65535.
