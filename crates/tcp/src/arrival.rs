@@ -199,7 +199,7 @@ impl Connection {
                 self.fail(ErrorKind::BrokenPipe, Cause::Reset, now, out);
             }
             State::CloseWait => self.fail(ErrorKind::Reset, Cause::Reset, now, out),
-            State::LastAck | State::Closing if self.config.reset_errors == ResetErrors::Linux => {
+            State::LastAck | State::Closing if self.config.reset_errors != ResetErrors::Rfc9293 => {
                 self.fail(ErrorKind::Reset, Cause::Reset, now, out);
             }
             _ => self.finish(Cause::Reset, now, out),

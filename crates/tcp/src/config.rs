@@ -37,6 +37,10 @@ pub enum ResetErrors {
     /// state, LAST-ACK and CLOSING included. Measured on Linux 6.18:
     /// so_error_rst_in_close_wait.pkt, so_error_rst_in_last_ack.pkt.
     Linux,
+    /// FreeBSD (tcp_input.c): ECONNRESET in every synchronized state, CLOSE-WAIT, CLOSING
+    /// and LAST-ACK included (the FreeBSD suite's rcv-rst-closing and rcv-rst-last-ack
+    /// scripts read it with SO_ERROR).
+    FreeBsd,
 }
 
 /// How the receive buffer and the window that follows from it behave.

@@ -498,9 +498,8 @@ impl Connection {
     /// The receive buffer's size (SO_RCVBUF), as [`crate::ReceiveWindow`] makes it.
     pub fn recv_buffer(&self) -> u32 {
         let buffer = self.config.recv_buffer;
-        let synchronized = !matches!(self.state, State::Closed | State::Listen | State::SynSent);
         match self.config.receive_window {
-            crate::ReceiveWindow::FreeBsd if synchronized => {
+            crate::ReceiveWindow::FreeBsd if self.past_syncache() => {
                 // tcp_mss_update: the segment size less the timestamps option (12 bytes).
                 let option = if self.is(Bit::TimestampsOk) { 12 } else { 0 };
                 let mss = u32::from(self.snd_mss).saturating_sub(option).max(1);
@@ -513,8 +512,22 @@ impl Connection {
     /// The window a segment must fall in to be acceptable.
     pub(crate) fn acceptance_window(&self) -> u32 {
         match self.config.receive_window {
-            crate::ReceiveWindow::Linux => self.rcv_wnd(),
-            crate::ReceiveWindow::FreeBsd => self.recv.window(self.recv_buffer()),
+            crate::ReceiveWindow::FreeBsd if self.past_syncache() => {
+                self.recv.window(self.recv_buffer())
+            }
+            _ => self.rcv_wnd(),
+        }
+    }
+
+    /// Whether FreeBSD would hold this connection as a full socket that knows the peer's
+    /// MSS: its syncache holds a listener's SYN-RECEIVED request, checked against the window
+    /// its SYN-ACK advertised (syncache_chkrst); a connect knows the MSS from the peer's SYN
+    /// (a SYN-ACK, or a SYN in a simultaneous open).
+    fn past_syncache(&self) -> bool {
+        match self.state {
+            State::Closed | State::Listen | State::SynSent => false,
+            State::SynReceived => !self.is(Bit::Passive),
+            _ => true,
         }
     }
 

@@ -5,9 +5,40 @@ use super::features::Feature;
 use super::run::{Failure, FdKind, Runner};
 use synack_kernel::{SimDuration, SimTime};
 use synack_tcp::State;
+use synack_tcp::host::SysctlDialect;
 
-/// Linux's TCP states as `tcpi_state` numbers them (include/net/tcp_states.h): entry i is
-/// state number i + 1, with its name. The one table both directions read.
+/// A system's TCP states as `tcpi_state` numbers them: entry i is state number i + first,
+/// with the name scripts use for it. The one table both directions read.
+struct StateTable {
+    first: i64,
+    states: [(State, &'static str); 11],
+}
+
+/// Linux's (include/net/tcp_states.h), from 1.
+const LINUX: StateTable = StateTable {
+    first: 1,
+    states: LINUX_STATES,
+};
+
+/// FreeBSD's (netinet/tcp_fsm.h, TCPS_*), from 0, by the names NPLab's packetdrill gives
+/// them in its FreeBSD scripts (`TCPI_SYN_RECEIVED`).
+const FREEBSD: StateTable = StateTable {
+    first: 0,
+    states: [
+        (State::Closed, "TCPI_CLOSED"),
+        (State::Listen, "TCPI_LISTEN"),
+        (State::SynSent, "TCPI_SYN_SENT"),
+        (State::SynReceived, "TCPI_SYN_RECEIVED"),
+        (State::Established, "TCPI_ESTABLISHED"),
+        (State::CloseWait, "TCPI_CLOSE_WAIT"),
+        (State::FinWait1, "TCPI_FIN_WAIT_1"),
+        (State::Closing, "TCPI_CLOSING"),
+        (State::LastAck, "TCPI_LAST_ACK"),
+        (State::FinWait2, "TCPI_FIN_WAIT_2"),
+        (State::TimeWait, "TCPI_TIME_WAIT"),
+    ],
+};
+
 const LINUX_STATES: [(State, &str); 11] = [
     (State::Established, "TCP_ESTABLISHED"),
     (State::SynSent, "TCP_SYN_SENT"),
@@ -22,23 +53,28 @@ const LINUX_STATES: [(State, &str); 11] = [
     (State::Closing, "TCP_CLOSING"),
 ];
 
-/// A socket's `tcpi_state`: a socket with no connection (gone, or never connected) is
-/// TCP_CLOSE.
-fn tcp_state_number(state: Option<State>) -> i64 {
-    let state = state.unwrap_or(State::Closed);
-    let i = LINUX_STATES
-        .iter()
-        .position(|(s, _)| *s == state)
-        .expect("every state is in the table");
-    i as i64 + 1
+impl StateTable {
+    /// A socket's `tcpi_state`: a socket with no connection (gone, or never connected) is
+    /// closed.
+    fn number(&self, state: Option<State>) -> i64 {
+        let state = state.unwrap_or(State::Closed);
+        let i = self
+            .states
+            .iter()
+            .position(|(s, _)| *s == state)
+            .expect("every state is in the table");
+        i as i64 + self.first
+    }
+
+    fn named(&self, name: &str) -> Option<i64> {
+        self.states
+            .iter()
+            .position(|(_, n)| *n == name)
+            .map(|i| i as i64 + self.first)
+    }
 }
 
-fn tcp_state_name(name: &str) -> Option<i64> {
-    LINUX_STATES
-        .iter()
-        .position(|(_, n)| *n == name)
-        .map(|i| i as i64 + 1)
-}
+
 
 impl Runner<'_> {
     /// A `%{ }%` block: `assert` lines about the connection under test, each a comparison
@@ -103,21 +139,28 @@ impl Runner<'_> {
         // A socket whose connection went to TIME-WAIT reads TCP_CLOSE, as on Linux, where a
         // timewait sock replaces it (measured on Linux 6.18: fin_wait_1_fin_ack_to_time_wait).
         Some(match word {
-            "tcpi_state" => tcp_state_number(self.host.state(id)),
+            "tcpi_state" => self.states().number(self.host.state(id)),
             "tcpi_retransmits" | "tcpi_backoff" => conn.map_or(0, |c| c.retransmits()) as i64,
             "tcpi_rto" => conn.map_or(0, |c| c.rto_backed_off().as_nanos() / 1000) as i64,
             "tcpi_last_data_recv" => ms(self.now.saturating_since(self.last_data_received)),
             "tcpi_busy_time" => (self.chrono.busy_ns / 1000) as i64,
             "tcpi_rcv_mss" => i64::from(self.rcv_mss),
             "tcpi_rwnd_limited" => (self.chrono.window_limited_ns / 1000) as i64,
-            _ => return tcp_state_name(word).or_else(|| word.parse().ok()),
+            _ => return self.states().named(word).or_else(|| word.parse().ok()),
         })
+    }
+
+    fn states(&self) -> &'static StateTable {
+        match self.knobs.dialect {
+            SysctlDialect::Linux => &LINUX,
+            SysctlDialect::FreeBsd => &FREEBSD,
+        }
     }
 
     fn assertion(&self, line: usize, statement: &str) -> Result<(), Failure> {
         let form = "assert A OP B [OP C], with tcpi_state, tcpi_retransmits, tcpi_backoff, \
                     tcpi_rto, tcpi_last_data_recv, tcpi_busy_time, tcpi_rwnd_limited, \
-                    tcpi_rcv_mss, TCP_* states and numbers";
+                    tcpi_rcv_mss, TCP_* states (TCPI_* under FreeBSD) and numbers";
         let bad = || self.fail(line, self.now, form, statement.to_string());
         let Some(body) = statement.strip_prefix("assert ") else {
             return bad();
@@ -174,7 +217,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn freebsd_numbers_its_states_from_closed_at_0() {
+        assert_eq!(FREEBSD.number(None), 0);
+        assert_eq!(FREEBSD.number(Some(State::SynReceived)), 3);
+        assert_eq!(FREEBSD.named("TCPI_ESTABLISHED"), Some(4));
+        assert_eq!(FREEBSD.named("TCPI_TIME_WAIT"), Some(10));
+        for (state, name) in FREEBSD.states {
+            assert_eq!(FREEBSD.named(name), Some(FREEBSD.number(Some(state))));
+        }
+    }
+
+    #[test]
     fn every_state_has_its_linux_number_and_name() {
+        let tcp_state_number = |s| LINUX.number(s);
+        let tcp_state_name = |n| LINUX.named(n);
         assert_eq!(tcp_state_number(Some(State::Established)), 1);
         assert_eq!(tcp_state_number(None), 7);
         assert_eq!(tcp_state_name("TCP_CLOSING"), Some(11));

@@ -207,8 +207,8 @@ impl Profile {
                     syn_retries: 12,
                     // tcp_input.c: a FIN is ACKed at once (TF_ACKNOW).
                     delay_fin_ack: false,
-                    // Not measured: RFC 9293's errors until FreeBSD's own suite is run.
-                    reset_errors: ResetErrors::Rfc9293,
+                    // tcp_input.c; the FreeBSD suite reads them (ResetErrors::FreeBsd).
+                    reset_errors: ResetErrors::FreeBsd,
                     // tcp_orphan_retries is Linux's own: R2 for every connection.
                     orphan_retries: None,
                     // How late its timers run is not measured: they run on time.
