@@ -47,6 +47,17 @@ impl Connection {
             self.handshake_done(now);
             self.set_state(State::Established, Cause::SynAck, now, out);
             out.events.push(Event::Connected);
+            if self.config.keep_syn_sent_text && seg.len > 0 {
+                let len = seg.len.min(self.rcv_wnd());
+                if self
+                    .recv
+                    .accept(seg.seq + 1, len, seg.data, false)
+                    .delivered
+                    > 0
+                {
+                    out.events.push(Event::Readable);
+                }
+            }
             self.arm_keepalive(now);
             let sent = out.segments.len();
             self.transmit(now, out);
@@ -59,6 +70,10 @@ impl Connection {
             }
         } else {
             // Simultaneous open: SYN-ACK with our original ISS.
+            if self.config.keep_syn_sent_text && seg.len > 0 {
+                let len = seg.len.min(self.rcv_wnd());
+                self.recv.queue_for_later(seg.seq + 1, len, seg.data, false);
+            }
             self.set_state(State::SynReceived, Cause::SimultaneousOpen, now, out);
             self.send_syn(now, out);
             self.retries = 0;
@@ -161,6 +176,9 @@ impl Connection {
                 self.snd_wl2 = seg.ack;
                 self.set_state(State::Established, Cause::HandshakeAck, now, out);
                 out.events.push(Event::Connected);
+                if self.recv.release_queued().delivered > 0 {
+                    out.events.push(Event::Readable);
+                }
                 self.arm_keepalive(now);
             } else {
                 out.segments.extend(closed_reply(seg)); // <SEQ=SEG.ACK><CTL=RST>

@@ -218,6 +218,13 @@ pub struct TcpConfig {
     /// Linux does without a Fast Open cookie (measured: syn_data_discarded.pkt). Default
     /// off, as Linux.
     pub hold_syn_data: bool,
+    /// Keep text that comes on the peer's SYN while we are in SYN-SENT (RFC 9293
+    /// 3.10.7.3): on a SYN-ACK it is taken at once and acknowledged; on the SYN of a
+    /// simultaneous open it is held until ESTABLISHED, unacknowledged until then. A FIN on
+    /// such a SYN is not kept. The FreeBSD suite checks both (rcv-syn-ack-with-data-syn-
+    /// sent, rcv-syn-with-data-syn-sent). Default off: the text is dropped and the peer
+    /// sends it again (Linux's handling is not measured here).
+    pub keep_syn_sent_text: bool,
     /// Send the timestamps option. Default on (`tcp_timestamps`).
     pub timestamps: bool,
     /// RFC 5961 sections 3 and 5: challenge ACKs for in-window RSTs not at RCV.NXT, and
@@ -301,6 +308,7 @@ impl Default for TcpConfig {
             rst_window_zero: false,
             ack_resends_fin: false,
             hold_syn_data: false,
+            keep_syn_sent_text: false,
             timestamps: true,
             rfc5961: true,
             rfc5961_syn: true,

@@ -27,7 +27,8 @@ mod timers;
 mod wheel;
 
 pub use config::{
-    Backoff, ConfigError, Keepalive, MAX_ACK_DELAY, ReceiveWindow, ResetErrors, TcpConfig, TimeWaitLength,
+    Backoff, ConfigError, Keepalive, MAX_ACK_DELAY, ReceiveWindow, ResetErrors, TcpConfig,
+    TimeWaitLength,
 };
 pub use connection::{Connection, ConnectionError, ErrorKind, Event, Output, UserError};
 pub use isn::{FourTuple, IsnGenerator, IsnSource};

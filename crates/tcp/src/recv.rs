@@ -158,6 +158,35 @@ impl Receiver {
                 result.delivered = (self.delivered - before) as u32;
             }
         }
+        self.reach_fin(&mut result);
+        result
+    }
+
+    /// Holds text (and a FIN) that came before the connection could take it, a SYN's in
+    /// SYN-SENT (RFC 9293 3.10.7.3: "queue them for processing after the ESTABLISHED state
+    /// has been reached"), without moving RCV.NXT.
+    pub fn queue_for_later(&mut self, seq: Seq, len: u32, data: DataId, fin: bool) {
+        if len > 0 {
+            self.hold(Piece { seq, len, data });
+        }
+        if fin && !self.fin_reached {
+            self.fin = Some(seq + len);
+        }
+    }
+
+    /// Delivers what [`Receiver::queue_for_later`] held, now that the connection takes it.
+    pub fn release_queued(&mut self) -> Accepted {
+        let mut result = Accepted::default();
+        let before = self.delivered;
+        self.drain_held();
+        result.delivered = (self.delivered - before) as u32;
+        self.reach_fin(&mut result);
+        result
+    }
+
+    /// Passes the peer's FIN once RCV.NXT reaches it, and gives back memory no longer
+    /// needed.
+    fn reach_fin(&mut self, result: &mut Accepted) {
         if let Some(fin_seq) = self.fin
             && !self.fin_reached
             && fin_seq == self.nxt
@@ -175,7 +204,6 @@ impl Receiver {
             // Nothing held and nothing wrong: give the memory back.
             self.rare = None;
         }
-        result
     }
 
     fn hold(&mut self, piece: Piece) {

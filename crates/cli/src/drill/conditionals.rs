@@ -25,9 +25,11 @@ pub fn resolve(text: &str, defined: &[&str]) -> Result<String, ParseError> {
         let mut words = trimmed.split_whitespace();
         match words.next() {
             Some(directive @ ("#ifdef" | "#ifndef")) => {
-                let name = words
-                    .next()
-                    .ok_or_else(|| bad(&format!("{directive} without a name: expected {directive} NAME")))?;
+                let name = words.next().ok_or_else(|| {
+                    bad(&format!(
+                        "{directive} without a name: expected {directive} NAME"
+                    ))
+                })?;
                 let taken = defined.contains(&name) == (directive == "#ifdef");
                 open.push((taken, false, line));
             }
@@ -41,11 +43,10 @@ pub fn resolve(text: &str, defined: &[&str]) -> Result<String, ParseError> {
                 *taken = !*taken;
                 *seen_else = true;
             }
-            Some("#endif") => {
-                if open.pop().is_none() {
-                    return Err(bad("#endif without #ifdef or #ifndef"));
-                }
+            Some("#endif") if open.pop().is_none() => {
+                return Err(bad("#endif without #ifdef or #ifndef"));
             }
+            Some("#endif") => {}
             _ if active => out.push_str(raw),
             _ => {}
         }
@@ -81,9 +82,15 @@ mod tests {
     #[test]
     fn an_unclosed_or_stray_directive_names_its_line() {
         let unclosed = resolve("a\n#ifdef X\nb\n", &[]).unwrap_err();
-        assert_eq!(unclosed.to_string(), "line 2: unclosed #ifdef: expected #endif");
+        assert_eq!(
+            unclosed.to_string(),
+            "line 2: unclosed #ifdef: expected #endif"
+        );
         let stray = resolve("#endif\n", &[]).unwrap_err();
-        assert_eq!(stray.to_string(), "line 1: #endif without #ifdef or #ifndef");
+        assert_eq!(
+            stray.to_string(),
+            "line 1: #endif without #ifdef or #ifndef"
+        );
         // Other lines starting with # (a Python comment in a %{ }% block) pass through.
         assert_eq!(resolve("# note\n", &[]).unwrap(), "# note\n");
     }

@@ -359,9 +359,9 @@ impl Knobs {
     /// Sets one sysctl by its full name.
     fn set(&mut self, name: &str, value: &str, line: usize) -> Result<(), String> {
         if name == "kern.ipc.maxsockbuf" && self.dialect == SysctlDialect::FreeBsd {
-            let max = parse_number(value)
-                .filter(|&v| v > 0)
-                .ok_or_else(|| format!("line {line}: sysctl {name}={value}: expected bytes, more than 0"))?;
+            let max = parse_number(value).filter(|&v| v > 0).ok_or_else(|| {
+                format!("line {line}: sysctl {name}={value}: expected bytes, more than 0")
+            })?;
             (self.rmem_max, self.wmem_max) = (max, max);
             self.derive_windows();
             return Ok(());

@@ -670,7 +670,12 @@ impl Runner<'_> {
                 );
             }
             Some(Err(message)) => {
-                return self.fail(line, t, "a valid command", format!("line {line}: {message}"));
+                return self.fail(
+                    line,
+                    t,
+                    "a valid command",
+                    format!("line {line}: {message}"),
+                );
             }
             None => {}
         }

@@ -15,11 +15,14 @@ use super::run::{FdKind, Runner};
 use synack_kernel::SimTime;
 use synack_tcp::{FourTuple, State};
 
+/// An address and port; `None` is `*:*`.
+type End = Option<(u32, u16)>;
+
 /// One socket as sockstat lists it.
 struct Listed {
     owned: bool,
-    local: Option<(u32, u16)>,
-    foreign: Option<(u32, u16)>,
+    local: End,
+    foreign: End,
     state: &'static str,
 }
 
@@ -40,14 +43,14 @@ fn state_name(state: State) -> &'static str {
     }
 }
 
-fn ends(t: &FourTuple) -> (Option<(u32, u16)>, Option<(u32, u16)>) {
+fn ends(t: &FourTuple) -> (End, End) {
     (
         Some((t.local_addr, t.local_port)),
         Some((t.remote_addr, t.remote_port)),
     )
 }
 
-fn address(end: Option<(u32, u16)>) -> String {
+fn address(end: End) -> String {
     match end {
         Some((addr, port)) => {
             let [a, b, c, d] = addr.to_be_bytes();
@@ -83,9 +86,11 @@ impl Runner<'_> {
                 "-p" => {
                     let list = args.next().ok_or("sockstat -p: expected PORT[,PORT...]")?;
                     for port in list.split(',') {
-                        ports.push(port.parse::<u16>().map_err(|_| {
-                            format!("sockstat -p {list}: expected PORT[,PORT...]")
-                        })?);
+                        ports.push(
+                            port.parse::<u16>().map_err(|_| {
+                                format!("sockstat -p {list}: expected PORT[,PORT...]")
+                            })?,
+                        );
                     }
                 }
                 other => {

@@ -74,8 +74,6 @@ impl StateTable {
     }
 }
 
-
-
 impl Runner<'_> {
     /// A `%{ }%` block: `assert` lines about the connection under test, each a comparison
     /// or a chain of two (`990 <= tcpi_last_data_recv <= 1010`), and `print` lines, which

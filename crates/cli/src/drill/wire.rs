@@ -268,7 +268,11 @@ pub fn show_spec(spec: &SegmentSpec) -> String {
         format!("{}{}", spec.flags, spec.ecn_flags)
     };
     let mut s = match spec.start {
-        Some(start) => format!("{flags} {start}:{}({})", start.wrapping_add(spec.len), spec.len),
+        Some(start) => format!(
+            "{flags} {start}:{}({})",
+            start.wrapping_add(spec.len),
+            spec.len
+        ),
         None => format!("{flags} ...({})", spec.len),
     };
     if let Some(ack) = spec.ack {

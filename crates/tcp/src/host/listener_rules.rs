@@ -15,6 +15,11 @@
 //! - a cookie's ACK that finds the accept queue full is dropped, never reset, whatever
 //!   `tcp_abort_on_overflow` says (`cookie_v4_check` returns no socket).
 //!
+//! `FreeBsd` keeps the textbook's queues (FreeBSD's syncache is not measured here) and
+//! differs in one rule its own suite checks (freebsd-net/tcp-testsuite,
+//! rcv-syn-ack-listen): a SYN-ACK reaching a listener is dropped, where RFC 9293 (and
+//! Linux) answer it with a RST.
+//!
 //! Not modelled: Linux lets a SYN from a "proven" peer (one with a `tcp_metrics` RTT from an
 //! earlier connection) past the last quarter; the model treats every peer as unproven.
 
@@ -26,6 +31,9 @@ pub enum ListenerRules {
     Textbook,
     /// Linux 6.18 as measured (the module's documentation).
     Linux,
+    /// The textbook's queues, and FreeBSD's silence to a SYN-ACK (the module's
+    /// documentation).
+    FreeBsd,
 }
 
 /// A listener's queues at the moment a rule is asked.
@@ -50,7 +58,9 @@ impl ListenerRules {
     /// Whether a new request would overflow the SYN queue.
     pub fn syn_queue_full(self, q: QueueState, somaxconn: u32, max_syn_backlog: u32) -> bool {
         match self {
-            ListenerRules::Textbook => q.requests >= q.backlog.min(max_syn_backlog),
+            ListenerRules::Textbook | ListenerRules::FreeBsd => {
+                q.requests >= q.backlog.min(max_syn_backlog)
+            }
             // inet_csk_reqsk_queue_is_full: qlen > sk_max_ack_backlog.
             ListenerRules::Linux => q.requests > Self::max_ack_backlog(q.backlog, somaxconn),
         }
@@ -61,7 +71,7 @@ impl ListenerRules {
     pub fn accept_queue_full(self, q: QueueState, somaxconn: u32) -> bool {
         let cap = Self::max_ack_backlog(q.backlog, somaxconn);
         match self {
-            ListenerRules::Textbook => q.accept_queue >= cap,
+            ListenerRules::Textbook | ListenerRules::FreeBsd => q.accept_queue >= cap,
             // sk_acceptq_is_full: sk_ack_backlog > sk_max_ack_backlog.
             ListenerRules::Linux => q.accept_queue > cap,
         }
@@ -72,7 +82,7 @@ impl ListenerRules {
     /// (`tcp_conn_request`: max_syn_backlog - qlen < max_syn_backlog >> 2).
     pub fn last_quarter_drop(self, q: QueueState, max_syn_backlog: u32) -> bool {
         match self {
-            ListenerRules::Textbook => false,
+            ListenerRules::Textbook | ListenerRules::FreeBsd => false,
             ListenerRules::Linux => {
                 i64::from(max_syn_backlog) - i64::from(q.requests) < i64::from(max_syn_backlog >> 2)
             }
@@ -85,7 +95,7 @@ impl ListenerRules {
     /// doubling of the young requests that qlen still reaches, down to 2.
     pub fn synack_retries(self, q: QueueState, configured: u32, somaxconn: u32) -> u32 {
         match self {
-            ListenerRules::Textbook => configured,
+            ListenerRules::Textbook | ListenerRules::FreeBsd => configured,
             ListenerRules::Linux => {
                 let mut limit = configured;
                 let cap = Self::max_ack_backlog(q.backlog, somaxconn).max(8);
@@ -105,8 +115,17 @@ impl ListenerRules {
     /// `tcp_abort_on_overflow`: Linux drops it silently (measured: no RST either way).
     pub fn cookie_overflow_resets(self, abort_on_overflow: bool) -> bool {
         match self {
-            ListenerRules::Textbook => abort_on_overflow,
+            ListenerRules::Textbook | ListenerRules::FreeBsd => abort_on_overflow,
             ListenerRules::Linux => false,
+        }
+    }
+
+    /// Whether a SYN-ACK reaching a listener draws a RST (RFC 9293 3.10.7.2: "any
+    /// acknowledgment is bad"); FreeBSD drops it.
+    pub fn resets_syn_ack(self) -> bool {
+        match self {
+            ListenerRules::Textbook | ListenerRules::Linux => true,
+            ListenerRules::FreeBsd => false,
         }
     }
 }

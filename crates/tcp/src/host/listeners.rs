@@ -268,7 +268,7 @@ impl Host {
             return;
         }
         if !seg.has(Flags::SYN) || seg.has(Flags::ACK) {
-            if seg.has(Flags::ACK) {
+            if seg.has(Flags::ACK) && self.config.listener_rules.resets_syn_ack() {
                 self.reply_closed(tuple, seg);
             }
             return;

@@ -53,7 +53,9 @@ pub use ratelimit::SynRateLimit;
 pub use sockets::ConnId;
 
 use crate::connection::Output;
-use crate::{Cause, Connection, Flags, FourTuple, IsnSource, Segment, State, Transition, UserError};
+use crate::{
+    Cause, Connection, Flags, FourTuple, IsnSource, Segment, State, Transition, UserError,
+};
 use active_open::PortOffsets;
 use listeners::Listeners;
 use ports::PortsInUse;
@@ -333,7 +335,10 @@ impl Host {
     /// Drops the TIME-WAIT entry of `tuple`, silently, as an administrator may (FreeBSD's
     /// `tcpdrop`, Linux's `ss -K`); `false` if there was none.
     pub fn drop_time_wait(&mut self, tuple: &FourTuple, now: SimTime) -> bool {
-        let held = self.time_wait.get(self.sockets.tuple_table(), tuple).is_some();
+        let held = self
+            .time_wait
+            .get(self.sockets.tuple_table(), tuple)
+            .is_some();
         self.remove_time_wait(tuple, Cause::Abort, now);
         held
     }

@@ -8,7 +8,9 @@
 
 use super::config::{HostConfig, SynCookies, TwReuse};
 use super::listener_rules::ListenerRules;
-use crate::{Backoff, ReceiveWindow, ResetErrors, TcpConfig, TimeWaitLength, TimeWaitRules, TimerWheel};
+use crate::{
+    Backoff, ReceiveWindow, ResetErrors, TcpConfig, TimeWaitLength, TimeWaitRules, TimerWheel,
+};
 use std::fmt;
 use std::str::FromStr;
 use synack_kernel::SimDuration;
@@ -224,12 +226,16 @@ impl Profile {
                     time_wait_rules: TimeWaitRules::FreeBsd,
                     rst_window_zero: true,
                     ack_resends_fin: true,
+                    // Text on the peer's SYN in SYN-SENT is kept (the FreeBSD suite's
+                    // rcv-syn-with-data-syn-sent: `read = 3` after the handshake); the
+                    // syncache drops a SYN's text to a listener (rcv-syn-with-data-listen).
+                    keep_syn_sent_text: true,
                     ..linux.tcp.clone()
                 },
                 // The reference sheet (FreeBSD's documentation, not measured): 10000-65535.
                 ephemeral_ports: (10000, 65535),
-                // FreeBSD's syncache has rules of its own, not measured here.
-                listener_rules: ListenerRules::Textbook,
+                // The textbook's queues; a SYN-ACK to a listener is dropped.
+                listener_rules: ListenerRules::FreeBsd,
                 ..linux.clone()
             },
             Profile::MacOs => HostConfig {
