@@ -850,7 +850,10 @@ impl Runner<'_> {
                 );
             }
         };
-        if matches!(opt.as_str(), "SO_RCVBUF" | "SO_SNDBUF") {
+        // Under FreeBSD, SO_RCVBUF is the connection's own buffer (ReceiveWindow::FreeBsd),
+        // the one its window follows; elsewhere both are the profile's numbers.
+        let modelled = opt == "SO_RCVBUF" && self.knobs.dialect == SysctlDialect::FreeBsd;
+        if matches!(opt.as_str(), "SO_RCVBUF" | "SO_SNDBUF") && !modelled {
             self.knobs
                 .not_modelled
                 .insert(format!("getsockopt {opt} (the profile's value)"));

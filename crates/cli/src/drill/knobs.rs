@@ -533,6 +533,8 @@ impl Knobs {
             "tcp.sack.enable" => tcp.sack_permitted = num()? != 0,
             "ip.portrange.first" => host.ephemeral_ports.0 = num()? as u16,
             "ip.portrange.last" => host.ephemeral_ports.1 = num()? as u16,
+            // 0, the default, is what the model does: closed ports answer with a RST.
+            "tcp.blackhole" if num()? == 0 => {}
             "tcp.cc.algorithm"
             | "tcp.ecn.enable"
             | "tcp.blackhole"

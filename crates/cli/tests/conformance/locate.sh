@@ -95,6 +95,35 @@ gtests_dir() {
   echo "$dst"
 }
 
+# FreeBSD's state-event suite (freebsd-net/tcp-testsuite, BSD-2-Clause): the folder holding
+# state-event-engine/, from $SYNACK_FREEBSD_SUITE, the local copy's
+# suites/freebsd-tcp-testsuite/, or a clone at the pinned commit; its IPv4 scripts are checked
+# against freebsd-tcp-testsuite.sha256.
+FREEBSD_SUITE_REPO=https://github.com/freebsd-net/tcp-testsuite.git
+FREEBSD_SUITE_COMMIT=04b8c73
+freebsd_suite_dir() {
+  local src=""
+  if [ -n "${SYNACK_FREEBSD_SUITE:-}" ]; then src=$SYNACK_FREEBSD_SUITE
+  elif [ -d "$shared/suites/freebsd-tcp-testsuite/state-event-engine" ]; then
+    src=$shared/suites/freebsd-tcp-testsuite
+  else
+    src=$cache/freebsd-tcp-testsuite
+    if [ ! -d "$src/.git" ]; then
+      command -v git >/dev/null || { echo "no git to fetch freebsd-net/tcp-testsuite" >&2; return 1; }
+      rm -rf "$src" && mkdir -p "$cache"
+      if ! timeout 600 git clone -q "$FREEBSD_SUITE_REPO" "$src" 2>/dev/null; then
+        rm -rf "$src"; echo "cannot fetch freebsd-net/tcp-testsuite (no internet?)" >&2; return 1
+      fi
+      git -C "$src" checkout -q "$FREEBSD_SUITE_COMMIT" 2>/dev/null || {
+        echo "freebsd-net/tcp-testsuite has no commit $FREEBSD_SUITE_COMMIT" >&2; return 1; }
+    fi
+  fi
+  [ -d "$src/state-event-engine" ] || { echo "$src has no state-event-engine/" >&2; return 1; }
+  checked "$src" "$conformance_dir/freebsd-tcp-testsuite.sha256" || {
+    echo "the suite in $src does not match freebsd-tcp-testsuite.sha256" >&2; return 1; }
+  echo "$src"
+}
+
 # Why the kernel phase cannot run here, if it cannot: root, Linux namespaces, a tun device.
 kernel_unavailable() {
   [ -z "${SYNACK_SKIP_KERNEL:-}" ] || { echo "SYNACK_SKIP_KERNEL is set"; return 0; }
