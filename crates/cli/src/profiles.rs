@@ -72,6 +72,7 @@ pub fn run(args: &ProfilesArgs) {
         "rfc5961",
         "rfc1337",
         "timestamps",
+        "checked_against",
         "inherited_from_linux",
     ];
     let mut rows = vec![header.map(str::to_string).to_vec()];
@@ -138,6 +139,7 @@ pub fn run(args: &ProfilesArgs) {
             t.rfc5961.to_string(),
             t.rfc1337.to_string(),
             t.timestamps.to_string(),
+            profile.checked_against().to_string(),
             inherited_columns(profile).join(","),
         ];
         rows.push(row.to_vec());
@@ -240,4 +242,7 @@ fn print_readable(rows: &[Vec<String>]) {
     }
     outln!("");
     outln!("* kept from Linux for want of a source for that system (--tsv lists them)");
+    outln!("checked_against: kernel = Linux 6.18 (packetdrill corpus, kernel harnesses);");
+    outln!("  freebsd-suite = FreeBSD's own state-event suite (timers from the reference sheet);");
+    outln!("  sheet = crates/tcp/REFERENCE.md only; rfc = RFC 9293's text");
 }

@@ -113,6 +113,18 @@ fn profiles_reads_as_an_aligned_table_a_column_a_profile() {
         out.contains("\n* kept from Linux for want of a source"),
         "{out}"
     );
+    let checked = table.iter().find(|r| r[0] == "checked_against").unwrap();
+    assert_eq!(
+        checked[1..],
+        [
+            "kernel",
+            "kernel+sheet",
+            "freebsd-suite",
+            "sheet",
+            "sheet",
+            "rfc"
+        ]
+    );
 }
 
 /// Each system's ephemeral range, from the reference sheet (Windows and macOS

@@ -43,7 +43,7 @@ fn every_linux_script_passes() {
 
 #[test]
 fn profile_scripts_pass_with_their_profile_only() {
-    for profile in ["macos", "windows"] {
+    for profile in ["freebsd", "macos", "windows"] {
         let scripts = scripts_in(&root().join(profile));
         let (code, out, _) = drill(&["--profile", profile], &scripts);
         assert_eq!(code, 0, "{profile}: {out}");
@@ -254,4 +254,29 @@ fn a_segment_of_the_same_instant_may_be_listed_after_a_call() {
     );
     let (code, out, err) = drill(&[], &[script]);
     assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn a_sockstat_count_that_does_not_match_fails_its_line() {
+    let script = scratch(
+        "sockstat",
+        "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
+         +0 bind(3, ..., ...) = 0\n\
+         +0 listen(3, 1) = 0\n\
+         +0 `sockstat -4 -P tcp -s -p 8080 | grep -c LISTEN | grep 1`\n\
+         +0 `sockstat -4 -P tcp -s -p 8080 | grep -c SYN_RCVD | grep 1`\n",
+    );
+    let (code, out, _) = drill(&["--profile", "freebsd"], std::slice::from_ref(&script));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("line 5 at 0.000000s: expected `sockstat -4 -P tcp -s -p 8080 | grep -c SYN_RCVD | grep 1` to succeed, got its last grep matched nothing (exit 1)"),
+        "{out}"
+    );
+    let bad = scratch("sockstat-bad", "0 `sockstat -u`\n");
+    let (code, out, _) = drill(&["--profile", "freebsd"], std::slice::from_ref(&bad));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("sockstat -u: expected -4, -N, -s, -P tcp or -p PORT"),
+        "{out}"
+    );
 }

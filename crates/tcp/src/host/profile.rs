@@ -222,8 +222,10 @@ impl Profile {
                     syn_window: Some(65_535),
                     window_scale: Some(6),
                     receive_window: ReceiveWindow::FreeBsd,
-                    // FreeBSD's tcp_twcheck, tcp_output: see each rule's doc.
+                    // FreeBSD's tcp_twcheck, tcp_output: see each rule's doc. TIME-WAIT
+                    // ignores every RST (RFC 1337's F1: the suite's rcv-rst-time-wait).
                     time_wait_rules: TimeWaitRules::FreeBsd,
+                    rfc1337: true,
                     rst_window_zero: true,
                     ack_resends_fin: true,
                     // Text on the peer's SYN in SYN-SENT is kept (the FreeBSD suite's
@@ -343,6 +345,22 @@ impl Profile {
         }
     }
 
+    /// What the profile's behaviour was checked against, for `synack profiles`: `kernel`
+    /// (Linux 6.18 on this project's machine: the packetdrill corpus and the kernel
+    /// harnesses), `kernel+sheet` (that, and the reference sheet where it differs),
+    /// `freebsd-suite` (FreeBSD's own state-event suite, `crates/cli/tests/conformance/
+    /// freebsd.sh`, and the reference sheet for its timers), `sheet` (`REFERENCE.md`
+    /// only) or `rfc` (RFC 9293's text).
+    pub const fn checked_against(self) -> &'static str {
+        match self {
+            Profile::Linux => "kernel",
+            Profile::LinuxClassic => "kernel+sheet",
+            Profile::FreeBsd => "freebsd-suite",
+            Profile::MacOs | Profile::Windows => "sheet",
+            Profile::Rfc9293 => "rfc",
+        }
+    }
+
     /// The system's name as `uname -s` prints it, which NPLab's packetdrill (the FreeBSD
     /// suite's) names its builds by and scripts test with `#ifdef`; `None` for RFC 9293.
     pub const fn uname(self) -> Option<&'static str> {
@@ -421,7 +439,15 @@ impl Profile {
         ];
         let own: &[Setting] = match self {
             Profile::Linux | Profile::LinuxClassic => return Vec::new(),
-            Profile::FreeBsd => &[FinWait2Timeout, Keepalive, Rto, DelayedAck, SynData],
+            // Its suite sources RFC 5961, RFC 1337's ignoring of RSTs in TIME-WAIT, the
+            // timestamps default and what a SYN's text does.
+            Profile::FreeBsd => {
+                return [FinWait2Timeout, Keepalive, Rto, DelayedAck]
+                    .into_iter()
+                    .chain(HOST_WIDE)
+                    .filter(|s| !matches!(s, Rfc5961 | Rfc1337 | Timestamps))
+                    .collect();
+            }
             Profile::MacOs => &[SynAckRetries, Keepalive, Rto, DelayedAck, SynData],
             Profile::Windows => &[
                 SynAckRetries,
