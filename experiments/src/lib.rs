@@ -287,6 +287,13 @@ pub fn results_index(experiments: &[&dyn Experiment], args: &ExperimentArgs) -> 
          row per point and replication; its JSON sidecar says what produced it.\n",
         args.seed
     );
+    index.push_str("\nWhat each OS profile was checked against:\n\n");
+    for profile in synack_tcp::host::Profile::ALL {
+        index.push_str(&format!(
+            "- `{profile}`: {}.\n",
+            profile.checked_against_in_words()
+        ));
+    }
     for e in experiments {
         let name = e.name();
         index.push_str(&format!(

@@ -98,7 +98,7 @@ impl Experiment for TimeWaitMsl {
     }
 
     fn about(&self) -> &'static str {
-        "Incarnations of one reused 4-tuple that accepted bytes of an earlier one, against the TIME-WAIT length, by ISN generator, when old duplicates live up to 10 s, one panel per rule set. Under RFC 9293's rules with RFC 1337 on: none once TIME-WAIT is at least that long, more and more below it with a constant or counter ISN. Under Linux's rules every old copy restarts TIME-WAIT, so with RFC 1337 on none gets in at any length. With RFC 1337 off, every shipped profile's default, an old copy's RST ends TIME-WAIT early, and almost every constant- or counter-ISN incarnation takes stale bytes at any length, 15 s included. A clock-driven ISN (RFC 793's or RFC 6528's) keeps them all out"
+        "Incarnations of one reused 4-tuple that accepted bytes of an earlier one, against the TIME-WAIT length, by ISN generator, when old duplicates live up to 10 s, one panel per rule set. Under RFC 9293's rules with RFC 1337 on: none once TIME-WAIT is at least that long, more and more below it with a constant or counter ISN. Under Linux's rules every old copy restarts TIME-WAIT, so with RFC 1337 on none gets in at any length. With RFC 1337 off, the default of every shipped profile but freebsd (whose TIME-WAIT ignores every RST), an old copy's RST ends TIME-WAIT early, and almost every constant- or counter-ISN incarnation takes stale bytes at any length, 15 s included. A clock-driven ISN (RFC 793's or RFC 6528's) keeps them all out"
     }
 
     fn axes(&self) -> Vec<Axis> {

@@ -361,6 +361,25 @@ impl Profile {
         }
     }
 
+    /// [`Profile::checked_against`] in words.
+    pub const fn checked_against_in_words(self) -> &'static str {
+        match self {
+            Profile::Linux => {
+                "Linux 6.18 on this project's machine (packetdrill corpus, kernel harnesses)"
+            }
+            Profile::LinuxClassic => {
+                "as linux, and the reference sheet for its two differences (doubling SYN retries, somaxconn 128)"
+            }
+            Profile::FreeBsd => {
+                "FreeBSD's own state-event suite (freebsd-net/tcp-testsuite), and the reference sheet for its timers"
+            }
+            Profile::MacOs | Profile::Windows => {
+                "the reference sheet only (crates/tcp/REFERENCE.md); `synack profiles` marks each value kept from Linux"
+            }
+            Profile::Rfc9293 => "RFC 9293's text",
+        }
+    }
+
     /// The system's name as `uname -s` prints it, which NPLab's packetdrill (the FreeBSD
     /// suite's) names its builds by and scripts test with `#ifdef`; `None` for RFC 9293.
     pub const fn uname(self) -> Option<&'static str> {
