@@ -1,16 +1,17 @@
 //! The script's system calls on the model's sockets, one function a call.
 
 use super::features::Feature;
+use super::messages::{iovec_lengths, msg_flags};
 use super::parse::{At, Call, When, parse_int};
 use super::run::{Blocking, Failure, Fd, FdKind, LOCAL, REMOTE, Runner, errno};
 use super::syscall::Syscall;
 use std::sync::Arc;
 use synack_kernel::{SimDuration, SimTime};
-use synack_tcp::host::{ConnId, HostError, SysctlDialect};
-use synack_tcp::{State, TcpConfig};
+use synack_tcp::State;
+use synack_tcp::host::{ConnId, HostError};
 
 /// A call's result: the return value, and the errno with -1.
-type Outcome = (i64, Option<&'static str>);
+pub(super) type Outcome = (i64, Option<&'static str>);
 
 /// What a call did: returned now, or blocks until it can.
 enum Done {
@@ -18,7 +19,7 @@ enum Done {
     Blocks,
 }
 
-fn host_errno(e: HostError) -> &'static str {
+pub(super) fn host_errno(e: HostError) -> &'static str {
     match e {
         HostError::AddressNotAvailable => "EADDRNOTAVAIL",
         HostError::TooManyOpen => "EMFILE",
@@ -28,12 +29,12 @@ fn host_errno(e: HostError) -> &'static str {
 }
 
 /// The number in an argument written `[N]`, `N` or `0xN`.
-fn number(arg: Option<&String>) -> Option<i64> {
+pub(super) fn number(arg: Option<&String>) -> Option<i64> {
     parse_int(arg?.trim_matches(|c| c == '[' || c == ']'))
 }
 
 impl Runner<'_> {
-    fn int_arg(&self, call: &Call, i: usize, line: usize) -> Result<i64, Failure> {
+    pub(super) fn int_arg(&self, call: &Call, i: usize, line: usize) -> Result<i64, Failure> {
         match number(call.args.get(i)) {
             Some(v) => Ok(v),
             None => self.fail(
@@ -58,37 +59,7 @@ impl Runner<'_> {
         self.take_error(id).unwrap_or("EPIPE")
     }
 
-    /// The endpoint configuration a socket gets: the sysctls, then its own options.
-    fn fd_config(&self, fd: &Fd) -> TcpConfig {
-        let base = &self.knobs.host.tcp;
-        TcpConfig {
-            keepalive: fd
-                .keepalive_on
-                .then(|| fd.keepalive.unwrap_or(self.knobs.keepalive)),
-            user_timeout: fd.user_timeout.or(base.user_timeout),
-            syn_retries: fd.syn_retries.unwrap_or(base.syn_retries),
-            ..base.clone()
-        }
-    }
-
-    /// Gives the socket behind `fd` the configuration its options and the sysctls make.
-    pub fn apply_options(&mut self, fd_no: i64) {
-        let Some(fd) = self.fds.get(&fd_no) else {
-            return;
-        };
-        let config = self.fd_config(fd);
-        match fd.kind {
-            FdKind::Conn(id) => {
-                let _ = self.host.set_connection_config(id, config, self.now);
-            }
-            FdKind::Listener => {
-                let _ = self.host.set_listener_config(self.knobs.bind_port, config);
-            }
-            FdKind::Unconnected => {}
-        }
-    }
-
-    fn conn(&self, fd: i64, line: usize) -> Result<ConnId, Failure> {
+    pub(super) fn conn(&self, fd: i64, line: usize) -> Result<ConnId, Failure> {
         match self.fds.get(&fd).map(|f| f.kind) {
             Some(FdKind::Conn(id)) => Ok(id),
             _ => self.fail(
@@ -270,86 +241,6 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// sendmsg and recvmsg as the write and read of their iovecs' total length (their
-    /// control messages are checked by `recvmsg_control`), and MSG_DONTWAIT's calls as
-    /// they are: the other calls as written.
-    fn as_plain_call(&self, call: &Call) -> Call {
-        let mut plain = call.clone();
-        if matches!(call.syscall, Some(Syscall::Sendmsg | Syscall::Recvmsg)) {
-            let total: i64 = call
-                .args
-                .get(1)
-                .map_or(0, |msg| iovec_lengths(msg).iter().sum());
-            let plain_call = if call.syscall == Some(Syscall::Sendmsg) {
-                Syscall::Send
-            } else {
-                Syscall::Recv
-            };
-            plain.syscall = Some(plain_call);
-            plain.name = plain_call.name().to_string();
-            plain.args = vec![
-                call.args.first().cloned().unwrap_or_default(),
-                "...".to_string(),
-                total.to_string(),
-                call.args.get(2).cloned().unwrap_or_default(),
-            ];
-        }
-        plain
-    }
-
-    /// recvmsg's TCP_CM_INQ control message, with TCP_INQ on: what is left to read, and 1
-    /// once the peer's FIN is in with nothing left (Linux's `tcp_inq_hint`).
-    fn recvmsg_control(&self, line: usize, call: &Call, fd_no: i64) -> Result<(), Failure> {
-        let Some(msg) = call
-            .args
-            .get(1)
-            .filter(|_| call.syscall == Some(Syscall::Recvmsg))
-        else {
-            return Ok(());
-        };
-        let Some(at) = msg.find("TCP_CM_INQ") else {
-            return Ok(());
-        };
-        let want = msg[at..].split("cmsg_data=").nth(1).and_then(|v| {
-            v.split(|c: char| !c.is_ascii_digit())
-                .next()?
-                .parse::<u64>()
-                .ok()
-        });
-        let Some(fd) = self.fds.get(&fd_no).filter(|fd| fd.inq) else {
-            return self.fail(line, self.now, "TCP_CM_INQ with TCP_INQ on", "TCP_INQ off");
-        };
-        let FdKind::Conn(id) = fd.kind else {
-            return Ok(());
-        };
-        let conn = self.host.connection(id);
-        let left = conn.map_or(0, |c| u64::from(c.readable()));
-        let fin = conn.is_none_or(|c| c.peer_closed());
-        let got = if left == 0 && fin { 1 } else { left };
-        if want != Some(got) {
-            return self.fail(
-                line,
-                self.now,
-                format!(
-                    "TCP_CM_INQ cmsg_data={}",
-                    want.map_or("?".into(), |w| w.to_string())
-                ),
-                format!("cmsg_data={got}"),
-            );
-        }
-        Ok(())
-    }
-
-    /// Linux copies to a NULL buffer only when there is something to copy: then EFAULT
-    /// (measured by google/packetdrill's syscall-invalid-buf-ptr.pkt on Linux 6.18).
-    fn null_buffer_with_data(&self, call: &Call, fd_no: i64) -> bool {
-        let Some(FdKind::Conn(id)) = self.fds.get(&fd_no).map(|f| f.kind) else {
-            return false;
-        };
-        call.args.get(1).is_some_and(|b| b == "NULL")
-            && self.host.connection(id).is_some_and(|c| c.readable() > 0)
-    }
-
     /// The number a new descriptor gets. packetdrill maps the script's descriptors to the
     /// kernel's (`CHECK_FD`: any non-negative result passes, and the script's number then
     /// names it), so a script may call its first socket 4; the number the script expects
@@ -468,53 +359,13 @@ impl Runner<'_> {
     }
 
     /// The socket `fd_no` now holds the connection `id` to `port`, the one under test.
-    fn opened(&mut self, fd_no: i64, id: ConnId, port: u16) {
+    pub(super) fn opened(&mut self, fd_no: i64, id: ConnId, port: u16) {
         let tuple = self.host.tuple(id);
         let fd = self.fds.get_mut(&fd_no).expect("present");
         (fd.kind, fd.tuple) = (FdKind::Conn(id), tuple);
         self.remote_port = port;
         self.local_port = self.host.tuple(id).map_or(port, |t| t.local_port);
         self.under_test = Some(id);
-    }
-
-    /// `sendto(fd, ..., n, MSG_FASTOPEN, ...)` on a socket not yet connected: a connect
-    /// whose SYN carries the data, as a Linux client without a cookie (`tcp_fastopen=5`).
-    fn fast_open(
-        &mut self,
-        call: &Call,
-        fd_no: i64,
-        line: usize,
-        t: SimTime,
-    ) -> Result<Outcome, Failure> {
-        let n = self.int_arg(call, 2, line)?;
-        let fd = self
-            .fds
-            .get(&fd_no)
-            .cloned()
-            .expect("checked by the caller");
-        if !fd.nonblocking {
-            // Linux's blocking form waits for the handshake, with or without a cookie.
-            return self.not_modelled(
-                line,
-                Feature::FastOpen,
-                "sendto MSG_FASTOPEN on a blocking socket",
-            );
-        }
-        let config = Arc::new(self.fd_config(&fd));
-        let port = self.knobs.connect_port;
-        let bytes = n.max(0) as u64;
-        Ok(
-            match self
-                .host
-                .connect_with_data(config, LOCAL, REMOTE, port, bytes, t)
-            {
-                Ok(id) => {
-                    self.opened(fd_no, id, port);
-                    (n, None)
-                }
-                Err(e) => (-1, Some(host_errno(e))),
-            },
-        )
     }
 
     fn write(
@@ -708,221 +559,4 @@ impl Runner<'_> {
             _ => Some((-1, Some("EBADF"))),
         }
     }
-
-    fn setsockopt(&mut self, call: &Call, fd_no: i64, line: usize) -> Result<Outcome, Failure> {
-        let opt = call.args.get(2).cloned().unwrap_or_default();
-        let value = call.args.get(3).cloned().unwrap_or_default();
-        let Some(mut fd) = self.fds.get(&fd_no).cloned() else {
-            return Ok((-1, Some("EBADF")));
-        };
-        let n = number(Some(&value));
-        let need = |what: &str| format!("{opt} with a value [{what}]");
-        match (opt.as_str(), n) {
-            ("SO_REUSEADDR" | "SO_REUSEPORT", _) => {}
-            // Options about addresses, routing marks and the IP header: nothing the model's
-            // connections would do differently.
-            ("IP_FREEBIND" | "SO_MARK" | "IP_TOS" | "IPV6_TCLASS", _) => {
-                self.knobs.not_modelled.insert(format!("setsockopt {opt}"));
-            }
-            // Linux (sock_setsockopt): the value, at most wmem_max or rmem_max, doubled for
-            // its bookkeeping, at least SOCK_MIN_SNDBUF (4608) or SOCK_MIN_RCVBUF (2304).
-            // google/packetdrill's tcp-info-sndbuf-limited.pkt: 10000 reads back as 20000.
-            // The model's buffers do not follow: listed as having no effect.
-            ("SO_SNDBUF", Some(v)) => {
-                fd.sndbuf = Some((v.max(0) as u64).min(self.knobs.wmem_max).max(2304) * 2);
-                self.knobs.not_modelled.insert(format!("setsockopt {opt}"));
-            }
-            ("SO_RCVBUF", Some(v)) => {
-                fd.rcvbuf = Some((v.max(0) as u64).min(self.knobs.rmem_max).max(1152) * 2);
-                self.knobs.not_modelled.insert(format!("setsockopt {opt}"));
-            }
-            ("TCP_INQ", Some(v)) => fd.inq = v != 0,
-            // The model sends what it may at once, as TCP_NODELAY does; Nagle is left out.
-            ("TCP_NODELAY", Some(v)) if v != 0 => {}
-            ("TCP_NODELAY", _) => {
-                return self.not_modelled(line, Feature::NagleCorking, "TCP_NODELAY off");
-            }
-            // MSG_ZEROCOPY's sends put the same bytes on the wire; only their completions
-            // (recvmsg MSG_ERRQUEUE) are left out, and end the script where read.
-            ("SO_ZEROCOPY", _) => {}
-            ("SO_LINGER", _) => {
-                let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-                let field = |name: &str| {
-                    compact
-                        .split([',', '{', '}'])
-                        .find_map(|kv| kv.strip_prefix(name)?.parse::<u64>().ok())
-                };
-                let on = field("onoff=").or(field("l_onoff=")).unwrap_or(0);
-                let secs = field("linger=").or(field("l_linger=")).unwrap_or(0);
-                fd.linger = (on != 0).then_some(secs);
-            }
-            ("SO_KEEPALIVE", Some(v)) => fd.keepalive_on = v != 0,
-            // Linux (do_tcp_setsockopt): 1 to MAX_TCP_KEEPIDLE and MAX_TCP_KEEPINTVL (32767
-            // s), 1 to MAX_TCP_KEEPCNT (127); measured: keepalive_sockopt_bounds.pkt.
-            ("TCP_KEEPIDLE" | "TCP_KEEPINTVL", Some(v)) if !(1..=32_767).contains(&v) => {
-                return Ok((-1, Some("EINVAL")));
-            }
-            ("TCP_KEEPCNT", Some(v)) if !(1..=127).contains(&v) => {
-                return Ok((-1, Some("EINVAL")));
-            }
-            ("TCP_KEEPIDLE" | "TCP_KEEPINTVL" | "TCP_KEEPCNT", Some(v)) => {
-                let mut k = fd.keepalive.unwrap_or(self.knobs.keepalive);
-                match opt.as_str() {
-                    "TCP_KEEPIDLE" => k.idle = SimDuration::from_secs(v as u64),
-                    "TCP_KEEPINTVL" => k.interval = SimDuration::from_secs(v as u64),
-                    _ => k.probes = v as u32,
-                }
-                fd.keepalive = Some(k);
-            }
-            ("TCP_USER_TIMEOUT", Some(v)) => {
-                fd.user_timeout = (v > 0).then(|| SimDuration::from_millis(v as u64))
-            }
-            ("TCP_SYNCNT", Some(v)) => fd.syn_retries = Some(v as u32),
-            (
-                "SO_KEEPALIVE" | "TCP_KEEPIDLE" | "TCP_KEEPINTVL" | "TCP_KEEPCNT"
-                | "TCP_USER_TIMEOUT" | "TCP_SYNCNT" | "SO_SNDBUF" | "SO_RCVBUF" | "TCP_INQ",
-                None,
-            ) => {
-                return self.fail(line, self.now, need("N"), value);
-            }
-            (other, _) => {
-                return self.fail(
-                    line,
-                    self.now,
-                    "SO_REUSEADDR, SO_REUSEPORT, SO_LINGER, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, \
-                     SO_ZEROCOPY, SO_MARK, IP_FREEBIND, IP_TOS, TCP_NODELAY, TCP_INQ, \
-                     TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT or TCP_SYNCNT",
-                    format!("{other}: unsupported"),
-                );
-            }
-        }
-        self.fds.insert(fd_no, fd);
-        self.apply_options(fd_no);
-        Ok((0, None))
-    }
-
-    fn getsockopt(&mut self, call: &Call, fd_no: i64, line: usize) -> Result<Outcome, Failure> {
-        let opt = call.args.get(2).cloned().unwrap_or_default();
-        let Some(fd) = self.fds.get(&fd_no).cloned() else {
-            return Ok((-1, Some("EBADF")));
-        };
-        let want = call
-            .args
-            .get(3)
-            .map(|a| a.trim_matches(|c| c == '[' || c == ']').to_string())
-            .unwrap_or_default();
-        let got = match opt.as_str() {
-            "SO_ERROR" => match fd.kind {
-                FdKind::Conn(id) => self
-                    .errors
-                    .remove(&id)
-                    .map_or("0".to_string(), |k| errno(k).to_string()),
-                _ => "0".to_string(),
-            },
-            // Linux doubles the buffer sizes it reports; tcp_rmem[1] and tcp_wmem[1] by
-            // default (measured on Linux 6.18: 131072 and 16384).
-            "SO_RCVBUF" => match (fd.rcvbuf, fd.kind, self.knobs.dialect) {
-                (Some(set), _, _) => set.to_string(),
-                // FreeBSD grows the buffer to a multiple of the MSS (ReceiveWindow::FreeBsd).
-                (None, FdKind::Conn(id), SysctlDialect::FreeBsd) => self
-                    .host
-                    .connection(id)
-                    .map_or(self.knobs.rmem[1], |c| u64::from(c.recv_buffer()))
-                    .to_string(),
-                (None, _, _) => self.knobs.rmem[1].to_string(),
-            },
-            "SO_SNDBUF" => fd.sndbuf.unwrap_or(self.knobs.wmem[1]).to_string(),
-            "SO_KEEPALIVE" => u8::from(fd.keepalive_on).to_string(),
-            "TCP_USER_TIMEOUT" => fd
-                .user_timeout
-                .map_or(0, |d| d.as_nanos() / 1_000_000)
-                .to_string(),
-            "TCP_SYNCNT" => fd
-                .syn_retries
-                .unwrap_or(self.knobs.host.tcp.syn_retries)
-                .to_string(),
-            other => {
-                return self.fail(
-                    line,
-                    self.now,
-                    "SO_ERROR, SO_RCVBUF, SO_SNDBUF, SO_KEEPALIVE, TCP_USER_TIMEOUT or TCP_SYNCNT",
-                    format!("{other}: unsupported"),
-                );
-            }
-        };
-        // Under FreeBSD, SO_RCVBUF is the connection's own buffer (ReceiveWindow::FreeBsd),
-        // the one its window follows; elsewhere both are the profile's numbers.
-        let modelled = opt == "SO_RCVBUF" && self.knobs.dialect == SysctlDialect::FreeBsd;
-        if matches!(opt.as_str(), "SO_RCVBUF" | "SO_SNDBUF") && !modelled {
-            self.knobs
-                .not_modelled
-                .insert(format!("getsockopt {opt} (the profile's value)"));
-        }
-        if got != want && want != "..." {
-            return self.fail(
-                line,
-                self.now,
-                format!("{opt} [{want}]"),
-                format!("[{got}]"),
-            );
-        }
-        Ok((0, None))
-    }
-
-    fn ioctl(&mut self, call: &Call, fd_no: i64, line: usize) -> Result<Outcome, Failure> {
-        let id = self.conn(fd_no, line)?;
-        let request = call.args.get(1).cloned().unwrap_or_default();
-        let conn = self.host.connection(id);
-        let got = match request.as_str() {
-            "SIOCINQ" | "FIONREAD" => conn.map_or(0, |c| u64::from(c.readable())),
-            "SIOCOUTQ" | "TIOCOUTQ" => conn.map_or(0, |c| c.unacknowledged()),
-            other => {
-                return self.fail(
-                    line,
-                    self.now,
-                    "ioctl(fd, SIOCINQ | SIOCOUTQ, [N])",
-                    format!("{other}: unsupported"),
-                );
-            }
-        };
-        let want = number(call.args.get(2));
-        if want != Some(got as i64) {
-            return self.fail(
-                line,
-                self.now,
-                format!("{request} [{}]", call.args.get(2).map_or("", |s| s)),
-                format!("[{got}]"),
-            );
-        }
-        Ok((0, None))
-    }
-}
-
-/// The flags argument of a send or receive call, split at `|`.
-fn msg_flags(call: &Call) -> impl Iterator<Item = &str> {
-    call.syscall
-        .and_then(Syscall::flags_argument)
-        .and_then(|i| call.args.get(i))
-        .into_iter()
-        .flat_map(|flags| flags.split('|').map(str::trim))
-}
-
-/// The lengths of the iovecs in a `msghdr` as packetdrill writes it:
-/// `msg_iov(2)=[{..., 40}, {..., 20}]`.
-fn iovec_lengths(msg: &str) -> Vec<i64> {
-    let Some(start) = msg.find("msg_iov") else {
-        return Vec::new();
-    };
-    let rest = &msg[start..];
-    let list = rest
-        .find('[')
-        .and_then(|open| {
-            rest[open..]
-                .find(']')
-                .map(|close| &rest[open + 1..open + close])
-        })
-        .unwrap_or("");
-    list.split('}')
-        .filter_map(|iov| iov.rsplit(',').next()?.trim().parse().ok())
-        .collect()
 }

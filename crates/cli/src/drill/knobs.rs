@@ -7,6 +7,7 @@
 //! decimal or `0x` hex, with the shell's `$((...))` arithmetic.
 
 use super::features::Feature;
+use super::knobs_freebsd::{FREEBSD_MAXSOCKBUF, FREEBSD_SENDSPACE};
 use super::parse::{Script, ScriptOption, parse_int};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -27,11 +28,6 @@ const LINUX_RMEM: [u64; 3] = [4096, 131_072, 33_554_432];
 const LINUX_WMEM: [u64; 3] = [4096, 16_384, 4_194_304];
 const LINUX_RMEM_MAX: u64 = 4_194_304;
 const LINUX_WMEM_MAX: u64 = 4_194_304;
-/// FreeBSD's `kern.ipc.maxsockbuf` (sys/kern/uipc_sockbuf.c: SB_MAX, 2 MiB), the largest
-/// socket buffer, from which its window scale follows.
-const FREEBSD_MAXSOCKBUF: u64 = 2 * 1024 * 1024;
-/// FreeBSD's `net.inet.tcp.sendspace` (tcp_usrreq.c: 32 KiB).
-const FREEBSD_SENDSPACE: u64 = 32 * 1024;
 
 /// `--` options with no meaning in the model (addresses, devices, output): accepted and
 /// listed as not modelled.
@@ -154,9 +150,9 @@ impl Knobs {
     /// `ilog2 - 15`, within 0 to 14. Measured on Linux 6.18: `win 64240`, `wscale 10` under
     /// the defaults above; `win 65535`, `wscale 8` under google/packetdrill's `defaults.sh`
     /// (`tcp_rmem` 4096 540000 15728640).
-    fn derive_windows(&mut self) {
+    pub(super) fn derive_windows(&mut self) {
         if self.dialect == SysctlDialect::FreeBsd {
-            self.derive_bsd_windows();
+            self.derive_freebsd_windows();
             return;
         }
         let tcp = &mut self.host.tcp;
@@ -171,25 +167,6 @@ impl Knobs {
         tcp.window_scale = self.window_scaling.then(|| {
             let largest = space.max(self.rmem[2]).max(self.rmem_max).max(1);
             (largest.ilog2().saturating_sub(15)).min(14) as u8
-        });
-    }
-
-    /// FreeBSD's: the receive buffer is `recvspace`, the SYN offers as much of it as 16 bits
-    /// hold, and the window scale is the least that covers the largest buffer,
-    /// `kern.ipc.maxsockbuf` (tcp_output.c, tcp_syncache.c: `while (wscale <
-    /// TCP_MAX_WINSHIFT && (TCP_MAXWIN << wscale) < sb_max) wscale++`): 6 for 2 MiB, as the
-    /// FreeBSD suite's SYNs show (`wscale 6`).
-    fn derive_bsd_windows(&mut self) {
-        let tcp = &mut self.host.tcp;
-        let recvspace = self.rmem[1];
-        tcp.recv_buffer = u32::try_from(recvspace).unwrap_or(u32::MAX);
-        tcp.syn_window = Some(recvspace.min(65_535) as u32);
-        tcp.window_scale = self.window_scaling.then(|| {
-            let mut scale = 0u8;
-            while scale < 14 && (65_535u64 << scale) < self.rmem_max {
-                scale += 1;
-            }
-            scale
         });
     }
 
@@ -358,21 +335,13 @@ impl Knobs {
 
     /// Sets one sysctl by its full name.
     fn set(&mut self, name: &str, value: &str, line: usize) -> Result<(), String> {
-        if name == "kern.ipc.maxsockbuf" && self.dialect == SysctlDialect::FreeBsd {
-            let max = parse_number(value).filter(|&v| v > 0).ok_or_else(|| {
-                format!("line {line}: sysctl {name}={value}: expected bytes, more than 0")
-            })?;
-            (self.rmem_max, self.wmem_max) = (max, max);
-            self.derive_windows();
-            return Ok(());
-        }
-        if let Some(short) = name.strip_prefix("net.inet.") {
+        if name.starts_with("net.inet.") || name.starts_with("kern.ipc.") {
             if self.dialect != SysctlDialect::FreeBsd {
                 return Err(format!(
                     "line {line}: sysctl {name}: FreeBSD names need --profile freebsd or macos"
                 ));
             }
-            return self.set_bsd(short, name, value, line);
+            return self.set_freebsd(name, value, line);
         }
         if name.starts_with("net.mptcp.") || name.starts_with("net.ipv6.") {
             self.not_modelled.insert(format!("{name}={value}"));
@@ -491,70 +460,6 @@ impl Knobs {
         Ok(Some(()))
     }
 
-    /// A FreeBSD knob (`net.inet.tcp.*`, `net.inet.ip.portrange.*`): times in ms.
-    fn set_bsd(&mut self, short: &str, name: &str, value: &str, line: usize) -> Result<(), String> {
-        let bad = |form: &str| format!("line {line}: sysctl {name}={value}: expected {form}");
-        let num = || value.parse::<u64>().map_err(|_| bad("a whole number"));
-        let ms = || num().map(SimDuration::from_millis);
-        let host = &mut self.host;
-        let tcp = &mut host.tcp;
-        match short {
-            "tcp.msl" => tcp.msl = ms()?,
-            "tcp.keepinit" => tcp.connect_timeout = Some(ms()?),
-            "tcp.finwait2_timeout" => tcp.fin_wait_2_timeout = ms()?,
-            "tcp.rexmit_min" => tcp.rto_min = ms()?,
-            "tcp.delacktime" => tcp.delayed_ack = Some(ms()?).filter(|d| d.as_nanos() > 0),
-            "tcp.keepidle" => self.keepalive.idle = ms()?,
-            "tcp.keepintvl" => self.keepalive.interval = ms()?,
-            "tcp.keepcnt" => self.keepalive.probes = num()? as u32,
-            "tcp.syncache.rexmtlimit" => tcp.synack_retries = num()? as u32,
-            "tcp.syncookies" => {
-                host.syncookies = if num()? == 0 {
-                    SynCookies::Off
-                } else {
-                    SynCookies::WhenFull
-                }
-            }
-            "tcp.syncookies_only" if num()? != 0 => host.syncookies = SynCookies::Always,
-            "tcp.syncookies_only" => {}
-            // RFC 1323's two options together: timestamps and window scaling.
-            "tcp.rfc1323" => {
-                tcp.timestamps = num()? != 0;
-                self.window_scaling = tcp.timestamps;
-            }
-            "tcp.recvspace" => self.rmem[1] = num()?,
-            "tcp.sendspace" => self.wmem[1] = num()?,
-            "tcp.rexmit_initial" => tcp.rto_initial = ms()?,
-            "tcp.insecure_rst" => tcp.rfc5961 = num()? == 0,
-            "tcp.insecure_syn" => tcp.rfc5961_syn = num()? == 0,
-            "tcp.drop_synfin" => host.drop_syn_fin = num()? != 0,
-            // The model keeps no host cache (per-destination RTT and MSS), so it is empty.
-            "tcp.hostcache.purgenow" => {}
-            "tcp.sack.enable" => tcp.sack_permitted = num()? != 0,
-            "ip.portrange.first" => host.ephemeral_ports.0 = num()? as u16,
-            "ip.portrange.last" => host.ephemeral_ports.1 = num()? as u16,
-            // 0, the default, is what the model does: closed ports answer with a RST.
-            "tcp.blackhole" if num()? == 0 => {}
-            "tcp.cc.algorithm"
-            | "tcp.ecn.enable"
-            | "tcp.blackhole"
-            | "tcp.initcwnd_segments"
-            | "tcp.rfc3390"
-            | "tcp.tso" => {
-                self.not_modelled.insert(format!("{name}={value}"));
-            }
-            _ => {
-                return Err(format!(
-                    "line {line}: unsupported sysctl {name}: the model has no such knob"
-                ));
-            }
-        }
-        if matches!(short, "tcp.rfc1323" | "tcp.recvspace") {
-            self.derive_windows();
-        }
-        Ok(())
-    }
-
     /// Checks the configuration after every change.
     pub fn validate(&self) -> Result<(), String> {
         self.host.validate().map_err(|e| format!("sysctl: {e}"))
@@ -562,7 +467,7 @@ impl Knobs {
 }
 
 /// A sysctl value as the shell hands it over: decimal, or hex with `0x` (`0x70403`).
-fn parse_number(text: &str) -> Option<u64> {
+pub(super) fn parse_number(text: &str) -> Option<u64> {
     parse_int(text).and_then(|n| u64::try_from(n).ok())
 }
 
