@@ -2,7 +2,8 @@
 //! offset hashed from the destination, then in order, as Linux's `__inet_hash_connect`),
 //! reusing a TIME-WAIT 4-tuple when `tw_reuse` allows.
 
-use super::sockets::{ConnId, NO_SLOT, Stage};
+use super::demux::NO_SLOT;
+use super::sockets::{ConnId, Stage};
 use super::{Host, HostError, TwReuse};
 use crate::{Cause, Connection, FourTuple, Seq, TcpConfig};
 use std::sync::Arc;

@@ -2,7 +2,6 @@
 //! configuration, are in `profile.rs`.
 
 use super::listener_rules::ListenerRules;
-use super::profile::Profile;
 use super::ratelimit::SynRateLimit;
 use crate::{ConfigError, Keepalive, TcpConfig};
 use synack_kernel::SimDuration;
@@ -65,12 +64,6 @@ pub struct HostConfig {
     /// Drop every segment with both SYN and FIN, whatever it reaches (FreeBSD's
     /// `net.inet.tcp.drop_synfin`, tcp_input.c). Default off, as Linux (no such rule).
     pub drop_syn_fin: bool,
-}
-
-impl Default for HostConfig {
-    fn default() -> Self {
-        Profile::Linux.config()
-    }
 }
 
 impl HostConfig {

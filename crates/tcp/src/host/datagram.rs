@@ -2,7 +2,8 @@
 //! simulator's demultiplexing hint that rides beside each, and the output a host
 //! accumulates for its driver.
 
-use super::sockets::{ConnId, NO_SLOT};
+use super::demux::NO_SLOT;
+use super::sockets::ConnId;
 use crate::{Event, FourTuple, Segment, Transition};
 
 /// An IPv4 datagram carrying a TCP segment: what is on the wire, and nothing else.

@@ -1,7 +1,6 @@
 //! The demultiplexing table: socket slots and TIME-WAIT entries by 4-tuple.
 
 use super::probe::{ProbeTable, tag_of};
-use super::timewait::TIME_WAIT_BIT;
 use crate::FourTuple;
 use rustc_hash::FxBuildHasher;
 use std::hash::BuildHasher;
@@ -20,6 +19,14 @@ pub(crate) struct DemuxTable {
     table: ProbeTable,
     sockets: usize,
 }
+
+/// Marks a TIME-WAIT record's number in the table, whose other values are socket slots;
+/// record numbers count modulo 2^31.
+pub(crate) const TIME_WAIT_BIT: u32 = 1 << 31;
+
+/// No slot: a datagram's sender or receiver the hint does not know. No socket has it (slots
+/// stay below [`TIME_WAIT_BIT`]).
+pub(crate) const NO_SLOT: u32 = u32::MAX;
 
 /// The hash of a 4-tuple, for the host's tables.
 fn tuple_hash(tuple: &FourTuple) -> u64 {

@@ -57,10 +57,11 @@ use crate::{
     Cause, Connection, Flags, FourTuple, IsnSource, Segment, State, Transition, UserError,
 };
 use active_open::PortOffsets;
+use demux::NO_SLOT;
 use listeners::Listeners;
 use ports::PortsInUse;
 use rand::Rng;
-use sockets::{NO_SLOT, Socket, SocketTable, Stage};
+use sockets::{Socket, SocketTable, Stage};
 use std::sync::Arc;
 use synack_kernel::{RandomStreams, SimDuration, SimTime};
 use timers::Timers;

@@ -484,6 +484,13 @@ impl Profile {
     }
 }
 
+/// The linux profile's configuration.
+impl Default for HostConfig {
+    fn default() -> Self {
+        Profile::Linux.config()
+    }
+}
+
 impl FromStr for Profile {
     type Err = UnknownProfile;
 

@@ -20,9 +20,6 @@ pub struct ConnId {
     pub(super) generation: u32,
 }
 
-/// No slot: a datagram's sender or receiver the hint does not know.
-pub(super) const NO_SLOT: u32 = u32::MAX;
-
 /// Where a connection stands with respect to the application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Stage {

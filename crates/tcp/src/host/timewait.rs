@@ -4,7 +4,7 @@
 
 use super::Host;
 use super::datagram::{Datagram, DemuxHint};
-use super::demux::tuple_tag;
+use super::demux::{TIME_WAIT_BIT, tuple_tag};
 use super::probe::ProbeTable;
 use super::sockets::ConnId;
 use crate::{Cause, Event, Flags, FourTuple, Segment, State, TimeWait, Transition, Verdict};
@@ -30,9 +30,6 @@ impl Entry {
     }
 }
 
-/// Marks a TIME-WAIT record's number in the host's 4-tuple table, whose other values are
-/// socket slots; record numbers count modulo 2^31.
-pub(crate) const TIME_WAIT_BIT: u32 = 1 << 31;
 const NUMBER_MASK: u32 = TIME_WAIT_BIT - 1;
 
 /// A TIME-WAIT entry and its 4-tuple, as queued in expiry order.

@@ -1,18 +1,18 @@
 //! `sendmsg` and `recvmsg`: their flags, iovecs and control messages, and the plain call
 //! each stands for; `sendto` with MSG_FASTOPEN.
 
-use super::calls::{Outcome, host_errno};
-use super::features::Feature;
-use super::parse::Call;
-use super::run::{Failure, FdKind, LOCAL, REMOTE, Runner};
-use super::syscall::Syscall;
+use super::{Outcome, host_errno};
+use crate::drill::features::Feature;
+use crate::drill::parse::Call;
+use crate::drill::run::{Failure, FdKind, LOCAL, REMOTE, Runner};
+use crate::drill::syscall::Syscall;
 use std::sync::Arc;
 use synack_kernel::SimTime;
 
 impl Runner<'_> {
     /// `sendto(fd, ..., n, MSG_FASTOPEN, ...)` on a socket not yet connected: a connect
     /// whose SYN carries the data, as a Linux client without a cookie (`tcp_fastopen=5`).
-    pub(super) fn fast_open(
+    pub(in crate::drill) fn fast_open(
         &mut self,
         call: &Call,
         fd_no: i64,
@@ -53,7 +53,7 @@ impl Runner<'_> {
     /// sendmsg and recvmsg as the write and read of their iovecs' total length (their
     /// control messages are checked by `recvmsg_control`), and MSG_DONTWAIT's calls as
     /// they are: the other calls as written.
-    pub(super) fn as_plain_call(&self, call: &Call) -> Call {
+    pub(in crate::drill) fn as_plain_call(&self, call: &Call) -> Call {
         let mut plain = call.clone();
         if matches!(call.syscall, Some(Syscall::Sendmsg | Syscall::Recvmsg)) {
             let total: i64 = call
@@ -79,7 +79,7 @@ impl Runner<'_> {
 
     /// recvmsg's TCP_CM_INQ control message, with TCP_INQ on: what is left to read, and 1
     /// once the peer's FIN is in with nothing left (Linux's `tcp_inq_hint`).
-    pub(super) fn recvmsg_control(
+    pub(in crate::drill) fn recvmsg_control(
         &self,
         line: usize,
         call: &Call,
@@ -127,7 +127,7 @@ impl Runner<'_> {
 
     /// Linux copies to a NULL buffer only when there is something to copy: then EFAULT
     /// (measured by google/packetdrill's syscall-invalid-buf-ptr.pkt on Linux 6.18).
-    pub(super) fn null_buffer_with_data(&self, call: &Call, fd_no: i64) -> bool {
+    pub(in crate::drill) fn null_buffer_with_data(&self, call: &Call, fd_no: i64) -> bool {
         let Some(FdKind::Conn(id)) = self.fds.get(&fd_no).map(|f| f.kind) else {
             return false;
         };
@@ -137,7 +137,7 @@ impl Runner<'_> {
 }
 
 /// The flags argument of a send or receive call, split at `|`.
-pub(super) fn msg_flags(call: &Call) -> impl Iterator<Item = &str> {
+pub(in crate::drill) fn msg_flags(call: &Call) -> impl Iterator<Item = &str> {
     call.syscall
         .and_then(Syscall::flags_argument)
         .and_then(|i| call.args.get(i))
@@ -147,7 +147,7 @@ pub(super) fn msg_flags(call: &Call) -> impl Iterator<Item = &str> {
 
 /// The lengths of the iovecs in a `msghdr` as packetdrill writes it:
 /// `msg_iov(2)=[{..., 40}, {..., 20}]`.
-pub(super) fn iovec_lengths(msg: &str) -> Vec<i64> {
+pub(in crate::drill) fn iovec_lengths(msg: &str) -> Vec<i64> {
     let Some(start) = msg.find("msg_iov") else {
         return Vec::new();
     };

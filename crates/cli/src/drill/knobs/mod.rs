@@ -6,9 +6,11 @@
 //! `not modelled` when it runs; anything else is an error naming its line. Values are
 //! decimal or `0x` hex, with the shell's `$((...))` arithmetic.
 
+mod freebsd;
+
 use super::features::Feature;
-use super::knobs_freebsd::{FREEBSD_MAXSOCKBUF, FREEBSD_SENDSPACE};
 use super::parse::{Script, ScriptOption, parse_int};
+use freebsd::{FREEBSD_MAXSOCKBUF, FREEBSD_SENDSPACE};
 use std::collections::BTreeSet;
 use std::path::Path;
 use synack_kernel::SimDuration;
@@ -19,7 +21,7 @@ use synack_tcp::{Backoff, Keepalive};
 /// kernel, 6.18.44, without the per-device `conf`, `neigh` and `route` trees): a script may
 /// set any of them. Those the model has change it; the rest are accepted and listed, with
 /// their values, as having no effect in the model.
-const LINUX_SYSCTLS: &str = include_str!("linux_sysctls.txt");
+const LINUX_SYSCTLS: &str = include_str!("../linux_sysctls.txt");
 
 /// Linux 6.18's buffer defaults, as `sysctl` read them on this project's kernel:
 /// `tcp_rmem` 4096 131072 33554432, `rmem_max` 4194304, `tcp_wmem` 4096 16384 4194304,

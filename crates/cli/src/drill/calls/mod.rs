@@ -1,10 +1,13 @@
 //! The script's system calls on the model's sockets, one function a call.
 
 use super::features::Feature;
-use super::messages::{iovec_lengths, msg_flags};
+mod messages;
+mod sockopts;
+
 use super::parse::{At, Call, When, parse_int};
 use super::run::{Blocking, Failure, Fd, FdKind, LOCAL, REMOTE, Runner, errno};
 use super::syscall::Syscall;
+use messages::{iovec_lengths, msg_flags};
 use std::sync::Arc;
 use synack_kernel::{SimDuration, SimTime};
 use synack_tcp::State;

@@ -1,7 +1,7 @@
 //! A TCP segment line: flags, the sequence range, `ack`, `win` and the options, as
 //! packetdrill writes them.
 
-use super::parse::{ParseError, SegmentSpec, TcpOption, err};
+use super::{ParseError, SegmentSpec, TcpOption, err};
 
 /// Splits packetdrill's flag letters into the modelled ones (S F R P .) and ECN's (E W);
 /// `U` (urgent) is reported apart by the caller.

@@ -1,7 +1,7 @@
 //! FreeBSD's sysctls (`--profile freebsd` and `macos`): its names for the model's knobs, and
 //! how FreeBSD derives its SYN's window and window scale from its buffers.
 
-use super::knobs::{Knobs, parse_number};
+use super::{Knobs, parse_number};
 use synack_kernel::SimDuration;
 use synack_tcp::host::SynCookies;
 

@@ -1,17 +1,17 @@
 //! Socket options: `setsockopt`, `getsockopt` and `ioctl`, and how a descriptor's options
 //! reach its connection.
 
-use super::calls::{Outcome, number};
-use super::features::Feature;
-use super::parse::Call;
-use super::run::{Failure, Fd, FdKind, Runner, errno};
+use super::{Outcome, number};
+use crate::drill::features::Feature;
+use crate::drill::parse::Call;
+use crate::drill::run::{Failure, Fd, FdKind, Runner, errno};
 use synack_kernel::SimDuration;
 use synack_tcp::TcpConfig;
 use synack_tcp::host::SysctlDialect;
 
 impl Runner<'_> {
     /// The endpoint configuration a socket gets: the sysctls, then its own options.
-    pub(super) fn fd_config(&self, fd: &Fd) -> TcpConfig {
+    pub(in crate::drill) fn fd_config(&self, fd: &Fd) -> TcpConfig {
         let base = &self.knobs.host.tcp;
         TcpConfig {
             keepalive: fd
@@ -40,7 +40,7 @@ impl Runner<'_> {
         }
     }
 
-    pub(super) fn setsockopt(
+    pub(in crate::drill) fn setsockopt(
         &mut self,
         call: &Call,
         fd_no: i64,
@@ -137,7 +137,7 @@ impl Runner<'_> {
         Ok((0, None))
     }
 
-    pub(super) fn getsockopt(
+    pub(in crate::drill) fn getsockopt(
         &mut self,
         call: &Call,
         fd_no: i64,
@@ -210,7 +210,7 @@ impl Runner<'_> {
         Ok((0, None))
     }
 
-    pub(super) fn ioctl(
+    pub(in crate::drill) fn ioctl(
         &mut self,
         call: &Call,
         fd_no: i64,

@@ -6,8 +6,10 @@
 //! A hand-written line parser, not a parser library: a script is a list of lines, each of
 //! one of five shapes, and the error must name the line in the script's own terms.
 
-use super::parse_segment::parse_segment;
+mod segment;
+
 use super::syscall::Syscall;
+use segment::parse_segment;
 use std::fmt;
 
 /// A parse error: the line and what is wrong.
