@@ -26,14 +26,16 @@ use crate::plot::PlotSpec;
 use crate::{Experiment, Measured, Preset, client_stats, run_scenario};
 use synack_net::app::percentile;
 use synack_tcp::host::Profile;
-use synack_tcp::host::schedule::{Schedule, connect_into_black_hole, synack_to_a_vanished_peer};
+use synack_tcp::host::schedule::{
+    RetrySchedule, connect_into_black_hole, synack_to_a_vanished_peer,
+};
 
 /// One-way delay of the link, seconds.
 const DELAY_S: f64 = 0.010;
 
 /// The chance that a handshake fails at loss `p`, given the client's SYN schedule and the
 /// server's SYN-ACK schedule, each measured into a black hole (see the module doc).
-pub fn failure_predicted(client: &Schedule, server: &Schedule, p: f64) -> f64 {
+pub fn failure_predicted(client: &RetrySchedule, server: &RetrySchedule, p: f64) -> f64 {
     let secs = |t: synack_kernel::SimTime| t.as_secs_f64();
     let syns: Vec<f64> = client.sends.iter().map(|&t| secs(t)).collect();
     let give_up = secs(client.gives_up);

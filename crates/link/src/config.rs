@@ -10,17 +10,17 @@ use synack_kernel::{SimDuration, SimTime};
 /// A bad configuration value: the field's path and what it accepts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
-pub struct ConfigError {
+pub struct LinkConfigError {
     /// Dotted path of the field, e.g. `forward.loss.probability`.
     pub field: String,
     /// What is wrong and what is accepted.
     pub message: String,
 }
 
-impl ConfigError {
+impl LinkConfigError {
     /// An error for `field`.
     pub fn new(field: String, message: String) -> Self {
-        ConfigError { field, message }
+        LinkConfigError { field, message }
     }
 
     fn prefixed(mut self, prefix: &str) -> Self {
@@ -207,11 +207,11 @@ impl<P> Default for DirectionConfig<P> {
     }
 }
 
-fn probability(field: &str, p: f64) -> Result<(), ConfigError> {
+fn probability(field: &str, p: f64) -> Result<(), LinkConfigError> {
     if (0.0..=1.0).contains(&p) {
         Ok(())
     } else {
-        Err(ConfigError::new(
+        Err(LinkConfigError::new(
             field.to_string(),
             format!("must be a probability in [0, 1], got {p}"),
         ))
@@ -220,12 +220,12 @@ fn probability(field: &str, p: f64) -> Result<(), ConfigError> {
 
 impl<P> DirectionConfig<P> {
     /// Checks every field; the error names the first bad one and its accepted range.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), LinkConfigError> {
         self.jitter.validate("jitter")?;
         probability("reorder_probability", self.reorder_probability)?;
         self.reorder_delay.validate("reorder_delay")?;
         if self.bandwidth_bps == Some(0) {
-            return Err(ConfigError::new(
+            return Err(LinkConfigError::new(
                 "bandwidth_bps".into(),
                 "must be > 0 bits per second, or unset for infinite".into(),
             ));
@@ -242,7 +242,7 @@ impl<P> DirectionConfig<P> {
                 probability("loss.good_to_bad", good_to_bad)?;
                 probability("loss.bad_to_good", bad_to_good)?;
                 if bad_to_good == 0.0 {
-                    return Err(ConfigError::new(
+                    return Err(LinkConfigError::new(
                         "loss.bad_to_good".into(),
                         "must be in (0, 1]: at 0 the bad state never ends".into(),
                     ));
@@ -253,7 +253,7 @@ impl<P> DirectionConfig<P> {
         }
         for (i, rule) in self.rules.iter().enumerate() {
             if let Match::Nth(0) = rule.matches {
-                return Err(ConfigError::new(
+                return Err(LinkConfigError::new(
                     format!("rules[{i}].nth"),
                     "counts packets from 1, got 0".into(),
                 ));
@@ -261,7 +261,7 @@ impl<P> DirectionConfig<P> {
             if let Some((from, until)) = rule.window
                 && until < from
             {
-                return Err(ConfigError::new(
+                return Err(LinkConfigError::new(
                     format!("rules[{i}].window"),
                     format!("must end at or after its start ({from}), got {until}"),
                 ));
@@ -269,7 +269,7 @@ impl<P> DirectionConfig<P> {
         }
         for (i, &(from, until)) in self.black_holes.iter().enumerate() {
             if until < from {
-                return Err(ConfigError::new(
+                return Err(LinkConfigError::new(
                     format!("black_holes[{i}]"),
                     format!("must end at or after its start ({from}), got {until}"),
                 ));
@@ -314,7 +314,7 @@ impl<P> LinkConfig<P> {
     }
 
     /// Checks both effective directions.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), LinkConfigError> {
         let name = |o: &Option<_>, dir| if o.is_some() { dir } else { "both" };
         self.forward()
             .validate()

@@ -1,6 +1,6 @@
 //! One direction of a link: its state and the verdict it gives each packet.
 
-use crate::{ConfigError, DirectionConfig, Loss, Match, Order, QueueLimit};
+use crate::{DirectionConfig, LinkConfigError, Loss, Match, Order, QueueLimit};
 use rand::RngExt;
 use synack_kernel::chunked::ChunkedFifo;
 use synack_kernel::{RandomStreams, SimDuration, SimRng, SimTime};
@@ -72,7 +72,7 @@ pub enum Fate {
 
 /// A direction's decision for one packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Verdict {
+pub struct PacketFates {
     /// The packet itself.
     pub original: Fate,
     /// The network's extra copy, if it made one (only for a packet not dropped before the
@@ -181,7 +181,7 @@ impl<P> Direction<P> {
         config: DirectionConfig<P>,
         streams: &RandomStreams,
         name: &str,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, LinkConfigError> {
         config.validate()?;
         let stream = |feature: &str| streams.stream(&format!("{name}/{feature}"));
         Ok(Direction {
@@ -344,12 +344,12 @@ impl<P> Direction<P> {
 
     /// Decides the fate of `packet`, sent into this direction at `now`. Calls must come in
     /// non-decreasing `now`.
-    pub fn transmit(&mut self, packet: &Packet<P>, now: SimTime) -> Verdict {
+    pub fn transmit(&mut self, packet: &Packet<P>, now: SimTime) -> PacketFates {
         self.offered += 1;
         self.stats.sent_packets += 1;
         self.stats.sent_bytes += u64::from(packet.size_bytes);
         let loss = self.random_loss();
-        let dropped = |cause| Verdict {
+        let dropped = |cause| PacketFates {
             original: Fate::Dropped(cause),
             duplicate: None,
         };
@@ -413,7 +413,7 @@ impl<P> Direction<P> {
             self.stats.duplicated += 1;
             self.arrive(dup_at, now, packet.size_bytes)
         });
-        Verdict {
+        PacketFates {
             original,
             duplicate,
         }

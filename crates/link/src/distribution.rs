@@ -1,6 +1,6 @@
 //! Delay distributions: jitter, reordering hold-back and duplicate lingering.
 
-use crate::ConfigError;
+use crate::LinkConfigError;
 use rand::RngExt;
 use rand_distr::{Distribution as _, Exp1, StandardNormal};
 use synack_kernel::{SimDuration, SimRng};
@@ -56,12 +56,12 @@ const MAX_SAMPLE_NANOS: f64 = 1e18;
 
 impl Delay {
     /// Checks the parameters; `field` names the distribution in the error.
-    pub fn validate(&self, field: &str) -> Result<(), ConfigError> {
+    pub fn validate(&self, field: &str) -> Result<(), LinkConfigError> {
         match self {
             Delay::Constant(_) | Delay::Exponential { .. } | Delay::Normal { .. } => Ok(()),
             Delay::Uniform { min, max } => {
                 if max < min {
-                    return Err(ConfigError::new(
+                    return Err(LinkConfigError::new(
                         format!("{field}.max"),
                         format!("must be at least min ({min}), got {max}"),
                     ));
@@ -70,13 +70,13 @@ impl Delay {
             }
             Delay::Pareto { scale, shape } => {
                 if !(shape.is_finite() && *shape > 0.0) {
-                    return Err(ConfigError::new(
+                    return Err(LinkConfigError::new(
                         format!("{field}.shape"),
                         format!("must be a finite number > 0, got {shape}"),
                     ));
                 }
                 if scale.as_nanos() == 0 {
-                    return Err(ConfigError::new(
+                    return Err(LinkConfigError::new(
                         format!("{field}.scale"),
                         "must be > 0".to_string(),
                     ));
@@ -138,11 +138,11 @@ impl Delay {
     }
 }
 
-fn validate_cdf(points: &[(f64, SimDuration)], field: &str) -> Result<(), ConfigError> {
+fn validate_cdf(points: &[(f64, SimDuration)], field: &str) -> Result<(), LinkConfigError> {
     let form = "a list of (cumulative probability, delay) points, both non-decreasing, \
                 probabilities in [0, 1], the last 1";
     let bad = |why: String| {
-        Err(ConfigError::new(
+        Err(LinkConfigError::new(
             field.to_string(),
             format!("{why}; expected {form}"),
         ))

@@ -2,7 +2,7 @@
 //! size and an opaque payload), not TCP.
 //!
 //! A [`Link`] has two independent [`Direction`]s. Given a packet sent at `now`, a direction
-//! returns a [`Verdict`]: the packet is dropped with a [`DropCause`], delivered once, or
+//! returns a [`PacketFates`]: the packet is dropped with a [`DropCause`], delivered once, or
 //! delivered twice (the network's duplicate), each copy possibly corrupt. The verdict is a
 //! function of the packet, `now`, the direction's state and its random streams; nothing is
 //! scheduled here (the `net` crate turns deliveries into kernel events).
@@ -27,8 +27,8 @@ mod distribution;
 mod link;
 
 pub use config::{
-    ConfigError, DirectionConfig, DropRule, LinkConfig, Loss, Match, Order, QueueLimit,
+    DirectionConfig, DropRule, LinkConfig, LinkConfigError, Loss, Match, Order, QueueLimit,
 };
-pub use direction::{Direction, DirectionStats, DropCause, Fate, Packet, Verdict};
+pub use direction::{Direction, DirectionStats, DropCause, Fate, Packet, PacketFates};
 pub use distribution::Delay;
 pub use link::{Link, Way};

@@ -1,6 +1,6 @@
 //! A two-way link: two independent directions.
 
-use crate::{ConfigError, Direction, LinkConfig, Packet, Verdict};
+use crate::{Direction, LinkConfig, LinkConfigError, Packet, PacketFates};
 use synack_kernel::{RandomStreams, SimTime};
 
 /// Which way a packet crosses a [`Link`].
@@ -25,7 +25,7 @@ impl<P: Clone> Link<P> {
         config: &LinkConfig<P>,
         streams: &RandomStreams,
         name: &str,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, LinkConfigError> {
         config.validate()?;
         Ok(Link {
             forward: Direction::new(
@@ -52,7 +52,7 @@ impl<P> Link<P> {
     }
 
     /// Decides the fate of `packet` sent `way` at `now`.
-    pub fn transmit(&mut self, way: Way, packet: &Packet<P>, now: SimTime) -> Verdict {
+    pub fn transmit(&mut self, way: Way, packet: &Packet<P>, now: SimTime) -> PacketFates {
         match way {
             Way::Forward => self.forward.transmit(packet, now),
             Way::Backward => self.backward.transmit(packet, now),

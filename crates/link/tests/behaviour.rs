@@ -4,7 +4,7 @@
 use synack_kernel::{RandomStreams, SimDuration, SimTime};
 use synack_link::{
     Delay, Direction, DirectionConfig, DropCause, DropRule, Fate, Link, LinkConfig, Loss, Order,
-    Packet, QueueLimit, Verdict, Way,
+    Packet, PacketFates, QueueLimit, Way,
 };
 
 fn t(nanos: u64) -> SimTime {
@@ -26,7 +26,7 @@ fn packet(size_bytes: u32, payload: u32) -> Packet<u32> {
     }
 }
 
-fn delivered_at(v: Verdict) -> SimTime {
+fn delivered_at(v: PacketFates) -> SimTime {
     match v.original {
         Fate::Delivered { at, corrupt: false } => at,
         other => panic!("expected an intact delivery, got {other:?}"),

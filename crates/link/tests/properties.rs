@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 use synack_kernel::{RandomStreams, SimDuration, SimTime};
 use synack_link::{
-    Delay, Direction, DirectionConfig, Fate, Loss, Order, Packet, QueueLimit, Verdict,
+    Delay, Direction, DirectionConfig, Fate, Loss, Order, Packet, PacketFates, QueueLimit,
 };
 
 fn nanos(max: u64) -> impl Strategy<Value = SimDuration> {
@@ -92,7 +92,7 @@ fn run(
     config: &DirectionConfig<u32>,
     traffic: &[(u64, u32)],
     seed: u64,
-) -> Vec<(SimTime, u32, Verdict)> {
+) -> Vec<(SimTime, u32, PacketFates)> {
     let mut d = Direction::new(config.clone(), &RandomStreams::new(seed), "p").unwrap();
     let mut now = SimTime::ZERO;
     traffic
@@ -109,7 +109,7 @@ fn run(
         .collect()
 }
 
-fn arrivals(v: &Verdict) -> impl Iterator<Item = SimTime> {
+fn arrivals(v: &PacketFates) -> impl Iterator<Item = SimTime> {
     [Some(v.original), v.duplicate]
         .into_iter()
         .flatten()

@@ -21,7 +21,7 @@ fn bare() -> DirectionConfig<u64> {
 }
 
 /// Sends `PACKETS` packets 1 ms apart and returns every verdict.
-fn run(d: &mut Direction<u64>) -> Vec<(SimTime, synack_link::Verdict)> {
+fn run(d: &mut Direction<u64>) -> Vec<(SimTime, synack_link::PacketFates)> {
     (0..PACKETS)
         .map(|i| {
             let now = SimTime::from_nanos(i * 1_000_000);

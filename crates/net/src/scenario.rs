@@ -20,7 +20,7 @@ use serde::Deserialize;
 use synack_kernel::{SimDuration, SimTime};
 use synack_link::{Delay, DirectionConfig, LinkConfig, Loss, Order};
 use synack_tcp::host::{HostConfig, Profile, SynCookies, TwReuse};
-use synack_tcp::{MAX_ACK_DELAY, TimeWaitLength, TimerWheel};
+use synack_tcp::{JiffyWheel, MAX_ACK_DELAY, TimeWaitLength};
 
 /// A bad scenario: the field and what it accepts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -723,7 +723,7 @@ impl TcpSection {
             c.tcp.timestamps = t;
         }
         if let Some(hz) = self.timer_wheel_hz {
-            c.tcp.timer_wheel = (hz > 0).then_some(TimerWheel { hz });
+            c.tcp.timer_wheel = (hz > 0).then_some(JiffyWheel { hz });
         }
         if let Some(ms) = self.delayed_ack_ms {
             let delay = millis(&field("delayed_ack_ms"), ms)?;

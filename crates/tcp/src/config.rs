@@ -3,8 +3,8 @@
 //! OS profiles of the host layer are values of this struct.
 
 use crate::IsnGenerator;
+use crate::JiffyWheel;
 use crate::TimeWaitRules;
-use crate::TimerWheel;
 use synack_kernel::SimDuration;
 
 /// An ACK may wait less than this: RFC 9293 3.8.6.3 (a MUST).
@@ -169,9 +169,9 @@ pub struct TcpConfig {
     /// eighth of their length; `None` runs them on time. Default none; the Linux profiles:
     /// HZ 250 (measured on Linux 6.18: SYN-ACKs 1.00–1.03, 3.02–3.05, 7.07–7.30, 15.27–15.50
     /// and 31.39–31.62 s after the SYN, the request dropped 63.66–65.60 s after it; see
-    /// [`TimerWheel`]). Other timers (data RTO, delayed ACK, TIME-WAIT, FIN-WAIT-2,
+    /// [`JiffyWheel`]). Other timers (data RTO, delayed ACK, TIME-WAIT, FIN-WAIT-2,
     /// keepalive) run on time.
-    pub timer_wheel: Option<TimerWheel>,
+    pub timer_wheel: Option<JiffyWheel>,
     /// connect() fails after this long in SYN-SENT, whatever the retries. Default none
     /// (Linux); the BSDs and macOS use 75 s.
     pub connect_timeout: Option<SimDuration>,
@@ -434,7 +434,7 @@ impl TcpConfig {
         }
         if let Some(wheel) = self
             .timer_wheel
-            .filter(|w| !TimerWheel::ACCEPTED_HZ.contains(&w.hz))
+            .filter(|w| !JiffyWheel::ACCEPTED_HZ.contains(&w.hz))
         {
             return Err(invalid(
                 "timer_wheel_hz",

@@ -38,4 +38,4 @@ pub use segment::{DataId, Flags, Segment, Timestamps, closed_reply};
 pub use seq::Seq;
 pub use state::{Cause, State, Transition};
 pub use time_wait::{TimeWait, TimeWaitRules, Verdict};
-pub use wheel::TimerWheel;
+pub use wheel::JiffyWheel;

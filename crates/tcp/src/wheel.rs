@@ -30,12 +30,12 @@ const LEVEL_SIZE: u64 = 64;
 
 /// A timer wheel ticking `hz` times a second (`CONFIG_HZ`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimerWheel {
+pub struct JiffyWheel {
     /// Ticks a second: 100, 250, 300 or 1000 (`CONFIG_HZ`; 250 on the Linux measured here).
     pub hz: u32,
 }
 
-impl TimerWheel {
+impl JiffyWheel {
     /// The kernel configurations Linux builds (`CONFIG_HZ`).
     pub const ACCEPTED_HZ: [u32; 4] = [100, 250, 300, 1000];
 
@@ -63,7 +63,7 @@ impl TimerWheel {
 mod tests {
     use super::*;
 
-    const HZ250: TimerWheel = TimerWheel { hz: 250 };
+    const HZ250: JiffyWheel = JiffyWheel { hz: 250 };
 
     fn secs(s: u64) -> SimDuration {
         SimDuration::from_secs(s)

@@ -1,6 +1,6 @@
 //! The demultiplexing table: socket slots and TIME-WAIT entries by 4-tuple.
 
-use super::probe::{ProbeTable, tag_of};
+use super::tag_table::{TagTable, tag_of};
 use crate::FourTuple;
 use rustc_hash::FxBuildHasher;
 use std::hash::BuildHasher;
@@ -16,7 +16,7 @@ use std::hash::BuildHasher;
 /// empty slot).
 #[derive(Debug, Default)]
 pub(crate) struct DemuxTable {
-    table: ProbeTable,
+    table: TagTable,
     sockets: usize,
 }
 
@@ -45,12 +45,12 @@ impl DemuxTable {
     }
 
     /// The table, for the TIME-WAIT entries.
-    pub(crate) fn table(&self) -> &ProbeTable {
+    pub(crate) fn table(&self) -> &TagTable {
         &self.table
     }
 
     /// The table, for the TIME-WAIT entries.
-    pub(crate) fn table_mut(&mut self) -> &mut ProbeTable {
+    pub(crate) fn table_mut(&mut self) -> &mut TagTable {
         &mut self.table
     }
 

@@ -3,12 +3,15 @@
 //! endpoint: it is handed datagrams, socket calls and `now`, appends what it sends and
 //! what the application learns to its [`HostOutput`], and reports its next deadline.
 //!
-//! Parts, a module each: `sockets` (the socket table: slots, generations, occupancy, the
-//! 4-tuple table; [`ConnMap`] for a driver's per-connection data), `timers`
-//! (one liveness test), `listeners` (SYN and accept queues, cookies, the SYN rate filter),
-//! `timewait` (the compact records and what a segment does to one), `active_open`
-//! (connect, ports), `calls` (socket calls, and collecting an endpoint's output after
-//! each), `datagram` (what is sent, and the demultiplexing hint beside it).
+//! Parts, a module each: `sockets` (the socket table: slots, generations, occupancy;
+//! [`ConnMap`] for a driver's per-connection data), `demux` (the 4-tuple table of sockets
+//! and TIME-WAIT records, and how its values encode which) on `tag_table` (the
+//! open-addressing table under it), `timers` (one liveness test), `listeners` (SYN and
+//! accept queues, cookies, the SYN rate filter) with `listener_rules`, `time_wait_table` (the
+//! compact records and what a segment does to one), `active_open` (connect, ports), `calls`
+//! (socket calls, and collecting an endpoint's output after each), `datagram` (what is
+//! sent, and the demultiplexing hint beside it), `config` and `profile` (the knobs and the
+//! OS profiles).
 //!
 //! Decisions, where real stacks differ or the RFC is silent:
 //! - A listener's SYN queue holds at most min(backlog, `max_syn_backlog`) half-open
@@ -33,13 +36,13 @@ mod listener_rules;
 mod listeners;
 mod occupancy;
 mod ports;
-mod probe;
 mod profile;
 mod ratelimit;
 pub mod schedule;
 mod sockets;
+mod tag_table;
+mod time_wait_table;
 mod timers;
-mod timewait;
 
 #[cfg(test)]
 mod tests;
@@ -64,8 +67,8 @@ use rand::Rng;
 use sockets::{Socket, SocketTable, Stage};
 use std::sync::Arc;
 use synack_kernel::{RandomStreams, SimDuration, SimTime};
+use time_wait_table::TimeWaitTable;
 use timers::Timers;
-use timewait::TimeWaitTable;
 
 /// What a socket call on the host refuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -9,7 +9,7 @@
 use super::config::{HostConfig, SynCookies, TwReuse};
 use super::listener_rules::ListenerRules;
 use crate::{
-    Backoff, ReceiveWindow, ResetErrors, TcpConfig, TimeWaitLength, TimeWaitRules, TimerWheel,
+    Backoff, JiffyWheel, ReceiveWindow, ResetErrors, TcpConfig, TimeWaitLength, TimeWaitRules,
 };
 use std::fmt;
 use std::str::FromStr;
@@ -154,7 +154,7 @@ fn linux() -> HostConfig {
             rto_min_on_variance: true,
             // CONFIG_HZ=250 on the Linux 6.18 measured here; the handshake's timers run late
             // as its timer wheel makes them (crates/tcp/tests/kernel/half_open_lifetime.py).
-            timer_wheel: Some(TimerWheel { hz: 250 }),
+            timer_wheel: Some(JiffyWheel { hz: 250 }),
             reset_errors: ResetErrors::Linux,
             // tcp_orphan_retries 0, which tcp_orphan_retries() reads as 8.
             orphan_retries: Some(8),

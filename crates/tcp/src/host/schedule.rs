@@ -10,21 +10,21 @@ use synack_kernel::SimTime;
 
 /// When an endpoint sent, and when it gave up.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Schedule {
+pub struct RetrySchedule {
     /// Every transmission, the first included.
     pub sends: Vec<SimTime>,
     /// When the connection failed.
     pub gives_up: SimTime,
 }
 
-fn drive(mut conn: Connection, out: &mut Output, start: SimTime) -> Schedule {
+fn drive(mut conn: Connection, out: &mut Output, start: SimTime) -> RetrySchedule {
     let mut sends = vec![start; out.segments.len()];
     out.clear();
     while let Some(t) = conn.next_deadline() {
         conn.on_timeout(t, out);
         sends.extend(out.segments.iter().map(|_| t));
         if let Some(Event::Failed(e)) = out.events.iter().find(|e| matches!(e, Event::Failed(_))) {
-            return Schedule {
+            return RetrySchedule {
                 sends,
                 gives_up: e.at,
             };
@@ -35,13 +35,13 @@ fn drive(mut conn: Connection, out: &mut Output, start: SimTime) -> Schedule {
 }
 
 /// connect() into a black hole: the SYN times and the ETIMEDOUT time.
-pub fn connect_into_black_hole(config: &HostConfig) -> Schedule {
+pub fn connect_into_black_hole(config: &HostConfig) -> RetrySchedule {
     connect_into_black_hole_at(config, SimTime::ZERO)
 }
 
 /// The same for a connect() at `start`: on a timer wheel the schedule depends on it.
 /// Times are absolute.
-pub fn connect_into_black_hole_at(config: &HostConfig, start: SimTime) -> Schedule {
+pub fn connect_into_black_hole_at(config: &HostConfig, start: SimTime) -> RetrySchedule {
     let mut out = Output::default();
     let conn = Connection::connect(
         Arc::new(config.tcp.clone()),
@@ -56,13 +56,13 @@ pub fn connect_into_black_hole_at(config: &HostConfig, start: SimTime) -> Schedu
 }
 
 /// A SYN whose sender vanishes: the SYN-ACK times and when the request is dropped.
-pub fn synack_to_a_vanished_peer(config: &HostConfig) -> Schedule {
+pub fn synack_to_a_vanished_peer(config: &HostConfig) -> RetrySchedule {
     synack_to_a_vanished_peer_at(config, SimTime::ZERO)
 }
 
 /// The same for a SYN arriving at `arrival`: on a timer wheel the schedule depends on it.
 /// Times are absolute.
-pub fn synack_to_a_vanished_peer_at(config: &HostConfig, arrival: SimTime) -> Schedule {
+pub fn synack_to_a_vanished_peer_at(config: &HostConfig, arrival: SimTime) -> RetrySchedule {
     let mut out = Output::default();
     let mut syn = Segment::new(40000, 80, Seq(1), Seq(0), Flags::SYN);
     syn.window = 65535;
@@ -90,7 +90,7 @@ pub struct Spread {
     pub max_s: f64,
 }
 
-fn spread(schedule_from: impl Fn(SimTime) -> Schedule) -> Spread {
+fn spread(schedule_from: impl Fn(SimTime) -> RetrySchedule) -> Spread {
     const STARTS: u64 = 4096;
     const SPAN_NANOS: u64 = 16_384_000_000;
     let lasted: Vec<f64> = (0..STARTS)

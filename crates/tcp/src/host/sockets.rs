@@ -5,7 +5,7 @@
 
 use super::demux::{DemuxTable, tuple_tag};
 use super::occupancy::Occupancy;
-use super::probe::ProbeTable;
+use super::tag_table::TagTable;
 use crate::{Connection, FourTuple};
 use synack_kernel::SimTime;
 use synack_kernel::chunked::Chunked;
@@ -162,12 +162,12 @@ impl SocketTable {
     }
 
     /// The 4-tuple table, where the TIME-WAIT records are found too.
-    pub(super) fn tuple_table(&self) -> &ProbeTable {
+    pub(super) fn tuple_table(&self) -> &TagTable {
         self.by_tuple.table()
     }
 
     /// The 4-tuple table, where the TIME-WAIT records are found too.
-    pub(super) fn tuple_table_mut(&mut self) -> &mut ProbeTable {
+    pub(super) fn tuple_table_mut(&mut self) -> &mut TagTable {
         self.by_tuple.table_mut()
     }
 

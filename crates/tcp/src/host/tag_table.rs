@@ -21,7 +21,7 @@ struct Entry {
 /// The table. Values are the caller's (socket slots, record numbers); the caller's `eq`
 /// tells entries of one tag apart.
 #[derive(Debug, Default)]
-pub(crate) struct ProbeTable {
+pub(crate) struct TagTable {
     /// A power of two long, or empty.
     entries: Vec<Entry>,
     len: usize,
@@ -36,7 +36,7 @@ pub(crate) fn tag_of(hash: u64) -> u32 {
 
 const MIN_ENTRIES: usize = 16;
 
-impl ProbeTable {
+impl TagTable {
     /// Entries held.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
@@ -156,7 +156,7 @@ impl ProbeTable {
 
 #[cfg(test)]
 mod tests {
-    use super::{ProbeTable, tag_of};
+    use super::{TagTable, tag_of};
     use proptest::prelude::*;
     use std::collections::BTreeSet;
 
@@ -185,7 +185,7 @@ mod tests {
         fn probe_table_any_operations_match_a_set_of_pairs(
             ops in proptest::collection::vec(op(), 1..400)
         ) {
-            let mut table = ProbeTable::default();
+            let mut table = TagTable::default();
             let mut model = BTreeSet::new();
             for op in ops {
                 match op {
@@ -226,7 +226,7 @@ mod tests {
     #[test]
     fn probe_table_removal_keeps_a_wrapped_run_findable() {
         // Tags whose place is the last entry: the run wraps to the front of the array.
-        let mut table = ProbeTable::default();
+        let mut table = TagTable::default();
         for value in 0..5 {
             table.insert(u32::MAX, value);
         }

@@ -5,8 +5,8 @@
 use super::Host;
 use super::datagram::{Datagram, DemuxHint};
 use super::demux::{TIME_WAIT_BIT, tuple_tag};
-use super::probe::ProbeTable;
 use super::sockets::ConnId;
+use super::tag_table::TagTable;
 use crate::{Cause, Event, Flags, FourTuple, Segment, State, TimeWait, Transition, Verdict};
 use synack_kernel::chunked::ChunkedFifo;
 use synack_kernel::{SimDuration, SimTime};
@@ -87,7 +87,7 @@ impl TimeWaitTable {
             .expect("indexed records are queued")
     }
 
-    fn find(&self, table: &ProbeTable, tuple: &FourTuple) -> Option<u32> {
+    fn find(&self, table: &TagTable, tuple: &FourTuple) -> Option<u32> {
         let found = table.find(tuple_tag(tuple), |value| {
             value & TIME_WAIT_BIT != 0 && self.record(value & NUMBER_MASK).tuple == *tuple
         });
@@ -95,12 +95,12 @@ impl TimeWaitTable {
     }
 
     /// The entry of a 4-tuple.
-    pub fn get(&self, table: &ProbeTable, tuple: &FourTuple) -> Option<&Entry> {
+    pub fn get(&self, table: &TagTable, tuple: &FourTuple) -> Option<&Entry> {
         self.find(table, tuple).map(|n| &self.record(n).entry)
     }
 
     /// Adds an entry, in place of any entry of the same 4-tuple.
-    pub fn insert(&mut self, table: &mut ProbeTable, tuple: FourTuple, entry: Entry) {
+    pub fn insert(&mut self, table: &mut TagTable, tuple: FourTuple, entry: Entry) {
         self.remove(table, &tuple);
         let number = self.popped.wrapping_add(self.records.len() as u32) & NUMBER_MASK;
         self.records.push_back(Record {
@@ -113,7 +113,7 @@ impl TimeWaitTable {
     }
 
     /// Removes an entry (reuse, RST, new incarnation); returns whether there was one.
-    pub fn remove(&mut self, table: &mut ProbeTable, tuple: &FourTuple) -> bool {
+    pub fn remove(&mut self, table: &mut TagTable, tuple: &FourTuple) -> bool {
         let Some(number) = self.find(table, tuple) else {
             return false;
         };
@@ -124,13 +124,13 @@ impl TimeWaitTable {
     }
 
     /// The entry of a 4-tuple, to change its record.
-    pub fn get_mut(&mut self, table: &ProbeTable, tuple: &FourTuple) -> Option<&mut Entry> {
+    pub fn get_mut(&mut self, table: &TagTable, tuple: &FourTuple) -> Option<&mut Entry> {
         let number = self.find(table, tuple)?;
         Some(&mut self.record_mut(number).entry)
     }
 
     /// Restarts an entry's timer: it moves to the back of the queue.
-    pub fn restart(&mut self, table: &mut ProbeTable, tuple: &FourTuple, expiry: SimTime) {
+    pub fn restart(&mut self, table: &mut TagTable, tuple: &FourTuple, expiry: SimTime) {
         if let Some(number) = self.find(table, tuple) {
             let entry = Entry {
                 expiry,
@@ -156,7 +156,7 @@ impl TimeWaitTable {
     /// Drops every entry expired at `now`, telling `dropped` of each.
     pub fn expire(
         &mut self,
-        table: &mut ProbeTable,
+        table: &mut TagTable,
         now: SimTime,
         mut dropped: impl FnMut(&FourTuple),
     ) {
@@ -315,7 +315,7 @@ mod tests {
     #[derive(Default)]
     struct Tables {
         tw: TimeWaitTable,
-        index: ProbeTable,
+        index: TagTable,
     }
 
     impl Tables {
