@@ -143,8 +143,8 @@ struct Streams {
     corrupt: SimRng,
 }
 
-/// A packet accepted and not yet on the wire. Packed: 12 bytes, not 16, since a busy link
-/// holds one for every packet it queues (42,000 with 15,000 connections opened at once).
+/// A packet accepted and not yet on the wire. Packed to 4-byte alignment, since a busy link
+/// holds one for every packet it queues (`benches/README.md` has the figures).
 #[derive(Clone, Copy)]
 #[repr(C, packed(4))]
 struct Waiting {
