@@ -6,7 +6,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 use std::collections::VecDeque;
 use synack_kernel::{SimDuration, SimRng, SimTime};
-use synack_tcp::host::{ConnId, ConnMap, DemuxHint, Host, HostError};
+use synack_tcp::host::{ConnId, ConnMap, ConnectOptions, DemuxHint, Host, HostError};
 use synack_tcp::{ErrorKind, Event};
 
 /// When a client opens connections.
@@ -392,13 +392,14 @@ impl Client {
         self.stats.attempted += 1;
         let opened = match self.spec.source_port {
             Some(port) => match host.addrs().first() {
-                Some(&local) => host.connect_bound(
-                    local,
-                    port,
-                    self.spec.server_addr,
-                    self.spec.server_port,
-                    now,
-                ),
+                Some(&local) => {
+                    let options = ConnectOptions {
+                        local_addr: Some(local),
+                        local_port: Some(port),
+                        ..ConnectOptions::default()
+                    };
+                    host.connect(self.spec.server_addr, self.spec.server_port, options, now)
+                }
                 None => Err(HostError::AddressNotAvailable),
             },
             None => {
@@ -414,13 +415,14 @@ impl Client {
                     RequestOn::OwnSegment | RequestOn::ThirdSegment => 0,
                 };
                 match addrs.get(turn) {
-                    Some(&local) => host.connect_from_with_data(
-                        local,
-                        self.spec.server_addr,
-                        self.spec.server_port,
-                        syn_data,
-                        now,
-                    ),
+                    Some(&local) => {
+                        let options = ConnectOptions {
+                            local_addr: Some(local),
+                            syn_data,
+                            ..ConnectOptions::default()
+                        };
+                        host.connect(self.spec.server_addr, self.spec.server_port, options, now)
+                    }
                     None => Err(HostError::AddressNotAvailable),
                 }
             }
@@ -703,13 +705,12 @@ impl Peer {
 
     /// Connects (at `open_at`).
     pub fn open(&mut self, host: &mut Host, now: SimTime, requests: &mut Requests) {
-        match host.connect_bound(
-            host_addr(host),
-            self.spec.local_port,
-            self.spec.peer_addr,
-            self.spec.peer_port,
-            now,
-        ) {
+        let options = ConnectOptions {
+            local_addr: Some(host_addr(host)),
+            local_port: Some(self.spec.local_port),
+            ..ConnectOptions::default()
+        };
+        match host.connect(self.spec.peer_addr, self.spec.peer_port, options, now) {
             Ok(id) => {
                 self.conn = Some(id);
                 requests.owned.push(id);

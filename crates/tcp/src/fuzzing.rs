@@ -213,7 +213,12 @@ pub fn host(data: &[u8]) {
                 host.handle(&Datagram::new(remote, local, seg), now);
             }
             4 => {
-                if let Ok(id) = host.connect(0x0b00_0000 | u32::from(input.u8() % 4), 80, now) {
+                if let Ok(id) = host.connect(
+                    0x0b00_0000 | u32::from(input.u8() % 4),
+                    80,
+                    crate::host::ConnectOptions::default(),
+                    now,
+                ) {
                     ids.push(id);
                 }
             }

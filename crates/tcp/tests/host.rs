@@ -4,8 +4,8 @@
 
 use synack_kernel::{RandomStreams, Scheduler, SimDuration, SimTime};
 use synack_tcp::host::{
-    ConnId, Datagram, DemuxHint, Host, HostConfig, HostError, Profile, SynCookies, SynRateLimit,
-    TwReuse,
+    ConnId, ConnectOptions, Datagram, DemuxHint, Host, HostConfig, HostError, Profile, SynCookies,
+    SynRateLimit, TwReuse,
 };
 use synack_tcp::{Event, Flags, Segment, Seq, State, TcpConfig, TimeWaitLength};
 
@@ -124,7 +124,10 @@ impl Net {
 
     fn connect(&mut self) -> ConnId {
         let now = self.now();
-        let id = self.client.connect(SERVER, PORT, now).unwrap();
+        let id = self
+            .client
+            .connect(SERVER, PORT, ConnectOptions::default(), now)
+            .unwrap();
         self.flush(Who::Client);
         id
     }
@@ -435,7 +438,9 @@ fn ephemeral_ports_run_out_with_address_not_available() {
     });
     let ports: Vec<u16> = (0..3)
         .map(|_| {
-            let id = host.connect(SERVER, PORT, SimTime::ZERO).unwrap();
+            let id = host
+                .connect(SERVER, PORT, ConnectOptions::default(), SimTime::ZERO)
+                .unwrap();
             host.tuple(id).unwrap().local_port
         })
         .collect();
@@ -443,12 +448,15 @@ fn ephemeral_ports_run_out_with_address_not_available() {
     sorted.sort();
     assert_eq!(sorted, [5000, 5001, 5002]);
     assert_eq!(
-        host.connect(SERVER, PORT, SimTime::ZERO),
+        host.connect(SERVER, PORT, ConnectOptions::default(), SimTime::ZERO),
         Err(HostError::AddressNotAvailable)
     );
     assert_eq!(host.counters().port_exhaustion, 1);
     // Another destination has its own 4-tuples.
-    assert!(host.connect(SERVER, 443, SimTime::ZERO).is_ok());
+    assert!(
+        host.connect(SERVER, 443, ConnectOptions::default(), SimTime::ZERO)
+            .is_ok()
+    );
 }
 
 fn time_wait_pair(client: HostConfig) -> (Net, ConnId) {
@@ -475,7 +483,8 @@ fn time_wait_blocks_the_tuple_until_it_expires() {
     assert_eq!(net.client.time_wait_len(), 1);
     assert_eq!(net.client.counters().time_wait_peak, 1);
     assert_eq!(
-        net.client.connect(SERVER, PORT, net.now()),
+        net.client
+            .connect(SERVER, PORT, ConnectOptions::default(), net.now()),
         Err(HostError::AddressNotAvailable)
     );
     // TIME-WAIT began when the server's FIN arrived, 1 ms after it was sent (at 20 ms);
@@ -492,7 +501,11 @@ fn time_wait_blocks_the_tuple_until_it_expires() {
     assert_eq!(net.client.time_wait_len(), 1);
     net.run_until(expiry);
     assert_eq!(net.client.time_wait_len(), 0);
-    assert!(net.client.connect(SERVER, PORT, net.now()).is_ok());
+    assert!(
+        net.client
+            .connect(SERVER, PORT, ConnectOptions::default(), net.now())
+            .is_ok()
+    );
 }
 
 #[test]
@@ -515,10 +528,14 @@ fn tw_reuse_takes_the_tuple_after_a_second_with_isn_above_the_old_snd_nxt() {
     assert_eq!(net.client.time_wait_len(), 1);
     // Within a second of the last timestamp: no reuse.
     assert_eq!(
-        net.client.connect(SERVER, PORT, ms(500)),
+        net.client
+            .connect(SERVER, PORT, ConnectOptions::default(), ms(500)),
         Err(HostError::AddressNotAvailable)
     );
-    let again = net.client.connect(SERVER, PORT, secs(2)).unwrap();
+    let again = net
+        .client
+        .connect(SERVER, PORT, ConnectOptions::default(), secs(2))
+        .unwrap();
     // Linux: the old SND.NXT (past our FIN) + 65537.
     assert_eq!(
         net.client.connection(again).unwrap().iss(),
@@ -624,9 +641,11 @@ fn max_open_limits_connect_and_accept() {
     let mut limited = linux_without_timestamps();
     limited.max_open = Some(1);
     let mut client = client_only(limited.clone());
-    client.connect(SERVER, PORT, SimTime::ZERO).unwrap();
+    client
+        .connect(SERVER, PORT, ConnectOptions::default(), SimTime::ZERO)
+        .unwrap();
     assert_eq!(
-        client.connect(SERVER, PORT, SimTime::ZERO),
+        client.connect(SERVER, PORT, ConnectOptions::default(), SimTime::ZERO),
         Err(HostError::TooManyOpen)
     );
 
@@ -731,7 +750,9 @@ fn connect_into_a_black_hole_times_out_per_profile() {
         ("macos", 75_000),
     ] {
         let mut host = client_only(name.parse::<Profile>().unwrap().config());
-        let id = host.connect(SERVER, PORT, SimTime::ZERO).unwrap();
+        let id = host
+            .connect(SERVER, PORT, ConnectOptions::default(), SimTime::ZERO)
+            .unwrap();
         while let Some(t) = host.next_deadline() {
             host.on_timeout(t);
         }

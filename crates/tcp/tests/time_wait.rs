@@ -9,7 +9,7 @@ mod common;
 use common::{config, from_peer, ms, secs, wire};
 use std::sync::Arc;
 use synack_kernel::{RandomStreams, SimDuration, SimTime};
-use synack_tcp::host::{Datagram, Host, HostConfig, Profile};
+use synack_tcp::host::{ConnectOptions, Datagram, Host, HostConfig, Profile};
 use synack_tcp::{
     Cause, Connection, Flags, Output, Seq, State, TcpConfig, TimeWaitRules, Transition,
 };
@@ -44,7 +44,9 @@ impl TimeWaitHost {
     /// The same steps, whether or not the host kept a TIME-WAIT entry; its output kept.
     fn new_unchecked(config: HostConfig) -> Self {
         let mut host = Host::new(config, vec![US], &RandomStreams::new(1), "us", 0).unwrap();
-        let id = host.connect(PEER, PEER_PORT, SimTime::ZERO).unwrap();
+        let id = host
+            .connect(PEER, PEER_PORT, ConnectOptions::default(), SimTime::ZERO)
+            .unwrap();
         let syn = host.output().datagrams.pop().unwrap().segment;
         let (iss, port) = (syn.seq.0, syn.src_port);
         let mut twh = TimeWaitHost { host, iss, port };
@@ -168,7 +170,9 @@ fn time_wait_table_full_records_closed_at_once() {
 #[test]
 fn time_wait_crash_records_every_socket_and_entry_closed() {
     let mut tw = linux();
-    tw.host.connect(PEER, PEER_PORT + 1, secs(1)).unwrap();
+    tw.host
+        .connect(PEER, PEER_PORT + 1, ConnectOptions::default(), secs(1))
+        .unwrap();
     changes(&mut tw.host);
     tw.host.crash(secs(2));
     let socket = (true, State::SynSent, State::Closed, Cause::Crash, secs(2));

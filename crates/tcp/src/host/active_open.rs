@@ -32,45 +32,71 @@ impl PortOffsets {
     }
 }
 
+/// How [`Host::connect`] opens a connection; the default is the host's first address, an
+/// ephemeral port, the host's endpoint configuration and a SYN without data.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// The local address, one of the host's; `None` is its first.
+    pub local_addr: Option<u32>,
+    /// A fixed local port (bind, then connect: what two peers opening to each other at once
+    /// need for a simultaneous open); `None` picks an ephemeral one, as connect alone does.
+    /// A port whose 4-tuple is in use or in TIME-WAIT is refused with `AddressInUse`.
+    pub local_port: Option<u16>,
+    /// The endpoint's configuration (socket options set before connect); `None` is the
+    /// host's.
+    pub config: Option<Arc<TcpConfig>>,
+    /// The first bytes of the stream, carried on the SYN (TCP Fast Open; see
+    /// [`Connection::connect_with_data`]).
+    pub syn_data: u64,
+}
+
 impl Host {
     pub(super) fn open_limit_reached(&self) -> bool {
         self.config.max_open.is_some_and(|max| self.open >= max)
     }
 
-    /// Active open from the host's first address to `remote_addr:remote_port`.
+    /// Active open to `remote_addr:remote_port`, as `options` say: from which of the host's
+    /// addresses and which port, with which endpoint configuration, and with what on the SYN.
     pub fn connect(
         &mut self,
         remote_addr: u32,
         remote_port: u16,
+        options: ConnectOptions,
         now: SimTime,
     ) -> Result<ConnId, HostError> {
-        let local = *self.addrs.first().ok_or(HostError::AddressNotAvailable)?;
-        self.connect_from(local, remote_addr, remote_port, now)
-    }
-
-    /// Active open from `local_addr` (one of the host's) with an ephemeral port.
-    pub fn connect_from(
-        &mut self,
-        local_addr: u32,
-        remote_addr: u32,
-        remote_port: u16,
-        now: SimTime,
-    ) -> Result<ConnId, HostError> {
-        self.connect_from_with_data(local_addr, remote_addr, remote_port, 0, now)
-    }
-
-    /// [`Host::connect_from`] whose SYN carries the first `syn_data` bytes of the stream
-    /// (TCP Fast Open; see [`Connection::connect_with_data`]).
-    pub fn connect_from_with_data(
-        &mut self,
-        local_addr: u32,
-        remote_addr: u32,
-        remote_port: u16,
-        syn_data: u64,
-        now: SimTime,
-    ) -> Result<ConnId, HostError> {
-        let config = self.tcp.clone();
-        self.connect_with_data(config, local_addr, remote_addr, remote_port, syn_data, now)
+        let local_addr = match options.local_addr {
+            Some(addr) => addr,
+            None => *self.addrs.first().ok_or(HostError::AddressNotAvailable)?,
+        };
+        self.may_open()?;
+        let config = options.config.unwrap_or_else(|| self.tcp.clone());
+        let (tuple, reuse_isn) = match options.local_port {
+            Some(local_port) => {
+                let tuple = FourTuple {
+                    local_addr,
+                    local_port,
+                    remote_addr,
+                    remote_port,
+                };
+                let taken = self.sockets.find_by_tuple(&tuple).is_some()
+                    || self
+                        .time_wait
+                        .get(self.sockets.tuple_table(), &tuple)
+                        .is_some();
+                if taken {
+                    return Err(HostError::AddressInUse(local_port));
+                }
+                (tuple, None)
+            }
+            None => match self.pick_port(local_addr, remote_addr, remote_port, now) {
+                Some(picked) => picked,
+                None => {
+                    self.counters.port_exhaustion += 1;
+                    return Err(HostError::AddressNotAvailable);
+                }
+            },
+        };
+        self.open(config, tuple, reuse_isn, options.syn_data, now)
     }
 
     /// Whether an active open may start at all: the host is up and under its limit.
@@ -82,67 +108,6 @@ impl Host {
             return Err(HostError::TooManyOpen);
         }
         Ok(())
-    }
-
-    /// Active open with a configuration of its own (socket options set before connect).
-    pub fn connect_with(
-        &mut self,
-        config: Arc<TcpConfig>,
-        local_addr: u32,
-        remote_addr: u32,
-        remote_port: u16,
-        now: SimTime,
-    ) -> Result<ConnId, HostError> {
-        self.connect_with_data(config, local_addr, remote_addr, remote_port, 0, now)
-    }
-
-    /// [`Host::connect_with`] whose SYN carries the first `syn_data` bytes of the stream
-    /// (TCP Fast Open's `sendto(MSG_FASTOPEN)`; see [`Connection::connect_with_data`]).
-    pub fn connect_with_data(
-        &mut self,
-        config: Arc<TcpConfig>,
-        local_addr: u32,
-        remote_addr: u32,
-        remote_port: u16,
-        syn_data: u64,
-        now: SimTime,
-    ) -> Result<ConnId, HostError> {
-        self.may_open()?;
-        let Some((tuple, reuse_isn)) = self.pick_port(local_addr, remote_addr, remote_port, now)
-        else {
-            self.counters.port_exhaustion += 1;
-            return Err(HostError::AddressNotAvailable);
-        };
-        self.open(config, tuple, reuse_isn, syn_data, now)
-    }
-
-    /// Active open from a fixed local port (bind, then connect): what two peers opening
-    /// to each other at once need for a simultaneous open.
-    pub fn connect_bound(
-        &mut self,
-        local_addr: u32,
-        local_port: u16,
-        remote_addr: u32,
-        remote_port: u16,
-        now: SimTime,
-    ) -> Result<ConnId, HostError> {
-        self.may_open()?;
-        let tuple = FourTuple {
-            local_addr,
-            local_port,
-            remote_addr,
-            remote_port,
-        };
-        if self.sockets.find_by_tuple(&tuple).is_some()
-            || self
-                .time_wait
-                .get(self.sockets.tuple_table(), &tuple)
-                .is_some()
-        {
-            return Err(HostError::AddressInUse(local_port));
-        }
-        let config = self.tcp.clone();
-        self.open(config, tuple, None, 0, now)
     }
 
     fn open(

@@ -80,7 +80,7 @@ impl<T> ConnMap<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::{Host, HostConfig};
+    use crate::host::{ConnectOptions, Host, HostConfig};
     use synack_kernel::{RandomStreams, SimTime};
 
     fn host() -> Host {
@@ -97,11 +97,15 @@ mod tests {
     #[test]
     fn a_reused_slot_hides_the_earlier_connections_value() {
         let mut host = host();
-        let first = host.connect(2, 80, SimTime::ZERO).unwrap();
+        let first = host
+            .connect(2, 80, ConnectOptions::default(), SimTime::ZERO)
+            .unwrap();
         let mut map = ConnMap::default();
         map.insert(first, "first");
         host.abort(first, SimTime::ZERO);
-        let second = host.connect(2, 80, SimTime::ZERO).unwrap();
+        let second = host
+            .connect(2, 80, ConnectOptions::default(), SimTime::ZERO)
+            .unwrap();
         assert_eq!(second.slot, first.slot);
         assert_eq!(map.get(second), None);
         map.insert(second, "second");
@@ -115,7 +119,9 @@ mod tests {
     #[test]
     fn prefetch_of_any_slot_changes_nothing() {
         let mut host = host();
-        let id = host.connect(2, 80, SimTime::ZERO).unwrap();
+        let id = host
+            .connect(2, 80, ConnectOptions::default(), SimTime::ZERO)
+            .unwrap();
         let mut map = ConnMap::default();
         map.insert(id, 7);
         for to in [id.slot, id.slot + 1, 1_000_000, u32::MAX] {

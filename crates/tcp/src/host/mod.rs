@@ -47,6 +47,7 @@ mod timers;
 #[cfg(test)]
 mod tests;
 
+pub use active_open::ConnectOptions;
 pub use config::{HostConfig, SynCookies, TwReuse, keepalive_detection};
 pub use connmap::ConnMap;
 pub use datagram::{Datagram, DemuxHint, HostOutput};

@@ -1,7 +1,7 @@
 //! The host's performance machinery, seen from inside: the demultiplexing hints that ride
 //! beside datagrams, prefetching, and slot reuse. None of it may change what a host does.
 
-use super::{ConnId, Datagram, DemuxHint, Host, NO_SLOT, Profile, State};
+use super::{ConnId, ConnectOptions, Datagram, DemuxHint, Host, NO_SLOT, Profile, State};
 use crate::Flags;
 use synack_kernel::{RandomStreams, SimTime};
 
@@ -56,7 +56,10 @@ impl Pair {
 
     /// Opens a connection and accepts it: (client's, server's).
     fn open(&mut self, now: SimTime) -> (ConnId, ConnId) {
-        let client = self.client.connect(SERVER, PORT, now).unwrap();
+        let client = self
+            .client
+            .connect(SERVER, PORT, ConnectOptions::default(), now)
+            .unwrap();
         self.settle(now);
         (client, self.server.accept(PORT).unwrap().unwrap())
     }
@@ -79,7 +82,9 @@ fn ms(m: u64) -> SimTime {
 fn established_datagrams_carry_both_sockets_slots() {
     let mut pair = Pair::new();
     // An extra socket on the server, so the two hosts' slots differ.
-    pair.server.connect(CLIENT, 9, SimTime::ZERO).unwrap();
+    pair.server
+        .connect(CLIENT, 9, ConnectOptions::default(), SimTime::ZERO)
+        .unwrap();
     pair.server.output().clear();
     let (client, server) = pair.open(SimTime::ZERO);
     assert_ne!(client.slot, server.slot);
@@ -128,7 +133,9 @@ fn established_prefetch_with_any_hint_changes_nothing() {
     // A small host skips prefetching; one with as many sockets as the threshold does it.
     assert!(!pair.server.prefetch(&fin, hint));
     for _ in 1..Host::PREFETCH_FROM {
-        pair.server.connect(CLIENT, 9, ms(10)).unwrap();
+        pair.server
+            .connect(CLIENT, 9, ConnectOptions::default(), ms(10))
+            .unwrap();
     }
     pair.server.output().clear();
     // Hints naming the socket, no socket, a slot past the end and the largest slot.
@@ -147,7 +154,10 @@ fn crash_reuses_slots_under_new_generations() {
     let (before, _) = pair.open(SimTime::ZERO);
     pair.client.crash(ms(5));
     pair.client.reboot();
-    let after = pair.client.connect(SERVER, PORT, ms(10)).unwrap();
+    let after = pair
+        .client
+        .connect(SERVER, PORT, ConnectOptions::default(), ms(10))
+        .unwrap();
     assert_eq!(after.slot, before.slot, "the slot is reused");
     assert_ne!(after, before);
     assert_eq!(pair.client.state(before), None);

@@ -8,6 +8,7 @@ use crate::drill::run::{Failure, FdKind, LOCAL, REMOTE, Runner};
 use crate::drill::syscall::Syscall;
 use std::sync::Arc;
 use synack_kernel::SimTime;
+use synack_tcp::host::ConnectOptions;
 
 impl Runner<'_> {
     /// `sendto(fd, ..., n, MSG_FASTOPEN, ...)` on a socket not yet connected: a connect
@@ -37,10 +38,17 @@ impl Runner<'_> {
         let port = self.knobs.connect_port;
         let bytes = n.max(0) as u64;
         Ok(
-            match self
-                .host
-                .connect_with_data(config, LOCAL, REMOTE, port, bytes, t)
-            {
+            match self.host.connect(
+                REMOTE,
+                port,
+                ConnectOptions {
+                    local_addr: Some(LOCAL),
+                    config: Some(config),
+                    syn_data: bytes,
+                    ..ConnectOptions::default()
+                },
+                t,
+            ) {
                 Ok(id) => {
                     self.opened(fd_no, id, port);
                     (n, None)

@@ -11,7 +11,7 @@ use messages::{iovec_lengths, msg_flags};
 use std::sync::Arc;
 use synack_kernel::{SimDuration, SimTime};
 use synack_tcp::State;
-use synack_tcp::host::{ConnId, HostError};
+use synack_tcp::host::{ConnId, ConnectOptions, HostError};
 
 /// A call's result: the return value, and the errno with -1.
 pub(super) type Outcome = (i64, Option<&'static str>);
@@ -339,7 +339,12 @@ impl Runner<'_> {
         }
         let config = Arc::new(self.fd_config(&fd));
         let port = self.knobs.connect_port;
-        match self.host.connect_with(config, LOCAL, REMOTE, port, t) {
+        let options = ConnectOptions {
+            local_addr: Some(LOCAL),
+            config: Some(config),
+            ..ConnectOptions::default()
+        };
+        match self.host.connect(REMOTE, port, options, t) {
             Ok(id) => {
                 self.opened(fd_no, id, port);
                 if fd.nonblocking {
