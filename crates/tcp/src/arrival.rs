@@ -423,10 +423,13 @@ impl Connection {
         self.last_invalid_ack_ms = record.last_invalid_ack_ms;
         match verdict {
             Verdict::Ignore => {}
-            Verdict::Ack => self.send_ack(now, out),
+            Verdict::Ack => out
+                .segments
+                .push(record.ack(self.local_port, self.remote_port, now)),
             Verdict::Restart => self.restart_time_wait(now),
             Verdict::AckAndRestart => {
-                self.send_ack(now, out);
+                out.segments
+                    .push(record.ack(self.local_port, self.remote_port, now));
                 self.restart_time_wait(now);
             }
             // The host that holds this endpoint opens the new incarnation.
@@ -441,6 +444,7 @@ impl Connection {
             snd_nxt: self.snd_nxt,
             rcv_nxt: self.recv.nxt,
             ts_recent: self.ts_recent(),
+            rcv_wnd: self.rcv_wnd(),
             last_invalid_ack_ms: self.last_invalid_ack_ms,
         })
     }

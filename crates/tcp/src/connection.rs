@@ -21,7 +21,9 @@
 
 use crate::recv::{Integrity, Receiver};
 use crate::rto::RttEstimator;
-use crate::{Cause, DataId, Flags, Segment, Seq, State, TcpConfig, Timestamps, Transition};
+use crate::{
+    Cause, DataId, Flags, Segment, Seq, State, TcpConfig, TimeWait, Timestamps, Transition,
+};
 use std::sync::Arc;
 use synack_kernel::{SimDuration, SimTime};
 
@@ -658,7 +660,7 @@ impl Connection {
     }
 
     pub(crate) fn restart_time_wait(&mut self, now: SimTime) {
-        self.state_deadline = now.saturating_add(self.config.time_wait_length());
+        self.state_deadline = TimeWait::expiry(now, &self.config);
     }
 
     // ---- Segments out ------------------------------------------------------------------

@@ -1,6 +1,9 @@
-//! TIME-WAIT: what a segment does to a connection in TIME-WAIT. One decision, taken by the
-//! host's compact TIME-WAIT records (the path the simulator takes) and by an endpoint that
-//! holds TIME-WAIT itself (when the host's table is full, or in a test of one endpoint).
+//! TIME-WAIT: what a segment does to a connection in TIME-WAIT. One decision
+//! ([`TimeWait::on_segment`]), one reply ([`TimeWait::ack`]) and one length
+//! ([`TimeWait::expiry`]), taken by the host's compact TIME-WAIT records (the path the
+//! simulator takes) and by an endpoint that holds TIME-WAIT itself (when the host's table is
+//! full, or in a test of one endpoint); `tests/time_wait.rs` checks that both send the same
+//! whole segments, timestamps on.
 //!
 //! [`TimeWaitRules::Linux`] follows `tcp_timewait_state_process`, each rule measured on
 //! Linux 6.18 with packetdrill (`crates/cli/tests/drill/linux/time_wait_*.pkt`,
@@ -55,6 +58,9 @@ pub struct TimeWait {
     pub rcv_nxt: Seq,
     /// The peer's last timestamp, if timestamps were on.
     pub ts_recent: Option<u32>,
+    /// The window the connection advertised as it entered TIME-WAIT, which its ACKs offer
+    /// again (Linux's `tw_rcv_wnd`, `tcp_v4_timewait_ack`).
+    pub rcv_wnd: u32,
     /// When an invalid segment was last answered, in simulated ms (0: never).
     pub last_invalid_ack_ms: u32,
 }
@@ -91,6 +97,31 @@ impl TimeWait {
     /// Linux 6.18: crates/cli/tests/drill/linux/syn_in_timewait.pkt).
     pub fn successor_isn(&self) -> Seq {
         self.snd_nxt + 65537
+    }
+
+    /// The ACK TIME-WAIT answers with, from `local_port` to `remote_port` at `now`: SND.NXT,
+    /// RCV.NXT, the window it entered with, and the timestamps option echoing TS.Recent
+    /// where timestamps were on. Both holders of TIME-WAIT send this one segment.
+    pub fn ack(&self, local_port: u16, remote_port: u16, now: SimTime) -> Segment {
+        let mut ack = Segment::new(
+            local_port,
+            remote_port,
+            self.snd_nxt,
+            self.rcv_nxt,
+            Flags::ACK,
+        );
+        ack.window = self.rcv_wnd;
+        ack.timestamps = self.ts_recent.map(|ecr| crate::Timestamps {
+            val: (now.as_nanos() / 1_000_000) as u32,
+            ecr,
+        });
+        ack
+    }
+
+    /// When TIME-WAIT ends if it (re)starts at `now`: the profile's TIME-WAIT length later.
+    /// Both holders, entering and restarting, take it from here.
+    pub fn expiry(now: SimTime, config: &TcpConfig) -> SimTime {
+        now.saturating_add(config.time_wait_length())
     }
 
     /// What `seg`, arriving at `now`, does. Records an answer to an invalid segment, for

@@ -117,6 +117,7 @@ fn time_wait() -> TimeWait {
         snd_nxt: synack_tcp::Seq(ISS + 2),
         rcv_nxt: synack_tcp::Seq(PEER_ISS + 2),
         ts_recent: None,
+        rcv_wnd: 65_535,
         last_invalid_ack_ms: 0,
     }
 }

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use synack_kernel::{RandomStreams, SimDuration, SimTime};
 use synack_tcp::host::{ConnectOptions, Datagram, Host, HostConfig, Profile};
 use synack_tcp::{
-    Cause, Connection, Flags, Output, Seq, State, TcpConfig, TimeWaitRules, Transition,
+    Cause, Connection, Flags, Output, Segment, Seq, State, TcpConfig, TimeWaitRules, Timestamps,
+    Transition,
 };
 
 const US: u32 = 0x0a00_0001;
@@ -407,4 +408,109 @@ fn time_wait_rules_default_linux_rfc9293_profile_rfc() {
         host_config("rfc9293").tcp.time_wait_rules,
         TimeWaitRules::Rfc9293
     );
+}
+
+/// A segment from the peer with its timestamps option.
+fn stamped(flags: Flags, seq: u32, ack: u32, val: u32, ecr: u32, port: u16) -> Segment {
+    let mut seg = from_peer(flags, seq, ack, 0);
+    seg.dst_port = port;
+    seg.timestamps = Some(Timestamps { val, ecr });
+    seg
+}
+
+/// A segment as it would go on the wire, its sequence number counted from `iss`.
+fn whole(seg: &Segment, iss: u32) -> String {
+    format!(
+        "{} seq {} ack {} win {} len {} ts {:?} mss {:?} wscale {:?} sack {}",
+        seg.flags,
+        seg.seq.0.wrapping_sub(iss),
+        seg.ack.0,
+        seg.window,
+        seg.len,
+        seg.timestamps,
+        seg.mss,
+        seg.window_scale,
+        seg.sack_permitted
+    )
+}
+
+#[test]
+fn time_wait_endpoint_and_host_record_send_the_same_whole_segments() {
+    // Linux's profile, timestamps on; the peer's SYN-ACK offers a window scale or not.
+    for peer_scale in [None, Some(7)] {
+        for (flags, seq, ack) in probes(0) {
+            let tcp = Profile::Linux.config().tcp;
+            // The endpoint, ISS 1000.
+            let mut out = Output::default();
+            let conn_config = Arc::new(tcp.clone());
+            let mut conn = Connection::connect(
+                conn_config,
+                40000,
+                PEER_PORT,
+                Seq(1000),
+                1,
+                SimTime::ZERO,
+                &mut out,
+            );
+            let syn_val = out.segments[0].timestamps.unwrap().val;
+            let mut synack = stamped(Flags::SYN | Flags::ACK, PEER_ISS, 1001, 500, syn_val, 40000);
+            synack.mss = Some(1460);
+            synack.window_scale = peer_scale;
+            conn.handle(&synack, ms(10), &mut out);
+            conn.close(ms(20), &mut out).unwrap();
+            let fin = stamped(Flags::FIN | Flags::ACK, PEER_ISS + 1, 1002, 600, 20, 40000);
+            conn.handle(&fin, ms(30), &mut out);
+            out.clear();
+            let probe = stamped(flags, seq, ack + 1000, 700, 30, 40000);
+            conn.handle(&probe, secs(20), &mut out);
+            let endpoint: Vec<String> = out.segments.iter().map(|s| whole(s, 1000)).collect();
+
+            // The host, whose compact record holds the same TIME-WAIT.
+            let config = HostConfig {
+                tcp,
+                ..Profile::Linux.config()
+            };
+            let mut host = Host::new(config, vec![US], &RandomStreams::new(1), "us", 0).unwrap();
+            let id = host
+                .connect(PEER, PEER_PORT, ConnectOptions::default(), SimTime::ZERO)
+                .unwrap();
+            let syn = host.output().datagrams.pop().unwrap().segment;
+            let (iss, port) = (syn.seq.0, syn.src_port);
+            let mut synack = stamped(
+                Flags::SYN | Flags::ACK,
+                PEER_ISS,
+                iss + 1,
+                500,
+                syn_val,
+                port,
+            );
+            synack.mss = Some(1460);
+            synack.window_scale = peer_scale;
+            host.handle(&Datagram::new(PEER, US, synack), ms(10));
+            host.close(id, ms(20)).unwrap();
+            let fin = stamped(
+                Flags::FIN | Flags::ACK,
+                PEER_ISS + 1,
+                iss + 2,
+                600,
+                20,
+                port,
+            );
+            host.handle(&Datagram::new(PEER, US, fin), ms(30));
+            assert_eq!(host.time_wait_len(), 1);
+            host.output().clear();
+            let probe = stamped(flags, seq, ack + iss, 700, 30, port);
+            host.handle(&Datagram::new(PEER, US, probe), secs(20));
+            let output = std::mem::take(host.output());
+            let record: Vec<String> = output
+                .datagrams
+                .iter()
+                // A reopening SYN: the host, with no listener here, answers for CLOSED.
+                .filter(|d| !d.segment.has(Flags::RST) || !endpoint.is_empty())
+                .map(|d| whole(&d.segment, iss))
+                .collect();
+            let case = format!("scale {peer_scale:?}: {flags} seq {seq} ack {ack}");
+            assert_eq!(endpoint, record, "{case}");
+        }
+    }
 }

@@ -7,7 +7,7 @@ use super::datagram::{Datagram, DemuxHint};
 use super::demux::{TIME_WAIT_BIT, tuple_tag};
 use super::sockets::ConnId;
 use super::tag_table::TagTable;
-use crate::{Cause, Event, Flags, FourTuple, Segment, State, TimeWait, Transition, Verdict};
+use crate::{Cause, Event, FourTuple, Segment, State, TimeWait, Transition, Verdict};
 use synack_kernel::chunked::ChunkedFifo;
 use synack_kernel::{SimDuration, SimTime};
 
@@ -233,7 +233,7 @@ impl Host {
                 last_invalid_ack_ms: 0,
                 ..conn.time_wait().expect("in TIME-WAIT")
             },
-            expiry: conn.next_deadline().unwrap_or(now),
+            expiry: TimeWait::expiry(now, &self.config.tcp),
             last_seen: now,
         };
         self.remove_socket(id);
@@ -266,18 +266,9 @@ impl Host {
             .get_mut(self.sockets.tuple_table(), &tuple)
             .expect("checked");
         let verdict = entry.record.on_segment(seg, &self.config.tcp, now);
-        let (snd_nxt, rcv_nxt) = (entry.record.snd_nxt, entry.record.rcv_nxt);
-        let ts_recent = entry.record.ts_recent;
+        let record = entry.record;
         let ack = || {
-            let mut ack = Segment::new(seg.dst_port, seg.src_port, snd_nxt, rcv_nxt, Flags::ACK);
-            // A TIME-WAIT ACK offers the receive window and, where timestamps were on,
-            // echoes TS.Recent with our clock, as Linux's `tcp_v4_timewait_ack` and the
-            // endpoint's own TIME-WAIT ACK do.
-            ack.window = self.config.tcp.recv_buffer;
-            ack.timestamps = ts_recent.map(|ecr| crate::Timestamps {
-                val: (now.as_nanos() / 1_000_000) as u32,
-                ecr,
-            });
+            let ack = record.ack(seg.dst_port, seg.src_port, now);
             Datagram::new(tuple.local_addr, tuple.remote_addr, ack)
         };
         match verdict {
@@ -290,7 +281,7 @@ impl Host {
                 self.time_wait.restart(
                     self.sockets.tuple_table_mut(),
                     &tuple,
-                    now.saturating_add(self.config.tcp.time_wait_length()),
+                    TimeWait::expiry(now, &self.config.tcp),
                 );
             }
             Verdict::Reopen(isn) => {
@@ -351,6 +342,7 @@ mod tests {
                 snd_nxt: crate::Seq(0),
                 rcv_nxt: crate::Seq(0),
                 ts_recent: None,
+                rcv_wnd: 0,
                 last_invalid_ack_ms: 0,
             },
             expiry: SimTime::from_nanos(expiry),
