@@ -1,8 +1,8 @@
-//! Applications: what drives the sockets. Each is plain data (its spec) plus a small state
-//! machine that reacts to socket events and its own timers by calling its host.
+//! The client: connections opened on a schedule, a request and a response each (or
+//! several on one connection), closed as its spec says; its statistics.
 
+use super::Requests;
 use crate::topology::NodeId;
-use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 use std::collections::VecDeque;
 use synack_kernel::{SimDuration, SimRng, SimTime};
@@ -93,65 +93,6 @@ pub struct ClientSpec {
     pub rotate_addresses: bool,
 }
 
-/// When a server closes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServerClose {
-    /// Right after sending the response.
-    AfterResponse,
-    /// When the client's FIN arrives.
-    WaitForClient,
-    /// Never: the bug that leaks CLOSE-WAIT.
-    Never,
-}
-
-/// A server.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServerSpec {
-    /// Its node.
-    pub node: NodeId,
-    /// The port it listens on.
-    pub port: u16,
-    /// listen() backlog.
-    pub backlog: u32,
-    /// Time between two accepts (0: accept as soon as a connection is queued).
-    pub accept_interval: SimDuration,
-    /// Bytes of a full request.
-    pub request_bytes: u64,
-    /// Bytes of each response.
-    pub response_bytes: u64,
-    /// When it closes.
-    pub close: ServerClose,
-    /// With [`ServerClose::WaitForClient`]: the mean of an exponential delay between the
-    /// client's FIN and the server's close (the application's own work before it closes),
-    /// drawn by the world for each connection; zero closes at once.
-    pub close_delay_mean: SimDuration,
-}
-
-/// A SYN flooder: SYNs from spoofed addresses, never completing a handshake.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlooderSpec {
-    /// Its node (the SYNs leave through its links).
-    pub node: NodeId,
-    /// The target's address.
-    pub target_addr: u32,
-    /// The target's port.
-    pub target_port: u16,
-    /// SYNs per second.
-    pub per_second: f64,
-    /// When it starts.
-    pub start: SimTime,
-    /// When it stops.
-    pub stop: SimTime,
-    /// Spoofed sources: `spoof_base + k` for k below `spoof_count`.
-    pub spoof_base: u32,
-    /// How many spoofed addresses.
-    pub spoof_count: u32,
-    /// Poisson arrivals (exponential gaps of mean 1 / `per_second`) rather than a constant
-    /// gap. A constant flood against a fixed half-open lifetime frees and refills SYN-queue
-    /// slots in lockstep; real floods arrive jittered.
-    pub poisson: bool,
-}
-
 /// What a client saw, over all its connections.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClientStats {
@@ -190,19 +131,6 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((p * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)]
 }
 
-/// What a server saw.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ServerStats {
-    /// Connections accepted.
-    pub accepted: u64,
-    /// Responses sent.
-    pub responses: u64,
-    /// accept() calls refused (too many open).
-    pub accept_refused: u64,
-    /// Request bytes read.
-    pub bytes_received: u64,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ClientConn {
     started: SimTime,
@@ -210,56 +138,6 @@ struct ClientConn {
     received: u64,
     exchanges_left: u32,
     closed: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ServerConn {
-    received: u64,
-    closed: bool,
-}
-
-/// What an application asks the world for: timers of its own.
-#[derive(Debug, Default)]
-pub struct Requests {
-    /// Wake the application at these times with these tags.
-    pub timers: Vec<(SimTime, u64)>,
-    /// Connections it now owns (the world routes their events to it).
-    pub owned: Vec<ConnId>,
-}
-
-/// A running application.
-#[derive(Debug)]
-pub enum App {
-    /// A client.
-    Client(Client),
-    /// A server.
-    Server(Server),
-    /// A SYN flooder (the world sends its SYNs).
-    Flooder(FlooderSpec),
-    /// One side of a peer-to-peer connection.
-    Peer(Peer),
-}
-
-impl App {
-    /// The node it runs on.
-    pub fn node(&self) -> NodeId {
-        match self {
-            App::Client(c) => c.spec.node,
-            App::Server(s) => s.spec.node,
-            App::Flooder(f) => f.node,
-            App::Peer(p) => p.spec.node,
-        }
-    }
-
-    /// Starts loading this application's record of the connection a datagram with `hint`
-    /// is for: a hint only.
-    pub fn prefetch(&self, hint: DemuxHint) {
-        match self {
-            App::Client(c) => c.conns.prefetch(hint),
-            App::Server(s) => s.conns.prefetch(hint),
-            App::Flooder(_) | App::Peer(_) => {}
-        }
-    }
 }
 
 /// A running client.
@@ -289,19 +167,12 @@ enum Opens {
     },
 }
 
-/// A running server.
-#[derive(Debug)]
-pub struct Server {
-    /// Its spec.
-    pub spec: ServerSpec,
-    /// What it saw.
-    pub stats: ServerStats,
-    /// By connection.
-    conns: ConnMap<ServerConn>,
-    accept_armed: bool,
-}
-
 impl Client {
+    /// Starts loading its record of the connection a datagram with `hint` is for.
+    pub(super) fn prefetch(&self, hint: DemuxHint) {
+        self.conns.prefetch(hint);
+    }
+
     /// The statistics, with the connections still in progress counted.
     pub fn stats_now(&self) -> ClientStats {
         let conns = || self.conns.values();
@@ -532,214 +403,4 @@ impl Client {
             }
         }
     }
-}
-
-impl Server {
-    /// A server not yet listening.
-    pub fn new(spec: ServerSpec) -> Self {
-        Server {
-            spec,
-            stats: ServerStats::default(),
-            conns: ConnMap::default(),
-            accept_armed: false,
-        }
-    }
-
-    /// Starts listening.
-    pub fn start(&mut self, host: &mut Host) -> Result<(), HostError> {
-        host.listen(self.spec.port, self.spec.backlog)
-    }
-
-    /// A connection reached the accept queue, or the accept timer fired: accept at pace.
-    pub fn accept_ready(
-        &mut self,
-        host: &mut Host,
-        now: SimTime,
-        timer_fired: bool,
-        requests: &mut Requests,
-    ) {
-        if timer_fired {
-            self.accept_armed = false;
-        }
-        if self.accept_armed {
-            return;
-        }
-        let pace = self.spec.accept_interval;
-        loop {
-            match host.accept(self.spec.port) {
-                Ok(Some(id)) => {
-                    self.stats.accepted += 1;
-                    self.conns.insert(
-                        id,
-                        ServerConn {
-                            received: 0,
-                            closed: false,
-                        },
-                    );
-                    requests.owned.push(id);
-                    // Data may already be waiting.
-                    self.on_event(host, id, Event::Readable, now);
-                    if pace > SimDuration::ZERO {
-                        self.accept_armed = true;
-                        requests.timers.push((now.saturating_add(pace), 0));
-                        return;
-                    }
-                }
-                Ok(None) => return,
-                Err(_) => {
-                    self.stats.accept_refused += 1;
-                    return;
-                }
-            }
-        }
-    }
-
-    /// A socket event on an accepted connection. Returns `true` when the connection is to
-    /// be closed after a `close_delay_mean` delay, by [`Server::close_now`].
-    pub fn on_event(&mut self, host: &mut Host, id: ConnId, event: Event, now: SimTime) -> bool {
-        let spec = &self.spec;
-        let Some(conn) = self.conns.get_mut(id) else {
-            return false;
-        };
-        match event {
-            Event::Readable => {
-                let read = host.receive(id, u64::MAX, now).unwrap_or(0);
-                self.stats.bytes_received += read;
-                conn.received += read;
-                while conn.received >= spec.request_bytes && spec.request_bytes > 0 {
-                    conn.received -= spec.request_bytes;
-                    let _ = host.send(id, spec.response_bytes, now);
-                    self.stats.responses += 1;
-                    if spec.close == ServerClose::AfterResponse && !conn.closed {
-                        conn.closed = true;
-                        let _ = host.close(id, now);
-                    }
-                }
-            }
-            Event::PeerClosed => {
-                if spec.close == ServerClose::WaitForClient && !conn.closed {
-                    if spec.close_delay_mean > SimDuration::ZERO {
-                        return true;
-                    }
-                    conn.closed = true;
-                    let _ = host.close(id, now);
-                }
-            }
-            Event::Failed(_) | Event::Closed | Event::ReturnedToListen => {
-                self.conns.remove(id);
-            }
-            Event::Connected => {}
-        }
-        false
-    }
-
-    /// Closes a connection whose close [`Server::on_event`] put off, if it is still open.
-    pub fn close_now(&mut self, host: &mut Host, id: ConnId, now: SimTime) {
-        if let Some(conn) = self.conns.get_mut(id)
-            && !conn.closed
-        {
-            conn.closed = true;
-            let _ = host.close(id, now);
-        }
-    }
-}
-
-/// A spoofed SYN's source for the flooder's `k`-th SYN.
-pub fn spoofed_source(spec: &FlooderSpec, rng: &mut SimRng) -> (u32, u16) {
-    let k = rng.random_range(0..spec.spoof_count.max(1));
-    (
-        spec.spoof_base.wrapping_add(k),
-        rng.random_range(1024..=65535),
-    )
-}
-
-/// One side of a peer-to-peer connection: it binds a port and connects to the other side's
-/// port at `open_at`, and closes at `close_at`. Two peers opening within a one-way delay of
-/// each other make a simultaneous open; closing so, a simultaneous close.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PeerSpec {
-    /// Its node.
-    pub node: NodeId,
-    /// The port it binds.
-    pub local_port: u16,
-    /// The other side's address.
-    pub peer_addr: u32,
-    /// The other side's port.
-    pub peer_port: u16,
-    /// When it connects.
-    pub open_at: SimTime,
-    /// When it closes.
-    pub close_at: SimTime,
-}
-
-/// What a peer saw.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct PeerStats {
-    /// Whether the connection was established.
-    pub connected: bool,
-    /// Whether it failed (refused, reset, timed out).
-    pub failed: bool,
-    /// Whether it was closed cleanly.
-    pub closed: bool,
-}
-
-/// A running peer.
-#[derive(Debug)]
-pub struct Peer {
-    /// Its spec.
-    pub spec: PeerSpec,
-    /// What it saw.
-    pub stats: PeerStats,
-    conn: Option<ConnId>,
-}
-
-impl Peer {
-    /// A peer not yet started.
-    pub fn new(spec: PeerSpec) -> Self {
-        Peer {
-            spec,
-            stats: PeerStats::default(),
-            conn: None,
-        }
-    }
-
-    /// Connects (at `open_at`).
-    pub fn open(&mut self, host: &mut Host, now: SimTime, requests: &mut Requests) {
-        let options = ConnectOptions {
-            local_addr: Some(host_addr(host)),
-            local_port: Some(self.spec.local_port),
-            ..ConnectOptions::default()
-        };
-        match host.connect(self.spec.peer_addr, self.spec.peer_port, options, now) {
-            Ok(id) => {
-                self.conn = Some(id);
-                requests.owned.push(id);
-            }
-            Err(_) => self.stats.failed = true,
-        }
-    }
-
-    /// Closes (at `close_at`).
-    pub fn close(&mut self, host: &mut Host, now: SimTime) {
-        if let Some(id) = self.conn {
-            let _ = host.close(id, now);
-        }
-    }
-
-    /// A socket event on its connection.
-    pub fn on_event(&mut self, host: &mut Host, id: ConnId, event: Event, now: SimTime) {
-        match event {
-            Event::Connected => self.stats.connected = true,
-            Event::Readable => {
-                let _ = host.receive(id, u64::MAX, now);
-            }
-            Event::Failed(_) => self.stats.failed = true,
-            Event::Closed => self.stats.closed = true,
-            Event::PeerClosed | Event::ReturnedToListen => {}
-        }
-    }
-}
-
-fn host_addr(host: &Host) -> u32 {
-    host.addrs().first().copied().unwrap_or(0)
 }
