@@ -1,0 +1,111 @@
+//! Values in the file's units (seconds, milliseconds, probabilities, names) checked and
+//! turned into the model's, each error naming its field.
+
+use super::schema::*;
+use super::{ScenarioError, bad};
+use crate::app::Schedule;
+use synack_kernel::{SimDuration, SimTime};
+
+pub(super) fn seconds(field: &str, s: f64) -> Result<SimDuration, ScenarioError> {
+    SimDuration::try_from_secs_f64(s).ok_or_else(|| {
+        let why = if s.is_finite() && s > 0.0 {
+            "must be at most 1.8e10 seconds (simulated time ends after about 584 years)"
+        } else {
+            "must be a finite number of seconds >= 0"
+        };
+        bad(field, format!("{why}, got {s}"))
+    })
+}
+
+/// A client's connection schedule; `f` names its fields.
+pub(super) fn client_schedule(
+    sched: &ScheduleSection,
+    f: &dyn Fn(&str) -> String,
+) -> Result<Schedule, ScenarioError> {
+    let rate = || {
+        if sched.per_second.is_finite() && sched.per_second > 0.0 {
+            Ok(sched.per_second)
+        } else {
+            Err(bad(
+                &f("schedule.per_second"),
+                format!("must be > 0, got {}", sched.per_second),
+            ))
+        }
+    };
+    Ok(match sched.kind.as_str() {
+        "at" => Schedule::At(
+            sched
+                .times_s
+                .iter()
+                .map(|&t| at(&f("schedule.times_s"), t))
+                .collect::<Result<_, _>>()?,
+        ),
+        "rate" => Schedule::Rate {
+            start: at(&f("schedule.start_s"), sched.start_s)?,
+            per_second: rate()?,
+            count: sched.count,
+        },
+        "poisson" => Schedule::Poisson {
+            start: at(&f("schedule.start_s"), sched.start_s)?,
+            per_second: rate()?,
+            count: sched.count,
+        },
+        other => {
+            return Err(bad(
+                &f("schedule.kind"),
+                format!("expected at, rate or poisson, got {other:?}"),
+            ));
+        }
+    })
+}
+
+/// A duration given in milliseconds, checked and reported in milliseconds.
+pub(super) fn millis(field: &str, ms: f64) -> Result<SimDuration, ScenarioError> {
+    SimDuration::try_from_secs_f64(ms / 1e3).ok_or_else(|| {
+        let why = if ms.is_finite() && ms > 0.0 {
+            "must be at most 1.8e13 milliseconds (simulated time ends after about 584 years)"
+        } else {
+            "must be a finite number of milliseconds >= 0"
+        };
+        bad(field, format!("{why}, got {ms}"))
+    })
+}
+
+pub(super) fn at(field: &str, s: f64) -> Result<SimTime, ScenarioError> {
+    Ok(SimTime::ZERO.saturating_add(seconds(field, s)?))
+}
+
+pub(super) fn probability(field: &str, p: f64) -> Result<f64, ScenarioError> {
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(bad(
+            field,
+            format!("must be a probability in [0, 1], got {p}"),
+        ))
+    }
+}
+
+pub(super) fn choice<T: Copy>(
+    field: &str,
+    value: &str,
+    options: &[(&str, T)],
+) -> Result<T, ScenarioError> {
+    options
+        .iter()
+        .find(|(name, _)| *name == value)
+        .map(|&(_, v)| v)
+        .ok_or_else(|| {
+            bad(
+                field,
+                format!(
+                    "expected one of {}, got {value:?}",
+                    options
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+}
