@@ -1,5 +1,7 @@
+#![allow(dead_code)]
 //! Running the `synack` binary from the integration tests.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Runs `synack` with `args`: exit code, stdout, stderr.
@@ -13,4 +15,15 @@ pub fn synack(args: &[&str]) -> (i32, String, String) {
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
     )
+}
+
+/// A shipped scenario by name.
+pub fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../experiments/scenarios/{name}.toml"))
+}
+
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("synack-run-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }
