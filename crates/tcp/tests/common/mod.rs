@@ -2,6 +2,8 @@
 //! and the peer's 5000 unless a test says otherwise; our port is 40000, the peer's 80.
 #![allow(dead_code)]
 
+pub mod host_pair;
+
 use std::sync::Arc;
 use synack_kernel::{SimDuration, SimTime};
 use synack_tcp::{
