@@ -14,6 +14,7 @@ mod arrival;
 mod config;
 mod connection;
 #[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod host;
 mod isn;
