@@ -117,7 +117,7 @@ fn listen_half_open_synacks_at_1_3_7_15_31_dropped_at_63_late_on_the_wheel_then_
     ack.window = 1000;
     net.server
         .handle(&Datagram::new(CLIENT, SERVER, ack), secs(66));
-    let reply = net.server.output().datagrams.pop().unwrap().segment;
+    let reply = net.server.output().outgoing.pop().unwrap().datagram.segment;
     assert_eq!((reply.flags, reply.seq), (Flags::RST, synack.seq + 1));
 }
 
@@ -138,7 +138,7 @@ fn listen_syn_queue_full_without_cookies_drops() {
         host.handle(&raw_syn(port, 100), SimTime::ZERO);
     }
     assert_eq!(host.syn_queue_len(PORT), 5);
-    assert_eq!(host.output().datagrams.len(), 5);
+    assert_eq!(host.output().outgoing.len(), 5);
     assert_eq!(host.counters().syn_queue_drops, 2);
 }
 
@@ -185,7 +185,7 @@ fn listen_syn_rate_filter_counts_syns_only_not_cookie_acks() {
         ..linux_without_timestamps()
     });
     host.handle(&raw_syn(2000, 100), SimTime::ZERO);
-    let synack = host.output().datagrams.pop().unwrap().segment;
+    let synack = host.output().outgoing.pop().unwrap().datagram.segment;
     // The SYN took the only token; the ACK that completes the cookie handshake needs none.
     let mut ack = Segment::new(2000, PORT, Seq(101), synack.seq + 1, Flags::ACK);
     ack.window = 65535;
@@ -206,15 +206,15 @@ fn listen_syn_queue_full_with_cookies_sends_stateless_synack_and_validates_the_a
     for port in 1000..1005 {
         host.handle(&raw_syn(port, 100), SimTime::ZERO);
     }
-    host.output().datagrams.clear();
+    host.output().outgoing.clear();
     host.handle(&raw_syn(2000, 100), SimTime::ZERO);
-    let synack = host.output().datagrams.pop().unwrap().segment;
+    let synack = host.output().outgoing.pop().unwrap().datagram.segment;
     assert_eq!(synack.flags, Flags::SYN | Flags::ACK);
     assert_eq!(host.counters().cookies_sent, 1);
     assert_eq!(host.syn_queue_len(PORT), 5);
     // No state: the cookie SYN-ACK is never retransmitted.
     host.on_timeout(ms(999));
-    assert!(host.output().datagrams.is_empty());
+    assert!(host.output().outgoing.is_empty());
     // The returning ACK, with 100 bytes of data, validates: established and queued.
     let mut ack = Segment::new(2000, PORT, Seq(101), synack.seq + 1, Flags::ACK);
     ack.window = 65535;
@@ -235,7 +235,7 @@ fn listen_forged_or_expired_cookie_rejected_with_rst() {
         ..linux_without_timestamps()
     });
     host.handle(&raw_syn(2000, 100), SimTime::ZERO);
-    let synack = host.output().datagrams.pop().unwrap().segment;
+    let synack = host.output().outgoing.pop().unwrap().datagram.segment;
     let ack = |ack_no: Seq| {
         Datagram::new(
             CLIENT,
@@ -245,7 +245,7 @@ fn listen_forged_or_expired_cookie_rejected_with_rst() {
     };
     host.handle(&ack(synack.seq + 5), secs(1));
     assert_eq!(host.counters().cookies_rejected, 1);
-    let rst = host.output().datagrams.pop().unwrap().segment;
+    let rst = host.output().outgoing.pop().unwrap().datagram.segment;
     assert_eq!((rst.flags, rst.seq), (Flags::RST, synack.seq + 5));
     // Three minutes later the genuine cookie has expired too.
     host.handle(&ack(synack.seq + 1), secs(180));
@@ -339,7 +339,7 @@ fn no_listener_segment_gets_rst_listener_ignores_rst() {
         },
         SimTime::ZERO,
     );
-    let rst = host.output().datagrams.pop().unwrap().segment;
+    let rst = host.output().outgoing.pop().unwrap().datagram.segment;
     assert_eq!((rst.flags, rst.ack), (Flags::RST | Flags::ACK, Seq(6)));
     host.handle(
         &Datagram {
@@ -348,7 +348,7 @@ fn no_listener_segment_gets_rst_listener_ignores_rst() {
         },
         SimTime::ZERO,
     );
-    assert!(host.output().datagrams.is_empty());
+    assert!(host.output().outgoing.is_empty());
 }
 
 #[test]
@@ -464,9 +464,9 @@ fn profiles_match_the_reference() {
 fn half_open_retransmitted_syn_answered_at_once() {
     let mut host = server(linux_without_timestamps());
     host.handle(&raw_syn(1000, 100), SimTime::ZERO);
-    let first = host.output().datagrams.pop().unwrap().segment;
+    let first = host.output().outgoing.pop().unwrap().datagram.segment;
     host.handle(&raw_syn(1000, 100), ms(300));
-    let again = host.output().datagrams.pop().unwrap().segment;
+    let again = host.output().outgoing.pop().unwrap().datagram.segment;
     assert_eq!(
         (again.flags, again.seq, again.ack),
         (first.flags, first.seq, first.ack)

@@ -154,11 +154,11 @@ fn time_wait_syn_newer_starts_a_new_incarnation_older_is_acked() {
     };
     // An old duplicate SYN (below RCV.NXT) is answered with an ACK.
     net.server.handle(&syn(client_nxt - 10), secs(1));
-    let reply = net.server.output().datagrams.pop().unwrap().segment;
+    let reply = net.server.output().outgoing.pop().unwrap().datagram.segment;
     assert_eq!((reply.flags, reply.ack), (Flags::ACK, client_nxt + 1));
     // A newer one opens the tuple again.
     net.server.handle(&syn(client_nxt + 100_000), secs(2));
-    let reply = net.server.output().datagrams.pop().unwrap().segment;
+    let reply = net.server.output().outgoing.pop().unwrap().datagram.segment;
     assert_eq!(reply.flags, Flags::SYN | Flags::ACK);
     assert_eq!(net.server.time_wait_len(), 0);
     assert_eq!(net.server.syn_queue_len(PORT), 1);
@@ -181,7 +181,7 @@ fn time_wait_stray_acks_answered_once_per_500ms_fins_always() {
     let mut stray = fin;
     stray.segment.flags = Flags::ACK;
     stray.segment.seq = fin.segment.seq + 70_000;
-    let answers = |net: &mut Net| net.client.output().datagrams.drain(..).count();
+    let answers = |net: &mut Net| net.client.output().outgoing.drain(..).count();
     net.client.handle(&stray, secs(2));
     assert_eq!(answers(&mut net), 1);
     // Within 500 ms of that answer: stray ACKs get nothing, a retransmitted FIN its ACK.
@@ -201,7 +201,7 @@ fn time_wait_retransmitted_fin_reacked_and_restarted() {
     let (mut net, _) = time_wait_pair(linux_without_timestamps());
     let fin = last_server_fin(&net);
     net.client.handle(&fin, secs(30));
-    let ack = net.client.output().datagrams.pop().unwrap().segment;
+    let ack = net.client.output().outgoing.pop().unwrap().datagram.segment;
     assert_eq!(
         (ack.flags, ack.seq, ack.ack),
         (Flags::ACK, fin.segment.ack, fin.segment.seq + 1)

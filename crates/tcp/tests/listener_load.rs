@@ -5,7 +5,7 @@
 //! reverted to the textbook's.
 
 use synack_kernel::{RandomStreams, SimTime};
-use synack_tcp::host::{Datagram, Host, HostConfig, ListenerRules, Profile, SynCookies};
+use synack_tcp::host::{Datagram, Host, HostConfig, ListenerRules, Outgoing, Profile, SynCookies};
 use synack_tcp::{Flags, Segment, Seq};
 
 const SERVER: u32 = 0xc0a8_4d01; // 192.168.77.1, as the harness
@@ -87,7 +87,7 @@ fn linux_queue_caps_match_the_kernel_for_every_backlog_somaxconn_and_max_syn_bac
         for i in 0..syns as u32 {
             host.handle(&syn(spoofed(i), 20_000 + i as u16), SimTime::ZERO);
         }
-        let synacks = host.output().datagrams.len() as u64;
+        let synacks = host.output().outgoing.len() as u64;
         let c = host.counters();
         let model = [
             host.syn_queue_len(PORT) as u64,
@@ -120,7 +120,7 @@ fn drive(
 }
 
 fn collect(host: &mut Host, now: SimTime, log: &mut Vec<(SimTime, Segment, u32)>) {
-    for d in host.output().datagrams.drain(..) {
+    for Outgoing { datagram: d, .. } in host.output().outgoing.drain(..) {
         log.push((now, d.segment, d.dst));
     }
 }
@@ -396,7 +396,7 @@ fn linux_cookie_synack_offers_scale_and_sack_only_with_timestamps_as_the_kernel(
             for i in 0..5 {
                 host.handle(&syn(spoofed(i), 30_000 + i as u16), SimTime::ZERO);
             }
-            host.output().datagrams.clear();
+            host.output().outgoing.clear();
         }
         let client = 0xc0a8_4d09;
         let mut s = syn(client, 40_000).segment;
@@ -407,7 +407,13 @@ fn linux_cookie_synack_offers_scale_and_sack_only_with_timestamps_as_the_kernel(
         }
         let now = SimTime::from_secs(5).unwrap();
         host.handle(&Datagram::new(client, SERVER, s), now);
-        let synack = host.output().datagrams.pop().expect("a SYN-ACK").segment;
+        let synack = host
+            .output()
+            .outgoing
+            .pop()
+            .expect("a SYN-ACK")
+            .datagram
+            .segment;
         let kernel: Vec<String> = row[2]
             .split(',')
             .filter(|w| *w != "nop")

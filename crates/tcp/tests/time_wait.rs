@@ -48,7 +48,7 @@ impl TimeWaitHost {
         let id = host
             .connect(PEER, PEER_PORT, ConnectOptions::default(), SimTime::ZERO)
             .unwrap();
-        let syn = host.output().datagrams.pop().unwrap().segment;
+        let syn = host.output().outgoing.pop().unwrap().datagram.segment;
         let (iss, port) = (syn.seq.0, syn.src_port);
         let mut twh = TimeWaitHost { host, iss, port };
         twh.peer(Flags::SYN | Flags::ACK, PEER_ISS, iss + 1, ms(10));
@@ -65,7 +65,11 @@ impl TimeWaitHost {
         seg.dst_port = self.port;
         self.host.handle(&Datagram::new(PEER, US, seg), at);
         let output = std::mem::take(self.host.output());
-        output.datagrams.iter().map(|d| wire(&d.segment)).collect()
+        output
+            .outgoing
+            .iter()
+            .map(|o| wire(&o.datagram.segment))
+            .collect()
     }
 
     /// The ACK of everything TIME-WAIT sends: SND.NXT past our FIN, RCV.NXT past theirs.
@@ -371,8 +375,9 @@ fn time_wait_endpoint_and_host_record_answer_alike() {
             tw.host.handle(&Datagram::new(PEER, US, seg), secs(20));
             let output = std::mem::take(tw.host.output());
             let host: Vec<_> = output
-                .datagrams
+                .outgoing
                 .iter()
+                .map(|o| &o.datagram)
                 .filter(|d| !d.segment.has(Flags::RST) || !endpoint.is_empty())
                 .map(|d| {
                     (
@@ -474,7 +479,7 @@ fn time_wait_endpoint_and_host_record_send_the_same_whole_segments() {
             let id = host
                 .connect(PEER, PEER_PORT, ConnectOptions::default(), SimTime::ZERO)
                 .unwrap();
-            let syn = host.output().datagrams.pop().unwrap().segment;
+            let syn = host.output().outgoing.pop().unwrap().datagram.segment;
             let (iss, port) = (syn.seq.0, syn.src_port);
             let mut synack = stamped(
                 Flags::SYN | Flags::ACK,
@@ -503,8 +508,9 @@ fn time_wait_endpoint_and_host_record_send_the_same_whole_segments() {
             host.handle(&Datagram::new(PEER, US, probe), secs(20));
             let output = std::mem::take(host.output());
             let record: Vec<String> = output
-                .datagrams
+                .outgoing
                 .iter()
+                .map(|o| &o.datagram)
                 // A reopening SYN: the host, with no listener here, answers for CLOSED.
                 .filter(|d| !d.segment.has(Flags::RST) || !endpoint.is_empty())
                 .map(|d| whole(&d.segment, iss))

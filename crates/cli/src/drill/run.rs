@@ -34,7 +34,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::path::Path;
 use synack_kernel::{RandomStreams, SimDuration, SimTime};
-use synack_tcp::host::{ConnId, Host, SysctlDialect};
+use synack_tcp::host::{ConnId, Host, Outgoing, SysctlDialect};
 use synack_tcp::{ErrorKind, Event as SocketEvent, FourTuple, Keepalive, Segment};
 
 pub(super) const LOCAL: u32 = 0xc0a8_0001;
@@ -259,7 +259,7 @@ impl Runner<'_> {
     /// Collects what the host produced at `at`, and whether a blocking call can return.
     pub fn collect(&mut self, at: SimTime) {
         let output = std::mem::take(self.host.output());
-        for d in output.datagrams {
+        for Outgoing { datagram: d, .. } in output.outgoing {
             self.wire.outbound(&d.segment);
             self.count_packets_out(at, &d.segment);
             self.pending.push_back((at, d.segment));

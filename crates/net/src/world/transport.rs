@@ -9,7 +9,7 @@ use synack_kernel::queue::QueueFamily;
 use synack_kernel::{SimTime, Ticket};
 use synack_link::{Fate, Packet, Way};
 use synack_tcp::Segment;
-use synack_tcp::host::{Datagram, DemuxHint, Host};
+use synack_tcp::host::{Datagram, DemuxHint, Host, Outgoing};
 
 /// A datagram on a link, to be handed to `node` when its arrival event fires.
 #[derive(Debug, Clone, Copy)]
@@ -165,7 +165,7 @@ impl<Q: QueueFamily> World<Q> {
                 }
             }
             output.transitions.clear();
-            for (d, hint) in output.datagrams.drain(..).zip(output.hints.drain(..)) {
+            for Outgoing { datagram: d, hint } in output.outgoing.drain(..) {
                 self.send(node, d, hint, now);
             }
             for (id, event) in output.events.drain(..) {

@@ -41,7 +41,7 @@ impl Datagram {
 /// 4-tuple before its 4-tuple table and falls back to the table on any mismatch, so the hint
 /// never changes which socket gets a segment: it saves the table's lookup, two cache misses
 /// a segment with a million connections open. A driver carries it unopened, from
-/// [`HostOutput::hints`] to [`crate::host::Host::handle_with_hint`].
+/// [`Outgoing::hint`] to [`crate::host::Host::handle_with_hint`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DemuxHint {
     /// The sending socket's slot, or [`NO_SLOT`].
@@ -58,13 +58,20 @@ impl DemuxHint {
     };
 }
 
+/// A datagram the host sends, and beside it (never in it) the hint its receiver may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outgoing {
+    /// What goes on the wire.
+    pub datagram: Datagram,
+    /// Simulator metadata for the receiving host ([`DemuxHint`]).
+    pub hint: DemuxHint,
+}
+
 /// What the host produced since the last drain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostOutput {
-    /// Datagrams to send, in order.
-    pub datagrams: Vec<Datagram>,
-    /// The demultiplexing hint of each datagram: `hints[i]` goes with `datagrams[i]`.
-    pub hints: Vec<DemuxHint>,
+    /// Datagrams to send, in order, each with its demultiplexing hint.
+    pub outgoing: Vec<Outgoing>,
     /// Socket events, by connection.
     pub events: Vec<(ConnId, Event)>,
     /// State changes, by connection and 4-tuple. A TIME-WAIT record's end has no
@@ -75,19 +82,17 @@ pub struct HostOutput {
 impl HostOutput {
     /// Whether nothing is waiting.
     pub fn is_empty(&self) -> bool {
-        self.datagrams.is_empty() && self.events.is_empty() && self.transitions.is_empty()
+        self.outgoing.is_empty() && self.events.is_empty() && self.transitions.is_empty()
     }
 
     /// Queues `datagram` to send, with its hint.
     pub(super) fn send(&mut self, datagram: Datagram, hint: DemuxHint) {
-        self.datagrams.push(datagram);
-        self.hints.push(hint);
+        self.outgoing.push(Outgoing { datagram, hint });
     }
 
     /// Empties the output.
     pub fn clear(&mut self) {
-        self.datagrams.clear();
-        self.hints.clear();
+        self.outgoing.clear();
         self.events.clear();
         self.transitions.clear();
     }

@@ -50,7 +50,7 @@ mod tests;
 pub use active_open::ConnectOptions;
 pub use config::{HostConfig, SynCookies, TwReuse, keepalive_detection};
 pub use connmap::ConnMap;
-pub use datagram::{Datagram, DemuxHint, HostOutput};
+pub use datagram::{Datagram, DemuxHint, HostOutput, Outgoing};
 pub use listener_rules::{ListenerRules, QueueState};
 pub use profile::{Profile, ReferenceTimes, Setting, SysctlDialect, UnknownProfile};
 pub use ratelimit::SynRateLimit;

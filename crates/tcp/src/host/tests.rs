@@ -1,7 +1,7 @@
 //! The host's performance machinery, seen from inside: the demultiplexing hints that ride
 //! beside datagrams, prefetching, and slot reuse. None of it may change what a host does.
 
-use super::{ConnId, ConnectOptions, Datagram, DemuxHint, Host, NO_SLOT, Profile, State};
+use super::{ConnId, ConnectOptions, Datagram, DemuxHint, Host, NO_SLOT, Outgoing, Profile, State};
 use crate::Flags;
 use synack_kernel::{RandomStreams, SimTime};
 
@@ -42,7 +42,7 @@ impl Pair {
                     (&mut self.server, &mut self.client)
                 };
                 let output = std::mem::take(from.output());
-                for (d, hint) in output.datagrams.into_iter().zip(output.hints) {
+                for Outgoing { datagram: d, hint } in output.outgoing {
                     quiet = false;
                     self.log.push((from_client, d, hint));
                     to.handle_with_hint(&d, hint, now);
@@ -68,7 +68,7 @@ impl Pair {
     fn take_fin(&mut self, id: ConnId, now: SimTime) -> (Datagram, DemuxHint) {
         self.client.close(id, now).unwrap();
         let output = std::mem::take(self.client.output());
-        let fin = (output.datagrams[0], output.hints[0]);
+        let fin = (output.outgoing[0].datagram, output.outgoing[0].hint);
         assert!(fin.0.segment.has(Flags::FIN));
         fin
     }

@@ -2,7 +2,9 @@
 //! test may drop datagrams with a filter.
 
 use synack_kernel::{RandomStreams, Scheduler, SimDuration, SimTime};
-use synack_tcp::host::{ConnId, ConnectOptions, Datagram, DemuxHint, Host, HostConfig, Profile};
+use synack_tcp::host::{
+    ConnId, ConnectOptions, Datagram, DemuxHint, Host, HostConfig, Outgoing, Profile,
+};
 use synack_tcp::{Event, Flags, Segment, Seq};
 
 pub const CLIENT: u32 = 0x0a00_0001;
@@ -77,7 +79,7 @@ impl Net {
     pub fn flush(&mut self, who: Who) {
         let now = self.now();
         let output = std::mem::take(self.host(who).output());
-        for (d, hint) in output.datagrams.into_iter().zip(output.hints) {
+        for Outgoing { datagram: d, hint } in output.outgoing {
             self.log.push((now, who, d));
             if (self.drop)(who, &d) {
                 continue;
