@@ -175,6 +175,21 @@ fn bad_scenarios_are_one_line_naming_the_field_with_exit_2_and_no_trace() {
             "duration_s = 1.0\ncolour = \"red\"\n",
             "line 2: unknown field `colour`",
         ),
+        (
+            "flood_faster_than_the_clock",
+            "duration_s = 1.0\n[[flooders]]\nper_second = 3e9\n",
+            "flooders[0].per_second: must be above 0 and at most 1e9 per second (the clock counts nanoseconds), got 3000000000",
+        ),
+        (
+            "flood_stops_before_it_starts",
+            "duration_s = 10.0\n[[flooders]]\nstart_s = 5.0\nstop_s = 2.0\n",
+            "flooders[0].stop_s: must not come before start_s (5 s), got 2 s",
+        ),
+        (
+            "clients_faster_than_the_clock",
+            "duration_s = 1.0\n[[clients]]\n[clients.schedule]\nkind = \"rate\"\nper_second = 2e9\ncount = 5\n",
+            "clients[0].schedule.per_second: must be above 0 and at most 1e9 per second (the clock counts nanoseconds), got 2000000000",
+        ),
         ("truncated", "duration_s = 1.0\n[link\n", "line 2:"),
         (
             "profile",

@@ -323,10 +323,16 @@ impl Scenario {
                 return Err(bad(&f("port"), "must be a port 1-65535"));
             }
             let target = built.node(&fl.target, &f("target"))?;
-            if !(fl.per_second.is_finite() && fl.per_second > 0.0) {
+            per_second(&f("per_second"), fl.per_second)?;
+            if let Some(stop) = fl.stop_s
+                && stop < fl.start_s
+            {
                 return Err(bad(
-                    &f("per_second"),
-                    format!("must be > 0, got {}", fl.per_second),
+                    &f("stop_s"),
+                    format!(
+                        "must not come before start_s ({} s), got {stop} s",
+                        fl.start_s
+                    ),
                 ));
             }
             apps.push(AppSpec::Flooder(FlooderSpec {

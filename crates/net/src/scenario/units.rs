@@ -17,21 +17,30 @@ pub(super) fn seconds(field: &str, s: f64) -> Result<SimDuration, ScenarioError>
     })
 }
 
+/// The most events a second a rate may ask for: the clock counts nanoseconds, so a faster
+/// rate's gap would round to 0 and the run would never advance.
+const MOST_PER_SECOND: f64 = 1e9;
+
+/// A rate, per second: above 0, and at most one event a nanosecond.
+pub(super) fn per_second(field: &str, rate: f64) -> Result<f64, ScenarioError> {
+    if rate.is_finite() && rate > 0.0 && rate <= MOST_PER_SECOND {
+        Ok(rate)
+    } else {
+        Err(bad(
+            field,
+            format!(
+                "must be above 0 and at most 1e9 per second (the clock counts nanoseconds), got {rate}"
+            ),
+        ))
+    }
+}
+
 /// A client's connection schedule; `f` names its fields.
 pub(super) fn client_schedule(
     sched: &ScheduleSection,
     f: &dyn Fn(&str) -> String,
 ) -> Result<Schedule, ScenarioError> {
-    let rate = || {
-        if sched.per_second.is_finite() && sched.per_second > 0.0 {
-            Ok(sched.per_second)
-        } else {
-            Err(bad(
-                &f("schedule.per_second"),
-                format!("must be > 0, got {}", sched.per_second),
-            ))
-        }
-    };
+    let rate = || per_second(&f("schedule.per_second"), sched.per_second);
     Ok(match sched.kind.as_str() {
         "at" => Schedule::At(
             sched
