@@ -136,6 +136,9 @@ impl Connection {
         }
         if let Some(ts) = seg.timestamps
             && seg.seq.le(self.recv.nxt)
+            && !(self.config.ts_recent_needs_acceptable_ack
+                && seg.has(Flags::ACK)
+                && self.ack_unacceptable(seg.ack))
         {
             self.ts_recent = ts.val;
         }
@@ -224,18 +227,18 @@ impl Connection {
         }
     }
 
+    /// Whether step five drops a segment for its ACK: it acknowledges something not yet
+    /// sent, or (RFC 5961 section 5) it is older than any window the peer could have seen,
+    /// so blind (Linux: tcp_ack, "too old ack").
+    fn ack_unacceptable(&self, ack: Seq) -> bool {
+        ack.gt(self.snd_max) || (self.config.rfc5961 && ack.lt(self.snd_una - self.max_snd_wnd))
+    }
+
     /// The ACK field (step five). Returns whether processing goes on.
     fn process_ack(&mut self, seg: &Segment, now: SimTime, out: &mut Output) -> bool {
         let ack = seg.ack;
-        if ack.gt(self.snd_max) {
-            // Acknowledges something not yet sent.
-            self.send_invalid_ack(seg, now, out);
-            return false;
-        }
-        if self.config.rfc5961 && ack.lt(self.snd_una - self.max_snd_wnd) {
-            // RFC 5961 section 5: older than any window the peer could have seen, so
-            // blind: challenge ACK, drop (Linux: tcp_ack, "too old ack").
-            self.send_invalid_ack(seg, now, out);
+        if self.ack_unacceptable(ack) {
+            self.send_invalid_ack(seg, now, out); // an ACK, or RFC 5961's challenge ACK
             return false;
         }
         if ack.gt(self.snd_una) {

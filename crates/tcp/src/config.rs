@@ -236,6 +236,14 @@ pub struct TcpConfig {
     pub rfc5961_syn: bool,
     /// RFC 1337: ignore RSTs in TIME-WAIT. Default off (`tcp_rfc1337`).
     pub rfc1337: bool,
+    /// TS.Recent is taken only from a segment whose ACK is acceptable: one that
+    /// acknowledges something not yet sent, or is older than any window the peer saw, leaves
+    /// it alone (Linux's tcp_ack, FLAG_UPDATE_TS_RECENT; measured on Linux 6.18 with
+    /// google/packetdrill's `ts_recent/invalid_ack.pkt`: the ACK it sends after such a
+    /// segment echoes the TSval before it, and `invalid_ack_keeps_ts_recent.pkt`). Off, the
+    /// segment's sequence number alone decides (RFC 7323 4.3, FreeBSD's tcp_input). Default
+    /// on, as Linux.
+    pub ts_recent_needs_acceptable_ack: bool,
     /// How TIME-WAIT answers segments: Linux's timewait sockets (the default) or RFC
     /// 9293's arrival steps; see [`TimeWaitRules`].
     pub time_wait_rules: TimeWaitRules,
@@ -313,6 +321,7 @@ impl Default for TcpConfig {
             rfc5961: true,
             rfc5961_syn: true,
             rfc1337: false,
+            ts_recent_needs_acceptable_ack: true,
             time_wait_rules: TimeWaitRules::Linux,
             invalid_ack_interval: Some(SimDuration::from_millis(500)),
             isn: IsnGenerator::Rfc6528,

@@ -199,6 +199,9 @@ impl Runner<'_> {
             );
         }
         self.check_ts_val(line, spec, &seg, expected, at)?;
+        if self.strict {
+            self.check_ts_ecr(line, spec, &seg, at)?;
+        }
         self.last = at;
         Ok(())
     }
@@ -239,6 +242,31 @@ impl Runner<'_> {
             );
         }
         Ok(())
+    }
+
+    /// The corpus's rule (`--strict`), beyond packetdrill's, which never checks it: the TS
+    /// ecr echoes what the script's line says. The script's inbound TS vals go on the wire
+    /// as written, so the echo needs no mapping.
+    fn check_ts_ecr(
+        &mut self,
+        line: usize,
+        spec: &SegmentSpec,
+        seg: &Segment,
+        at: SimTime,
+    ) -> Result<(), Failure> {
+        let script_ecr = spec.options.iter().flatten().find_map(|o| match o {
+            TcpOption::Timestamps { ecr, .. } => Some(*ecr),
+            _ => None,
+        });
+        match (script_ecr, seg.timestamps) {
+            (Some(ecr), Some(actual)) if actual.ecr != ecr => self.fail(
+                line,
+                at,
+                format!("> {} (TS ecr {ecr})", show_spec(spec)),
+                format!("> {} (TS ecr {})", self.wire.show(seg), actual.ecr),
+            ),
+            _ => Ok(()),
+        }
     }
 
     /// packetdrill's rule without `--strict_segments`: a line expecting more payload than the

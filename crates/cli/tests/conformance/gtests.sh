@@ -4,7 +4,7 @@
 # Usage: gtests.sh SYNACK_BINARY
 # The model phase runs every script under `synack drill --profile linux` and prints the
 # per-directory table. It fails if a script fails on the model that did not fail on
-# Linux 6.18 here (linux-6.18-gtests.txt, measured with kernel.sh), or if a script of the
+# Linux 6.18 here at the same line (linux-6.18-gtests.txt, measured with kernel.sh), or if a script of the
 # directories below that passes on the kernel does not pass on the model (Fast Open's
 # scripts may stop at `not modelled: Fast Open`: that is its own issue). The kernel phase
 # runs those directories on this kernel and fails if one the record says passes fails.
@@ -32,10 +32,15 @@ grep -E '^(FAIL|NOT MODELLED)' "$log" | cut -c1-240
 sed -n '/^directory/,$p' "$log"
 # Scripts by their path under tcp/, as the record names them.
 verdict() { grep -E "^(PASS|FAIL|NOT MODELLED) \./$1(:|$)" "$log" | cut -d' ' -f1; }
+# A model failure must be a Linux failure at the same line of the script (packetdrill
+# names it `name.pkt:LINE:`; the model `line LINE`).
 while read -r line; do
   script=${line#FAIL ./}; script=${script%%:*}
-  if ! grep -q "^FAIL $script:" "$record"; then
+  model_line=$(sed -n 's/^[^:]*: line \([0-9]*\) .*/\1/p' <<<"$line")
+  if ! kernel=$(grep "^FAIL $script:" "$record"); then
     echo "gtests: $script fails on the model but passes on Linux 6.18"; status=1
+  elif ! grep -q "$(basename "$script"):$model_line:" <<<"$kernel"; then
+    echo "gtests: $script fails on the model at line $model_line, on Linux 6.18 elsewhere"; status=1
   fi
 done < <(grep '^FAIL ' "$log")
 for dir in $in_scope; do
@@ -48,7 +53,7 @@ for dir in $in_scope; do
     esac
   done
 done
-[ $status = 0 ] && echo "gtests on the model: every failure also fails on Linux 6.18, every in-scope script that passes there passes here"
+[ $status = 0 ] && echo "gtests on the model: every failure also fails on Linux 6.18 at the same line, every in-scope script that passes there passes here"
 
 if why=$(kernel_unavailable); then
   echo "gtests on the kernel: skipped: $why"

@@ -226,6 +226,8 @@ impl Profile {
                     // ignores every RST (RFC 1337's F1: the suite's rcv-rst-time-wait).
                     time_wait_rules: TimeWaitRules::FreeBsd,
                     rfc1337: true,
+                    // tcp_input.c records TS.Recent before it looks at the ACK.
+                    ts_recent_needs_acceptable_ack: false,
                     rst_window_zero: true,
                     ack_resends_fin: true,
                     // Text on the peer's SYN in SYN-SENT is kept (the FreeBSD suite's
@@ -325,6 +327,8 @@ impl Profile {
                     orphan_retries: None,
                     // RFC 9293 3.10.7.2: text on a SYN is queued until established.
                     hold_syn_data: true,
+                    // RFC 7323 4.3: TS.Recent follows the segment's sequence number alone.
+                    ts_recent_needs_acceptable_ack: false,
                     ..linux.tcp.clone()
                 },
                 // RFC 9293 sets no queue rules: the textbook's.

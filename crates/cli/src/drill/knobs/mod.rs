@@ -259,6 +259,13 @@ impl Knobs {
                 {
                     self.not_modelled.insert(format!("`{}`", words.join(" ")));
                 }
+                // `ethtool -K tun0 tso off gso off`: the script reads each segment of
+                // Linux's TSO packets, and their PSH flags.
+                "ethtool"
+                    if words.iter().any(|w| w == "tso" || w == "gso") && self.needs.is_none() =>
+                {
+                    self.needs = Some((line, Feature::TsoPackets, words.join(" ")));
+                }
                 "tc" | "ip" | "ethtool" | "ulimit" | "echo" | "true" => {
                     self.not_modelled.insert(format!("`{}`", words.join(" ")));
                 }
