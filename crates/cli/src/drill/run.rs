@@ -88,6 +88,8 @@ pub(super) struct Fd {
     pub keepalive: Option<Keepalive>,
     pub user_timeout: Option<SimDuration>,
     pub syn_retries: Option<u32>,
+    /// TCP_MAXSEG: the MSS this socket announces and uses at most.
+    pub user_mss: Option<u16>,
     pub read_shutdown: bool,
     /// TCP_INQ: recvmsg reports the bytes left to read in a TCP_CM_INQ control message.
     pub inq: bool,

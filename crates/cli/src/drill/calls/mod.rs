@@ -269,6 +269,7 @@ impl Runner<'_> {
                 keepalive: None,
                 user_timeout: None,
                 syn_retries: None,
+                user_mss: None,
                 read_shutdown: false,
                 inq: false,
                 sndbuf: None,
