@@ -190,6 +190,41 @@ fn bad_scenarios_are_one_line_naming_the_field_with_exit_2_and_no_trace() {
             "duration_s = 1.0\n[[clients]]\n[clients.schedule]\nkind = \"rate\"\nper_second = 2e9\ncount = 5\n",
             "clients[0].schedule.per_second: must be above 0 and at most 1e9 per second (the clock counts nanoseconds), got 2000000000",
         ),
+        (
+            "rate_without_count",
+            "duration_s = 1.0\n[[clients]]\nschedule = { kind = \"rate\", per_second = 10.0 }\n",
+            "clients[0].schedule.count: required for kind \"rate\": how many connections, at least 1",
+        ),
+        (
+            "poisson_with_times",
+            "duration_s = 1.0\n[[clients]]\nschedule = { kind = \"poisson\", count = 3, times_s = [0.5] }\n",
+            "clients[0].schedule.times_s: does not apply to kind \"poisson\", which takes start_s, per_second and count",
+        ),
+        (
+            "at_with_count",
+            "duration_s = 1.0\n[[clients]]\nschedule = { kind = \"at\", times_s = [0.5], count = 3 }\n",
+            "clients[0].schedule.count: does not apply to kind \"at\", which takes times_s",
+        ),
+        (
+            "at_without_times",
+            "duration_s = 1.0\n[[clients]]\nschedule = { kind = \"at\" }\n",
+            "clients[0].schedule.times_s: required for kind \"at\": a list of at least one time, seconds",
+        ),
+        (
+            "zero_duration",
+            "duration_s = 0.0\n",
+            "duration_s: must be above 0 seconds, got 0",
+        ),
+        (
+            "peer_pair_of_one_host",
+            "duration_s = 1.0\n[[peers]]\na = \"client0\"\nb = \"client0\"\nopen_s = [0.1, 0.1]\nclose_s = [0.5, 0.5]\n",
+            "peers[0].b: is the same host as a (\"client0\"): a pair needs two hosts",
+        ),
+        (
+            "reboot_without_crash",
+            "duration_s = 10.0\n[[faults]]\nkind = \"reboot\"\nhost = \"server0\"\nat_s = 2.0\n",
+            "faults[0].at_s: reboots \"server0\" at 2 s, which is not down then: a reboot follows a crash of its host",
+        ),
         ("truncated", "duration_s = 1.0\n[link\n", "line 2:"),
         (
             "profile",

@@ -47,7 +47,7 @@ impl Scenario {
     /// The world this scenario describes: its topology, then its applications, then its
     /// faults, each checked and named by field.
     pub fn world(&self) -> Result<WorldSpec, ScenarioError> {
-        let duration = at("duration_s", self.duration_s)?;
+        let duration = self.duration()?;
         let mut built = self.topology()?;
         let mut apps = self.server_apps(&built)?;
         apps.extend(self.client_apps(&built)?);
@@ -275,12 +275,10 @@ impl Scenario {
                 ),
             )
         };
-        match sched.kind.as_str() {
-            "at" => match sched.times_s.iter().find(|&&t| t > self.duration_s) {
-                Some(&t) => Err(late("times_s", t)),
-                None => Ok(()),
-            },
-            _ if sched.start_s > self.duration_s => Err(late("start_s", sched.start_s)),
+        let times = sched.times_s.as_deref().unwrap_or_default();
+        match (times.iter().find(|&&t| t > self.duration_s), sched.start_s) {
+            (Some(&t), _) => Err(late("times_s", t)),
+            (None, Some(start)) if start > self.duration_s => Err(late("start_s", start)),
             _ => Ok(()),
         }
     }
@@ -365,6 +363,12 @@ impl Scenario {
                 return Err(bad(&f("ports"), "must be two ports 1-65535"));
             }
             let ends = [built.node(&p.a, &f("a"))?, built.node(&p.b, &f("b"))?];
+            if ends[0] == ends[1] {
+                return Err(bad(
+                    &f("b"),
+                    format!("is the same host as a ({:?}): a pair needs two hosts", p.a),
+                ));
+            }
             for side in 0..2 {
                 apps.push(AppSpec::Peer(crate::app::PeerSpec {
                     node: ends[side],
@@ -379,8 +383,37 @@ impl Scenario {
         Ok(apps)
     }
 
-    /// The faults; a black hole goes into its link's configuration.
+    /// The faults; a black hole goes into its link's configuration. A reboot must follow a
+    /// crash of its host (a reboot of a running host would do nothing).
     fn faults(&self, built: &mut Built) -> Result<Vec<Fault>, ScenarioError> {
+        let mut order: Vec<usize> = (0..self.faults.len()).collect();
+        order.sort_by(|&i, &j| self.faults[i].at_s.total_cmp(&self.faults[j].at_s));
+        let mut down: Vec<&str> = Vec::new();
+        for k in order {
+            let fault = &self.faults[k];
+            let Some(host) = fault.host.as_deref() else {
+                continue;
+            };
+            match fault.kind.as_str() {
+                "crash" => down.push(host),
+                "reboot" => match down.iter().position(|h| *h == host) {
+                    Some(i) => {
+                        down.remove(i);
+                    }
+                    None => {
+                        return Err(bad(
+                            &format!("faults[{k}].at_s"),
+                            format!(
+                                "reboots {host:?} at {} s, which is not down then: a reboot \
+                                 follows a crash of its host",
+                                fault.at_s
+                            ),
+                        ));
+                    }
+                },
+                _ => {}
+            }
+        }
         let mut faults = Vec::new();
         for (k, fault) in self.faults.iter().enumerate() {
             let f = |x: &str| format!("faults[{k}].{x}");
@@ -448,8 +481,11 @@ impl Scenario {
         Ok(faults)
     }
 
-    /// When the run ends.
+    /// When the run ends: after 0 s (a run of 0 s would simulate nothing).
     pub fn duration(&self) -> Result<SimTime, ScenarioError> {
+        if self.duration_s == 0.0 {
+            return Err(bad("duration_s", "must be above 0 seconds, got 0"));
+        }
         at("duration_s", self.duration_s)
     }
 }

@@ -10,7 +10,7 @@ pub struct Scenario {
     /// The run's seed. Default 1.
     #[serde(default = "one")]
     pub seed: u64,
-    /// How long to simulate, in seconds. Required.
+    /// How long to simulate, in seconds, above 0. Required.
     pub duration_s: f64,
     /// Hosts and links.
     #[serde(default)]
@@ -121,7 +121,9 @@ pub struct LinkSection {
     pub reorder: bool,
     /// Bandwidth in Mbit/s; 0 means infinite. Default 10000.
     pub bandwidth_mbps: f64,
-    /// Queue limit in packets. Default 100.
+    /// Queue limit in packets: how many may wait while the wire is busy; 0 makes a
+    /// bufferless link, which drops a packet that finds the wire busy. Default 100 (ns-3's
+    /// DropTailQueue).
     pub queue_packets: u32,
     /// Independent loss probability. Default 0.
     pub loss: f64,
@@ -224,36 +226,34 @@ pub struct ScheduleSection {
     /// `at`, `rate` (default) or `poisson`.
     #[serde(default = "rate")]
     pub kind: String,
-    /// `at`: the times, seconds.
+    /// `at`: the times, seconds (required there, refused elsewhere).
     #[serde(default)]
-    pub times_s: Vec<f64>,
+    pub times_s: Option<Vec<f64>>,
     /// `rate`, `poisson`: when it starts, seconds. Default 0.
     #[serde(default)]
-    pub start_s: f64,
+    pub start_s: Option<f64>,
     /// `rate`, `poisson`: connections per second. Default 1.
-    #[serde(default = "one_f64")]
-    pub per_second: f64,
-    /// `rate`, `poisson`: how many. Default 1.
-    #[serde(default = "one")]
-    pub count: u64,
+    #[serde(default)]
+    pub per_second: Option<f64>,
+    /// `rate`, `poisson`: how many, at least 1. Required there: a missing count made one
+    /// connection without a word.
+    #[serde(default)]
+    pub count: Option<u64>,
 }
 
 fn rate() -> String {
     "rate".into()
 }
 
-fn one_f64() -> f64 {
-    1.0
-}
-
 impl Default for ScheduleSection {
     fn default() -> Self {
+        // A client with no schedule at all opens one connection at 0 s.
         ScheduleSection {
             kind: rate(),
-            times_s: Vec::new(),
-            start_s: 0.0,
-            per_second: 1.0,
-            count: 1,
+            times_s: None,
+            start_s: None,
+            per_second: None,
+            count: Some(1),
         }
     }
 }

@@ -40,24 +40,69 @@ pub(super) fn client_schedule(
     sched: &ScheduleSection,
     f: &dyn Fn(&str) -> String,
 ) -> Result<Schedule, ScenarioError> {
-    let rate = || per_second(&f("schedule.per_second"), sched.per_second);
-    Ok(match sched.kind.as_str() {
-        "at" => Schedule::At(
-            sched
-                .times_s
-                .iter()
-                .map(|&t| at(&f("schedule.times_s"), t))
-                .collect::<Result<_, _>>()?,
-        ),
+    let kind = sched.kind.as_str();
+    // A key of another kind would be ignored: refused instead.
+    let not_for = |key: &str| {
+        let keys = if kind == "at" {
+            "times_s"
+        } else {
+            "start_s, per_second and count"
+        };
+        bad(
+            &f(&format!("schedule.{key}")),
+            format!("does not apply to kind {kind:?}, which takes {keys}"),
+        )
+    };
+    if kind == "at" {
+        for (key, given) in [
+            ("start_s", sched.start_s.is_some()),
+            ("per_second", sched.per_second.is_some()),
+            ("count", sched.count.is_some()),
+        ] {
+            if given {
+                return Err(not_for(key));
+            }
+        }
+    } else if matches!(kind, "rate" | "poisson") && sched.times_s.is_some() {
+        return Err(not_for("times_s"));
+    }
+    let rate = || per_second(&f("schedule.per_second"), sched.per_second.unwrap_or(1.0));
+    let start = || at(&f("schedule.start_s"), sched.start_s.unwrap_or(0.0));
+    let count = || match sched.count {
+        Some(n) if n >= 1 => Ok(n),
+        Some(n) => Err(bad(
+            &f("schedule.count"),
+            format!("must be at least 1 connection, got {n}"),
+        )),
+        None => Err(bad(
+            &f("schedule.count"),
+            format!("required for kind {kind:?}: how many connections, at least 1"),
+        )),
+    };
+    Ok(match kind {
+        "at" => match sched.times_s.as_deref() {
+            Some(times) if !times.is_empty() => Schedule::At(
+                times
+                    .iter()
+                    .map(|&t| at(&f("schedule.times_s"), t))
+                    .collect::<Result<_, _>>()?,
+            ),
+            _ => {
+                return Err(bad(
+                    &f("schedule.times_s"),
+                    "required for kind \"at\": a list of at least one time, seconds",
+                ));
+            }
+        },
         "rate" => Schedule::Rate {
-            start: at(&f("schedule.start_s"), sched.start_s)?,
+            start: start()?,
             per_second: rate()?,
-            count: sched.count,
+            count: count()?,
         },
         "poisson" => Schedule::Poisson {
-            start: at(&f("schedule.start_s"), sched.start_s)?,
+            start: start()?,
             per_second: rate()?,
-            count: sched.count,
+            count: count()?,
         },
         other => {
             return Err(bad(
