@@ -35,7 +35,7 @@ pub use sweep::{Experiment, Measured, Report, Shard};
 pub use synack_report::{clap_exit, plot, write_atomic};
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU8, Ordering};
 use synack_kernel::queue::{QueueFamily, QueueKind, family};
@@ -50,6 +50,9 @@ pub enum Preset {
     Full,
 }
 
+/// Where the presets' results go by default (committed, indexed by its README).
+pub const RESULTS: &str = "results";
+
 /// The options every experiment binary takes.
 #[derive(Debug, Clone, Args)]
 pub struct ExperimentArgs {
@@ -59,8 +62,8 @@ pub struct ExperimentArgs {
     /// The publication preset.
     #[arg(long)]
     pub full: bool,
-    /// Where to write <name>.csv, .json and .svg.
-    #[arg(long, default_value = "results")]
+    /// Where to write <name>.csv, .json and .svg (with --set, required: another folder).
+    #[arg(long, default_value = RESULTS)]
     pub out: PathBuf,
     /// Base seed; each point's seed derives from it and the point's parameters.
     #[arg(long, default_value_t = synack_kernel::DEFAULT_SEED)]
@@ -317,6 +320,16 @@ fn overrides_for(
     experiments: &[&dyn Experiment],
     args: &ExperimentArgs,
 ) -> Result<Vec<Vec<String>>, String> {
+    // results/ holds the presets' own results, which the README indexes: a grid changed by
+    // --set would overwrite them with a subset.
+    if let Some(o) = args.set.first()
+        && args.out == Path::new(RESULTS)
+    {
+        return Err(format!(
+            "--set {o}: a changed grid needs its own --out DIR; the default, {RESULTS}/, holds \
+             the presets' results"
+        ));
+    }
     let mut per: Vec<Vec<String>> = vec![Vec::new(); experiments.len()];
     for o in &args.set {
         let (name, values) = o.split_once('=').unwrap_or((o, ""));

@@ -385,3 +385,20 @@ fn a_closed_stdout_is_quiet_and_a_full_disk_one_line() {
         ["handshake_loss: cannot write to standard output: No space left on device (os error 28)"]
     );
 }
+
+/// A grid changed by --set never lands in results/, whose CSVs are the presets' own: without
+/// an --out of its own it is one line and exit 2, before any point runs.
+#[test]
+fn set_without_its_own_out_is_refused_before_running() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_link_loss"))
+        .args(["--set", "loss_rate=0.1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim(),
+        "--set loss_rate=0.1: a changed grid needs its own --out DIR; the default, results/, \
+         holds the presets' results"
+    );
+}

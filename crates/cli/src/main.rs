@@ -25,8 +25,11 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "synack",
-    version,
-    about = "A discrete-event simulator of TCP connection management"
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("SYNACK_REVISION"), ")"),
+    about = "A discrete-event simulator of TCP connection management",
+    after_help = "Exit codes: 0 done; 1 a drill script failed, or output could not be written;\n\
+                  2 bad input (one line on stderr names it; nothing is written); 130 interrupted\n\
+                  (SIGINT, SIGTERM or SIGHUP; no partial file is left)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -41,12 +44,36 @@ enum Command {
     /// The OS profiles side by side, retry schedules measured (--tsv for scripts).
     Profiles(profiles::ProfilesArgs),
     /// Runs one scenario file and prints its summary.
+    #[command(after_help = RUN_HELP)]
     Run(run::RunArgs),
     /// Runs packetdrill-style scripts against the TCP model; exit 1 if one fails.
+    #[command(after_help = DRILL_HELP)]
     Drill(drill::DrillArgs),
     /// A line chart of a tidy CSV as SVG: one line per group, error bars over replications.
+    #[command(after_help = PLOT_HELP)]
     Plot(plot::PlotArgs),
 }
+
+const RUN_HELP: &str = "Examples:
+  synack run experiments/scenarios/syn_flood.toml
+  synack run my.toml --seed 7 --until 30 --trace --pcap --json --out /tmp/my-run
+
+Exit codes: 0 the run finished; 2 bad input (the scenario's field or line, in one line; nothing
+is written); 130 interrupted (no partial file is left).";
+
+const DRILL_HELP: &str = "Examples:
+  synack drill crates/cli/tests/drill/linux/
+  synack drill --strict --profile freebsd script.pkt
+  cd gtests/net/tcp && synack drill --profile linux .   (google/packetdrill's own tests)
+
+Exit codes: 0 every script passed or ended as `not modelled`; 1 a script failed; 2 a script
+or flag could not be read (its line, in one line).";
+
+const PLOT_HELP: &str = "Examples:
+  synack plot results/time_wait_msl.csv --x time_wait_s --y stale_fraction --group rules -o stale.svg
+
+Exit codes: 0 the SVG was written; 2 bad input (the column or flag, in one line; nothing is
+written).";
 
 /// Writes one line to stdout; see [`outln`].
 fn write_stdout_line(line: std::fmt::Arguments) {

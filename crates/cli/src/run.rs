@@ -20,9 +20,10 @@ pub struct RunArgs {
     /// Override the scenario's seed.
     #[arg(long)]
     seed: Option<u64>,
-    /// Where traces go.
-    #[arg(long, default_value = "results/run")]
-    out: PathBuf,
+    /// Where traces go [default: synack-run/<the scenario file's name> in the current
+    /// directory, never the clone's committed results/].
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// Write segments.csv and transitions.csv to --out.
     #[arg(long)]
     trace: bool,
@@ -48,6 +49,14 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// --out, or synack-run/<scenario stem>.
+    fn out(&self) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| {
+            let stem = self.scenario.file_stem().unwrap_or_default();
+            PathBuf::from("synack-run").join(stem)
+        })
+    }
+
     fn wants_diagram(&self) -> bool {
         self.diagram || self.diagram_first.is_some() || self.diagram_port.is_some()
     }
@@ -71,9 +80,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let s = run_in_slices(&mut world, end, started)?;
     world
         .finish_observing()
-        .with_context(|| format!("cannot write traces to {}", args.out.display()))?;
+        .with_context(|| format!("cannot write traces to {}", args.out().display()))?;
     let wall = started.elapsed().as_secs_f64();
     let files = FilesWritten::new(args, &links);
+    let stale = files.stale(&args.out());
+    if !stale.is_empty() {
+        eprintln!(
+            "synack: note: {} also holds files this run did not write (an earlier run's): {}",
+            args.out().display(),
+            stale.join(", ")
+        );
+    }
     if args.json {
         let document = summary::json(&name, seed, &s, files.to_json());
         outln!(
@@ -130,20 +147,21 @@ fn attach_observers(args: &RunArgs, name: &str, world: &mut World) -> anyhow::Re
         false => None,
     };
     let mut observers: Vec<Box<dyn synack_net::Observer>> = Vec::new();
-    let cannot = || format!("cannot write traces to {}", args.out.display());
+    let out = args.out();
+    let cannot = || format!("cannot write traces to {}", out.display());
     if args.trace {
-        observers.push(Box::new(CsvTrace::create(&args.out).with_context(cannot)?));
+        observers.push(Box::new(CsvTrace::create(&out).with_context(cannot)?));
     }
     if args.pcap {
         observers.push(Box::new(
-            synack_net::pcap::PcapTrace::create_for(&args.out, &world.link_names())
+            synack_net::pcap::PcapTrace::create_for(&out, &world.link_names())
                 .with_context(cannot)?,
         ));
     }
     if let Some(lanes) = lanes {
-        std::fs::create_dir_all(&args.out).with_context(cannot)?;
+        std::fs::create_dir_all(&out).with_context(cannot)?;
         observers.push(Box::new(synack_net::diagram::Diagram::new(
-            &args.out.join("diagram.svg"),
+            &out.join("diagram.svg"),
             lanes,
             args.connections(),
         )));
@@ -210,7 +228,8 @@ struct FilesWritten {
 
 impl FilesWritten {
     fn new(args: &RunArgs, links: &[String]) -> Self {
-        let out = args.out.display();
+        let out = args.out();
+        let out = out.display();
         let traces = match args.trace {
             true => vec![
                 format!("{out}/segments.csv"),
@@ -228,6 +247,33 @@ impl FilesWritten {
             pcap,
             diagram,
         }
+    }
+
+    fn all(&self) -> impl Iterator<Item = &String> {
+        self.traces.iter().chain(&self.pcap).chain(&self.diagram)
+    }
+
+    /// Trace files in `out` that this run did not write: left by an earlier run with other
+    /// links or other flags, so a reader might take them for this run's. In name order.
+    fn stale(&self, out: &std::path::Path) -> Vec<String> {
+        if self.all().next().is_none() {
+            return Vec::new();
+        }
+        let Ok(entries) = std::fs::read_dir(out) else {
+            return Vec::new();
+        };
+        let mut stale: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|x| x == "csv" || x == "pcap" || x == "svg")
+            })
+            .map(|p| p.display().to_string())
+            .filter(|p| !self.all().any(|w| w == p))
+            .collect();
+        stale.sort();
+        stale
     }
 
     fn to_json(&self) -> serde_json::Value {

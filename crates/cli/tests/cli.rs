@@ -307,3 +307,33 @@ fn plot_leaves_out_nan_and_values_a_log_axis_cannot_show_and_writes_only_svg() {
     assert!(!png.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Bare `synack` shows the help laid out as `--help` does (not folded onto one line), on
+/// stderr, with exit code 2; `--version` names the revision it was built from.
+#[test]
+fn bare_synack_prints_the_help_unfolded_and_version_names_the_revision() {
+    let (code, out, err) = synack(&[]);
+    assert_eq!(code, 2);
+    assert_eq!(out, "");
+    assert!(err.contains("\nUsage: synack <COMMAND>\n"), "{err}");
+    assert!(err.contains("\nExit codes: "), "{err}");
+    assert!(!err.contains("; Usage:"), "folded: {err}");
+    let (code, out, _) = synack(&["--version"]);
+    assert_eq!(code, 0);
+    let revision = out
+        .trim()
+        .strip_prefix("synack 0.1.0 (")
+        .unwrap()
+        .strip_suffix(')');
+    assert!(revision.is_some_and(|r| !r.is_empty()), "{out}");
+}
+
+#[test]
+fn run_drill_and_plot_help_give_examples_and_exit_codes() {
+    for command in ["run", "drill", "plot"] {
+        let (code, out, _) = synack(&[command, "--help"]);
+        assert_eq!(code, 0);
+        assert!(out.contains("\nExamples:\n  synack "), "{command}: {out}");
+        assert!(out.contains("\nExit codes: 0 "), "{command}: {out}");
+    }
+}

@@ -380,3 +380,36 @@ fn diagram_of_a_long_run_is_bounded_collapsed_and_chosen_by_port() {
     let (code, _, err) = synack(&["run", pileup.to_str().unwrap(), "--diagram-first", "0"]);
     assert_eq!((code, err.lines().count()), (2, 1), "{err}");
 }
+
+/// Without --out, traces go to synack-run/<scenario name> in the current directory, not into
+/// the clone's results/; a reused --out that holds another run's trace files says so.
+#[test]
+fn default_out_is_beside_the_caller_and_a_reused_out_names_stale_files() {
+    let cwd = scratch("default-out");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let teardown = scenario("teardown");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_synack"))
+        .args(["run", teardown.to_str().unwrap(), "--trace"])
+        .current_dir(&cwd)
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(0));
+    assert!(cwd.join("synack-run/teardown/segments.csv").exists());
+    let out = cwd.join("synack-run/teardown");
+    let (code, _, err) = synack(&[
+        "run",
+        teardown.to_str().unwrap(),
+        "--pcap",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let note = err
+        .lines()
+        .find(|l| l.contains("also holds"))
+        .unwrap_or_default();
+    assert!(note.contains("segments.csv"), "{err}");
+    assert!(note.contains("transitions.csv"), "{err}");
+    assert!(!note.contains("link0.pcap"), "{err}");
+    let _ = std::fs::remove_dir_all(&cwd);
+}

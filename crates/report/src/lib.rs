@@ -68,6 +68,12 @@ pub fn clap_exit(err: clap::Error, prefix: &str) -> ExitCode {
         let _ = err.print();
         return ExitCode::SUCCESS;
     }
+    // No subcommand at all (bare `synack`): the help as `--help` lays it out, on stderr, not
+    // folded onto one line; still exit 2, since nothing was run.
+    if err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = err.print();
+        return ExitCode::from(2);
+    }
     fail(&format!("{prefix}{}", fold_clap_message(&err.to_string())))
 }
 
