@@ -14,11 +14,15 @@ fn main() {
         .unwrap_or_else(|| "unknown revision".into());
     println!("cargo:rustc-env=SYNACK_REVISION={revision}");
     // A new commit changes HEAD's ref, or HEAD itself when detached.
+    // Only paths that exist: Cargo reruns a script whose watched path is missing every time.
+    println!("cargo:rerun-if-changed=build.rs");
     for path in [
         "../../.git/HEAD",
         "../../.git/refs/heads",
         "../../.git/packed-refs",
     ] {
-        println!("cargo:rerun-if-changed={path}");
+        if std::path::Path::new(path).exists() {
+            println!("cargo:rerun-if-changed={path}");
+        }
     }
 }
