@@ -74,20 +74,21 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let name = args.scenario.display().to_string();
     let (seed, spec, end) = load(args, &name)?;
     let mut world = World::new(spec).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-    attach_observers(args, &name, &mut world)?;
+    let out = args.out();
+    attach_observers(args, &out, &name, &mut world)?;
     let links = world.link_names();
     let started = Instant::now();
     let s = run_in_slices(&mut world, end, started)?;
     world
         .finish_observing()
-        .with_context(|| format!("cannot write traces to {}", args.out().display()))?;
+        .with_context(|| format!("cannot write traces to {}", out.display()))?;
     let wall = started.elapsed().as_secs_f64();
-    let files = FilesWritten::new(args, &links);
-    let stale = files.stale(&args.out());
+    let files = FilesWritten::new(args, &out, &links);
+    let stale = files.stale(&out);
     if !stale.is_empty() {
         eprintln!(
             "synack: note: {} also holds files this run did not write (an earlier run's): {}",
-            args.out().display(),
+            out.display(),
             stale.join(", ")
         );
     }
@@ -139,7 +140,12 @@ fn load(args: &RunArgs, name: &str) -> anyhow::Result<(u64, WorldSpec, SimTime)>
 }
 
 /// The traces asked for. Everything is checked before any file is opened.
-fn attach_observers(args: &RunArgs, name: &str, world: &mut World) -> anyhow::Result<()> {
+fn attach_observers(
+    args: &RunArgs,
+    out: &std::path::Path,
+    name: &str,
+    world: &mut World,
+) -> anyhow::Result<()> {
     let lanes = match args.wants_diagram() {
         true => Some(world.point_to_point_hosts().map_err(|why| {
             anyhow::anyhow!("--diagram: {name} {why}; a diagram draws one link between two hosts")
@@ -147,19 +153,18 @@ fn attach_observers(args: &RunArgs, name: &str, world: &mut World) -> anyhow::Re
         false => None,
     };
     let mut observers: Vec<Box<dyn synack_net::Observer>> = Vec::new();
-    let out = args.out();
     let cannot = || format!("cannot write traces to {}", out.display());
     if args.trace {
-        observers.push(Box::new(CsvTrace::create(&out).with_context(cannot)?));
+        observers.push(Box::new(CsvTrace::create(out).with_context(cannot)?));
     }
     if args.pcap {
         observers.push(Box::new(
-            synack_net::pcap::PcapTrace::create_for(&out, &world.link_names())
+            synack_net::pcap::PcapTrace::create_for(out, &world.link_names())
                 .with_context(cannot)?,
         ));
     }
     if let Some(lanes) = lanes {
-        std::fs::create_dir_all(&out).with_context(cannot)?;
+        std::fs::create_dir_all(out).with_context(cannot)?;
         observers.push(Box::new(synack_net::diagram::Diagram::new(
             &out.join("diagram.svg"),
             lanes,
@@ -227,8 +232,7 @@ struct FilesWritten {
 }
 
 impl FilesWritten {
-    fn new(args: &RunArgs, links: &[String]) -> Self {
-        let out = args.out();
+    fn new(args: &RunArgs, out: &std::path::Path, links: &[String]) -> Self {
         let out = out.display();
         let traces = match args.trace {
             true => vec![

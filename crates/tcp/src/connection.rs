@@ -113,6 +113,13 @@ pub(crate) const NEVER: SimTime = SimTime::MAX;
 /// The smallest MSS we send with, whatever the peer announces (Linux `TCP_MIN_MSS`).
 pub const MIN_MSS: u16 = 88;
 
+/// The MSS assumed when the peer announces none (RFC 9293 3.7.1; Linux `TCP_MSS_DEFAULT`).
+pub const DEFAULT_MSS: u16 = 536;
+
+/// The bytes the timestamps option takes in every segment once agreed (RFC 7323: 10, with
+/// the two NOPs that align it).
+const TIMESTAMPS_OPTION_LEN: u16 = 12;
+
 /// The connection's booleans, one bit each in [`Connection::bits`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Bit {
@@ -425,8 +432,12 @@ impl Connection {
         // stall or loop the sender), less the timestamps option every segment then carries
         // (RFC 9293 3.7.1; Linux's mss_cache: 1,448 bytes a segment to an MSS of 1,460,
         // measured on Linux 6.18 with packetdrill, `tcpi_snd_mss` 988 to an MSS of 1,000).
-        let option = if self.is(Bit::TimestampsOk) { 12 } else { 0 };
-        self.snd_mss = self.config.mss.min(syn.mss.unwrap_or(536)).max(MIN_MSS) - option;
+        self.snd_mss = self
+            .config
+            .mss
+            .min(syn.mss.unwrap_or(DEFAULT_MSS))
+            .max(MIN_MSS)
+            - self.options_len();
         self.set(Bit::PeerWindowScale, syn.window_scale.is_some());
         self.set(Bit::PeerSackPermitted, syn.sack_permitted);
         if let Some(ts) = syn.timestamps {
@@ -577,8 +588,16 @@ impl Connection {
     /// The MSS we announce, less the timestamps option once agreed (`tcpi_advmss`; Linux's
     /// advmss, measured on Linux 6.18: 988 after TCP_MAXSEG 1000 with timestamps).
     pub fn advertised_mss(&self) -> u16 {
-        let option = if self.is(Bit::TimestampsOk) { 12 } else { 0 };
-        self.config.mss - option
+        self.config.mss - self.options_len()
+    }
+
+    /// The option bytes every segment carries: the timestamps option, once agreed.
+    fn options_len(&self) -> u16 {
+        if self.is(Bit::TimestampsOk) {
+            TIMESTAMPS_OPTION_LEN
+        } else {
+            0
+        }
     }
 
     /// Keepalive probes sent and not yet answered (`tcpi_probes`; measured on Linux 6.18:

@@ -31,7 +31,9 @@ pub use config::{
     Backoff, ConfigError, Keepalive, MAX_ACK_DELAY, ReceiveWindow, ResetErrors, TcpConfig,
     TimeWaitLength,
 };
-pub use connection::{Connection, ConnectionError, ErrorKind, Event, Output, UserError};
+pub use connection::{
+    Connection, ConnectionError, DEFAULT_MSS, ErrorKind, Event, MIN_MSS, Output, UserError,
+};
 pub use isn::{FourTuple, IsnGenerator, IsnSource};
 pub use recv::{Integrity, MAX_OUT_OF_ORDER};
 pub use rto::RttEstimator;

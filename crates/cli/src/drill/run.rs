@@ -184,7 +184,7 @@ pub struct Chrono {
 
 /// Linux's first estimate of the peer's segment size (`tcp_initialize_rcv_mss`: at most
 /// TCP_MSS_DEFAULT, 536).
-const RCV_MSS_START: u32 = 536;
+const RCV_MSS_START: u32 = synack_tcp::DEFAULT_MSS as u32;
 
 /// Linux's initial congestion window, in segments (TCP_INIT_CWND, RFC 6928): past it,
 /// what Linux sends depends on congestion control, which the model leaves out.

@@ -217,10 +217,7 @@ impl Runner<'_> {
         expected: SimTime,
         at: SimTime,
     ) -> Result<(), Failure> {
-        let script_val = spec.options.iter().flatten().find_map(|o| match o {
-            TcpOption::Timestamps { val, .. } => Some(*val),
-            _ => None,
-        });
+        let script_val = script_timestamps(spec).map(|(val, _)| val);
         let (Some(script_val), Some(actual)) = (script_val, seg.timestamps) else {
             return Ok(());
         };
@@ -254,11 +251,7 @@ impl Runner<'_> {
         seg: &Segment,
         at: SimTime,
     ) -> Result<(), Failure> {
-        let script_ecr = spec.options.iter().flatten().find_map(|o| match o {
-            TcpOption::Timestamps { ecr, .. } => Some(*ecr),
-            _ => None,
-        });
-        match (script_ecr, seg.timestamps) {
+        match (script_timestamps(spec).map(|(_, ecr)| ecr), seg.timestamps) {
             (Some(ecr), Some(actual)) if actual.ecr != ecr => self.fail(
                 line,
                 at,
@@ -296,4 +289,12 @@ impl Runner<'_> {
         }
         merged
     }
+}
+
+/// The TS val and ecr a script's line gives, if it lists the timestamps option.
+fn script_timestamps(spec: &SegmentSpec) -> Option<(u32, u32)> {
+    spec.options.iter().flatten().find_map(|o| match o {
+        TcpOption::Timestamps { val, ecr } => Some((*val, *ecr)),
+        _ => None,
+    })
 }

@@ -4,8 +4,8 @@
 use super::features::Feature;
 use super::run::{Failure, FdKind, Runner};
 use synack_kernel::{SimDuration, SimTime};
-use synack_tcp::State;
 use synack_tcp::host::SysctlDialect;
+use synack_tcp::{DEFAULT_MSS, State};
 
 /// A system's TCP states as `tcpi_state` numbers them: entry i is state number i + first,
 /// with the name scripts use for it. The one table both directions read.
@@ -143,8 +143,8 @@ impl Runner<'_> {
             "tcpi_last_data_recv" => ms(self.now.saturating_since(self.last_data_received)),
             "tcpi_busy_time" => (self.chrono.busy_ns / 1000) as i64,
             "tcpi_rcv_mss" => i64::from(self.rcv_mss),
-            "tcpi_snd_mss" => conn.map_or(536, |c| i64::from(c.send_mss())),
-            "tcpi_advmss" => conn.map_or(536, |c| i64::from(c.advertised_mss())),
+            "tcpi_snd_mss" => i64::from(conn.map_or(DEFAULT_MSS, |c| c.send_mss())),
+            "tcpi_advmss" => i64::from(conn.map_or(DEFAULT_MSS, |c| c.advertised_mss())),
             "tcpi_probes" => conn.map_or(0, |c| i64::from(c.probes_out())),
             "tcpi_rwnd_limited" => (self.chrono.window_limited_ns / 1000) as i64,
             _ => return self.states().named(word).or_else(|| word.parse().ok()),
@@ -161,7 +161,8 @@ impl Runner<'_> {
     fn assertion(&self, line: usize, statement: &str) -> Result<(), Failure> {
         let form = "assert A OP B [OP C], with tcpi_state, tcpi_retransmits, tcpi_backoff, \
                     tcpi_rto, tcpi_last_data_recv, tcpi_busy_time, tcpi_rwnd_limited, \
-                    tcpi_rcv_mss, tcpi_snd_mss, tcpi_advmss, tcpi_probes, TCP_* states (TCPI_* under FreeBSD) and numbers";
+                    tcpi_rcv_mss, tcpi_snd_mss, tcpi_advmss, tcpi_probes, TCP_* states \
+                    (TCPI_* under FreeBSD) and numbers";
         let bad = || self.fail(line, self.now, form, statement.to_string());
         let Some(body) = statement.strip_prefix("assert ") else {
             return bad();

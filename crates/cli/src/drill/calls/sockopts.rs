@@ -6,8 +6,8 @@ use crate::drill::features::Feature;
 use crate::drill::parse::Call;
 use crate::drill::run::{Failure, Fd, FdKind, Runner, errno};
 use synack_kernel::SimDuration;
-use synack_tcp::TcpConfig;
 use synack_tcp::host::SysctlDialect;
+use synack_tcp::{DEFAULT_MSS, MIN_MSS, TcpConfig};
 
 impl Runner<'_> {
     /// The endpoint configuration a socket gets: the sysctls, then its own options.
@@ -117,7 +117,7 @@ impl Runner<'_> {
             ("TCP_SYNCNT", Some(v)) => fd.syn_retries = Some(v as u32),
             // Linux (do_tcp_setsockopt): TCP_MIN_MSS (88) to MAX_TCP_WINDOW (32767); measured
             // on Linux 6.18: 87 and 32768 give EINVAL, 1000 makes the SYN-ACK's `mss 1000`.
-            ("TCP_MAXSEG", Some(v)) if !(88..=32_767).contains(&v) => {
+            ("TCP_MAXSEG", Some(v)) if !(i64::from(MIN_MSS)..=32_767).contains(&v) => {
                 return Ok((-1, Some("EINVAL")));
             }
             ("TCP_MAXSEG", Some(v)) => fd.user_mss = Some(v as u16),
@@ -198,9 +198,9 @@ impl Runner<'_> {
                 FdKind::Conn(id) => self
                     .host
                     .connection(id)
-                    .map_or(536, |c| c.send_mss())
+                    .map_or(DEFAULT_MSS, |c| c.send_mss())
                     .to_string(),
-                _ => fd.user_mss.unwrap_or(536).to_string(),
+                _ => fd.user_mss.unwrap_or(DEFAULT_MSS).to_string(),
             },
             other => {
                 return self.fail(
